@@ -1,0 +1,150 @@
+#pragma once
+/// Client: a connection to shmd, and the way to create, attach, list and remove segments.
+///
+/// Errors: every operation has a `std::error_code&` overload that never throws (codes are
+/// shm::Errc in shm_category(); the daemon's explanation is in last_error_message()), and a
+/// throwing overload that throws shm::Error whose what() includes that explanation.
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "shm/array.hpp"
+#include "shm/error.hpp"
+#include "shm/segment.hpp"
+#include "shm/segment_info.hpp"
+#include "shm/typecode.hpp"
+#include "shm/value.hpp"
+
+namespace shm {
+
+/// The socket shmd listens on by default: $SHMD_SOCKET, else /run/shmd/shmd.sock.
+std::string default_socket_path();
+
+/// The explanation that came with the last error on this thread (daemon message or local detail).
+const std::string& last_error_message() noexcept;
+
+/// Everything needed to create a segment without a C++ element type (shmctl uses this).
+struct SegmentSpec {
+  char typecode = 'i';                  ///< one of c b B h H i I l L q Q f d
+  Kind kind = Kind::value;              ///< Value (length 1) or Array
+  std::uint64_t length = 1;             ///< number of elements
+  std::span<const std::byte> initial;   ///< empty (zeroed) or exactly length * element size bytes
+  CreateOptions options;                ///< mode, ephemeral, open_existing
+};
+
+/// A connection to shmd. Cheap to copy: copies share one connection, which lives as long as any
+/// copy or any Segment attached through it. Thread-safe. Fork-safe: after fork() the child's
+/// first call opens a connection of its own and never touches the parent's stream.
+class Client {
+ public:
+  /// Connects to the daemon at `socket_path` and checks the protocol version; throws shm::Error.
+  explicit Client(std::string socket_path = default_socket_path());
+  /// Same, reporting failure (e.g. Errc::daemon_unavailable) in `ec` instead of throwing.
+  Client(std::string socket_path, std::error_code& ec);
+
+  /// The socket this client talks to.
+  [[nodiscard]] const std::string& socket_path() const noexcept;
+
+  /// Creates a segment (or opens it, with options.open_existing) and maps it.
+  Segment create(std::string_view name, const SegmentSpec& spec, std::error_code& ec);
+  /// Throwing form of create().
+  Segment create(std::string_view name, const SegmentSpec& spec);
+  /// Attaches to an existing segment by name and maps it.
+  Segment attach(std::string_view name, std::error_code& ec);
+  /// Throwing form of attach().
+  Segment attach(std::string_view name);
+  /// Removes the name now; the memory goes when the last reference is dropped (like IPC_RMID).
+  void remove(std::string_view name, std::error_code& ec);
+  /// Throwing form of remove().
+  void remove(std::string_view name);
+  /// Metadata for one segment.
+  SegmentInfo info(std::string_view name, std::error_code& ec);
+  /// Throwing form of info().
+  SegmentInfo info(std::string_view name);
+  /// Every live segment, sorted by name (fetched page by page).
+  std::vector<SegmentInfo> list(std::error_code& ec);
+  /// Throwing form of list().
+  std::vector<SegmentInfo> list();
+
+  /// Creates a Value holding `initial`.
+  template <Element T>
+  Value<T> create_value(std::string_view name, T initial, const CreateOptions& options, std::error_code& ec) {
+    return Value<T>(create(name, spec_of<T>(Kind::value, 1, {&initial, 1}, options), ec));
+  }
+  /// Throwing form of create_value().
+  template <Element T>
+  Value<T> create_value(std::string_view name, T initial = T{}, const CreateOptions& options = {}) {
+    return Value<T>(create(name, spec_of<T>(Kind::value, 1, {&initial, 1}, options)));
+  }
+  /// Attaches to a Value whose typecode fits T; Errc::type_mismatch otherwise.
+  template <Element T>
+  Value<T> attach_value(std::string_view name, std::error_code& ec) {
+    return Value<T>(typed_attach<T>(name, Kind::value, ec));
+  }
+  /// Throwing form of attach_value().
+  template <Element T>
+  Value<T> attach_value(std::string_view name) {
+    std::error_code ec;
+    auto v = attach_value<T>(name, ec);
+    throw_if(ec, "attach_value", name);
+    return v;
+  }
+
+  /// Creates a zeroed Array of `length` elements.
+  template <Element T>
+  Array<T> create_array(std::string_view name, std::size_t length, const CreateOptions& options, std::error_code& ec) {
+    return Array<T>(create(name, spec_of<T>(Kind::array, length, {}, options), ec));
+  }
+  /// Throwing form of create_array().
+  template <Element T>
+  Array<T> create_array(std::string_view name, std::size_t length, const CreateOptions& options = {}) {
+    return Array<T>(create(name, spec_of<T>(Kind::array, length, {}, options)));
+  }
+  /// Creates an Array holding a copy of `initial` (its length is the array's length).
+  template <Element T>
+  Array<T> create_array(std::string_view name, std::span<const T> initial, const CreateOptions& options,
+                        std::error_code& ec) {
+    return Array<T>(create(name, spec_of<T>(Kind::array, initial.size(), initial, options), ec));
+  }
+  /// Throwing form of create_array() with initial contents.
+  template <Element T>
+  Array<T> create_array(std::string_view name, std::span<const T> initial, const CreateOptions& options = {}) {
+    return Array<T>(create(name, spec_of<T>(Kind::array, initial.size(), initial, options)));
+  }
+  /// Attaches to an Array whose typecode fits T; Errc::type_mismatch otherwise.
+  template <Element T>
+  Array<T> attach_array(std::string_view name, std::error_code& ec) {
+    return Array<T>(typed_attach<T>(name, Kind::array, ec));
+  }
+  /// Throwing form of attach_array().
+  template <Element T>
+  Array<T> attach_array(std::string_view name) {
+    std::error_code ec;
+    auto a = attach_array<T>(name, ec);
+    throw_if(ec, "attach_array", name);
+    return a;
+  }
+
+ private:
+  template <Element T>
+  static SegmentSpec spec_of(Kind kind, std::size_t length, std::span<const T> initial, const CreateOptions& options) {
+    return SegmentSpec{typecode_of<T>, kind, length, std::as_bytes(initial), options};
+  }
+  template <Element T>
+  Segment typed_attach(std::string_view name, Kind kind, std::error_code& ec) {
+    Segment s = attach(name, ec);
+    if (!ec) check_type(s, typecode_accepts<T>(s.typecode()), kind, typecode_of<T>, ec);
+    return ec ? Segment{} : std::move(s);
+  }
+  static void check_type(const Segment& s, bool type_ok, Kind kind, char wanted, std::error_code& ec);
+  static void throw_if(const std::error_code& ec, std::string_view op, std::string_view name);
+
+  std::shared_ptr<detail::Connection> connection_;  ///< shared with every Segment attached through it
+};
+
+}  // namespace shm

@@ -1,0 +1,75 @@
+#pragma once
+/// Segment: an attached shared segment, mapped into this process.
+
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <system_error>
+
+#include "shm/lock_guard.hpp"
+#include "shm/mapping.hpp"
+#include "shm/segment_info.hpp"
+
+namespace shm {
+
+namespace detail {
+class Connection;
+struct SegmentAccess;
+}  // namespace detail
+
+/// One reference to a segment: its mapping plus the daemon-side reference count it holds.
+/// Destroying it (or `detach()`) unmaps and drops the reference. Move-only.
+/// In a child created by fork() an inherited Segment still maps the memory, but its reference
+/// belongs to the parent: the child's copy only unmaps.
+class Segment {
+ public:
+  /// An empty handle.
+  Segment() noexcept = default;
+  Segment(Segment&&) noexcept;
+  Segment& operator=(Segment&&) noexcept;
+  Segment(const Segment&) = delete;
+  Segment& operator=(const Segment&) = delete;
+  ~Segment();
+
+  /// True when attached.
+  [[nodiscard]] bool valid() const noexcept { return static_cast<bool>(mapping_); }
+  explicit operator bool() const noexcept { return valid(); }
+  /// The daemon's metadata for this segment, as of attach time.
+  [[nodiscard]] const SegmentInfo& info() const noexcept { return info_; }
+  /// The segment's name.
+  [[nodiscard]] std::string_view name() const noexcept { return info_.name; }
+  /// The segment's typecode.
+  [[nodiscard]] char typecode() const noexcept { return info_.typecode; }
+  /// Number of elements.
+  [[nodiscard]] std::size_t length() const noexcept { return static_cast<std::size_t>(info_.length); }
+  /// The element bytes, straight in shared memory.
+  [[nodiscard]] std::span<std::byte> bytes() const noexcept;
+
+  /// Takes the segment's lock, blocking; reports a dead previous owner on the guard.
+  LockGuard lock(std::error_code& ec) noexcept;
+  /// Throwing form of lock(ec).
+  LockGuard lock();
+  /// Takes the lock if it is free; an empty guard if somebody else holds it.
+  LockGuard try_lock(std::error_code& ec) noexcept;
+  /// Throwing form of try_lock(ec).
+  LockGuard try_lock();
+
+  /// Unmaps and tells the daemon to drop this reference. Idempotent.
+  void detach(std::error_code& ec) noexcept;
+  /// Throwing form of detach(ec).
+  void detach();
+
+ private:
+  friend struct detail::SegmentAccess;
+  Segment(SegmentInfo info, Mapping mapping, std::shared_ptr<detail::Connection> connection) noexcept;
+  [[nodiscard]] pthread_mutex_t& mutex() const noexcept;
+
+  SegmentInfo info_;                               ///< daemon's metadata
+  Mapping mapping_;                                ///< the whole memfd, header included
+  std::shared_ptr<detail::Connection> connection_; ///< where the reference is held
+  int owner_pid_ = 0;                              ///< process that holds the reference
+};
+
+}  // namespace shm

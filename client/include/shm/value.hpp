@@ -1,0 +1,79 @@
+#pragma once
+/// Value<T>: a typed view of a one-element segment, like multiprocessing.Value.
+
+#include <atomic>
+#include <concepts>
+#include <utility>
+
+#include "shm/segment.hpp"
+#include "shm/typecode.hpp"
+
+namespace shm {
+
+/// A shared scalar. Loads, stores and read-modify-writes are atomic operations straight on the
+/// mapping; lock() gives the segment's robust recursive mutex for longer critical sections.
+/// Created or attached through Client. Move-only; destroying it detaches.
+template <Element T>
+class Value {
+ public:
+  /// An empty handle.
+  Value() noexcept = default;
+  /// Wraps an attached segment whose typecode accepts T (Client checks this).
+  explicit Value(Segment segment) noexcept : segment_(std::move(segment)) {}
+
+  /// Atomically reads the value.
+  [[nodiscard]] T load(std::memory_order order = std::memory_order_seq_cst) const noexcept {
+    return ref().load(order);
+  }
+  /// Atomically writes the value.
+  void store(T v, std::memory_order order = std::memory_order_seq_cst) noexcept { ref().store(v, order); }
+  /// Atomically replaces the value and returns the old one.
+  T exchange(T v) noexcept { return ref().exchange(v); }
+  /// Atomically adds `d` and returns the previous value.
+  T fetch_add(T d) noexcept
+    requires(!std::same_as<T, char>)
+  {
+    return ref().fetch_add(d);
+  }
+  /// Atomically subtracts `d` and returns the previous value.
+  T fetch_sub(T d) noexcept
+    requires(!std::same_as<T, char>)
+  {
+    return ref().fetch_sub(d);
+  }
+  /// Atomically sets the value to `desired` if it equals `expected`; otherwise loads it into `expected`.
+  bool compare_exchange(T& expected, T desired) noexcept { return ref().compare_exchange_strong(expected, desired); }
+
+  /// Same as load().
+  operator T() const noexcept { return load(); }  // NOLINT(google-explicit-constructor): Value reads like a T
+  /// Same as store().
+  Value& operator=(T v) noexcept {
+    store(v);
+    return *this;
+  }
+
+  /// The element itself, for plain access while holding lock().
+  [[nodiscard]] T& get() const noexcept { return *ptr(); }
+
+  /// Takes the segment's lock (see Segment::lock).
+  LockGuard lock() { return segment_.lock(); }
+  /// Takes the segment's lock (see Segment::lock).
+  LockGuard lock(std::error_code& ec) noexcept { return segment_.lock(ec); }
+
+  /// The daemon's metadata.
+  [[nodiscard]] const SegmentInfo& info() const noexcept { return segment_.info(); }
+  /// The untyped segment underneath.
+  [[nodiscard]] Segment& segment() noexcept { return segment_; }
+  /// True when attached.
+  explicit operator bool() const noexcept { return segment_.valid(); }
+  /// Detaches now (see Segment::detach).
+  void detach() { segment_.detach(); }
+
+ private:
+  [[nodiscard]] T* ptr() const noexcept { return reinterpret_cast<T*>(segment_.bytes().data()); }
+  [[nodiscard]] std::atomic_ref<T> ref() const noexcept { return std::atomic_ref<T>(*ptr()); }
+
+  Segment segment_;  ///< the attached segment
+};
+
+}  // namespace shm

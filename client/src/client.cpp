@@ -1,0 +1,232 @@
+#include "shm/client.hpp"
+
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "connection.hpp"
+#include "shm/segment_layout.hpp"
+
+namespace shm {
+namespace {
+
+namespace pb = shmd::v1;
+
+SegmentInfo from_wire(const pb::SegmentInfo& s) {
+  SegmentInfo info;
+  info.id = s.id();
+  info.name = s.name();
+  info.typecode = s.typecode().empty() ? '\0' : s.typecode()[0];
+  info.kind = s.kind() == pb::ARRAY ? Kind::array : Kind::value;
+  info.length = s.length();
+  info.element_size = s.element_size();
+  info.data_offset = s.data_offset();
+  info.size_bytes = s.size_bytes();
+  info.mapping_bytes = s.mapping_bytes();
+  info.refcount = s.refcount();
+  info.uid = s.uid();
+  info.gid = s.gid();
+  info.creator_pid = s.creator_pid();
+  info.mode = s.mode();
+  info.ephemeral = s.ephemeral();
+  info.removed = s.removed();
+  info.created = std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(s.created_unix_ns())));
+  return info;
+}
+
+// The reply is authoritative; the header inside the memory is client-writable and is only
+// cross-checked, so a scribbled header is reported instead of trusted.
+std::string check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
+  struct stat st{};
+  if (::fstat(fd, &st) != 0) return std::string("fstat: ") + std::strerror(errno);
+  if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes)
+    return "memfd is " + std::to_string(st.st_size) + " bytes, daemon said " + std::to_string(info.mapping_bytes);
+  const auto sizes = segment_sizes(info.element_size, info.length);
+  const auto type = type_info(info.typecode);
+  if (!sizes || !type || type->size != info.element_size || sizes->data_bytes != info.size_bytes ||
+      sizes->mapping_bytes != info.mapping_bytes || info.data_offset != kDataOffset)
+    return "daemon's sizes for the segment are inconsistent";
+  const auto* h = reinterpret_cast<const SegmentHeader*>(map.data());
+  if (h->magic != kSegmentMagic || h->layout_version != kLayoutVersion)
+    return "segment header has a bad magic or layout version";
+  if (h->typecode != info.typecode || h->element_size != info.element_size || h->length != info.length ||
+      h->data_offset != info.data_offset)
+    return "segment header disagrees with the daemon's metadata";
+  return {};
+}
+
+// Turns a create/attach reply into a mapped, verified Segment. The reply already gave this
+// connection a reference, so every failure here detaches again.
+Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<detail::Connection> connection,
+                  std::error_code& ec) {
+  SegmentInfo info = from_wire(wire);
+  std::error_code map_ec;
+  Mapping map = Mapping::map(fd.get(), static_cast<std::size_t>(info.mapping_bytes), Mapping::Access::read_write, map_ec);
+  std::string bad = map_ec ? "cannot map it: " + map_ec.message() : check_mapping(info, fd.get(), map);
+  Segment segment = detail::SegmentAccess::make(info, std::move(map), std::move(connection));
+  if (bad.empty()) return segment;
+  std::error_code ignored;
+  segment.detach(ignored);
+  detail::fail(ec, map_ec ? errc_from_errno(map_ec.value()) : Errc::corrupt_segment,
+               "segment '" + info.name + "': " + bad);
+  return {};
+}
+
+}  // namespace
+
+std::string default_socket_path() {
+  const char* env = std::getenv("SHMD_SOCKET");
+  return env != nullptr && *env != '\0' ? env : "/run/shmd/shmd.sock";
+}
+
+Client::Client(std::string socket_path) {
+  std::error_code ec;
+  connection_ = detail::Connection::open(socket_path, ec);
+  if (ec) throw Error(ec, last_error_message());
+}
+
+Client::Client(std::string socket_path, std::error_code& ec) {
+  connection_ = detail::Connection::open(std::move(socket_path), ec);
+}
+
+const std::string& Client::socket_path() const noexcept {
+  static const std::string none;
+  return connection_ ? connection_->socket_path() : none;
+}
+
+Segment Client::create(std::string_view name, const SegmentSpec& spec, std::error_code& ec) {
+  if (!connection_) {
+    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
+    return {};
+  }
+  pb::Request request;
+  auto* c = request.mutable_create();
+  c->set_name(std::string(name));
+  c->set_typecode(std::string(1, spec.typecode));
+  c->set_kind(spec.kind == Kind::array ? pb::ARRAY : pb::VALUE);
+  c->set_length(spec.length);
+  c->set_mode(spec.options.mode);
+  c->set_ephemeral(spec.options.ephemeral);
+  c->set_open_existing(spec.options.open_existing);
+  c->set_initial(reinterpret_cast<const char*>(spec.initial.data()), spec.initial.size());
+  pb::Response response;
+  UniqueFd fd;
+  connection_->call(request, response, fd, ec);
+  if (ec) return {};
+  return map_reply(response.create().segment(), std::move(fd), connection_, ec);
+}
+
+Segment Client::attach(std::string_view name, std::error_code& ec) {
+  if (!connection_) {
+    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
+    return {};
+  }
+  pb::Request request;
+  request.mutable_attach()->set_name(std::string(name));
+  pb::Response response;
+  UniqueFd fd;
+  connection_->call(request, response, fd, ec);
+  if (ec) return {};
+  return map_reply(response.attach().segment(), std::move(fd), connection_, ec);
+}
+
+void Client::remove(std::string_view name, std::error_code& ec) {
+  if (!connection_) {
+    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
+    return;
+  }
+  pb::Request request;
+  request.mutable_remove()->set_name(std::string(name));
+  pb::Response response;
+  UniqueFd fd;
+  connection_->call(request, response, fd, ec);
+}
+
+SegmentInfo Client::info(std::string_view name, std::error_code& ec) {
+  if (!connection_) {
+    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
+    return {};
+  }
+  pb::Request request;
+  request.mutable_info()->set_name(std::string(name));
+  pb::Response response;
+  UniqueFd fd;
+  connection_->call(request, response, fd, ec);
+  if (ec) return {};
+  return from_wire(response.info().segment());
+}
+
+std::vector<SegmentInfo> Client::list(std::error_code& ec) {
+  std::vector<SegmentInfo> all;
+  if (!connection_) {
+    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
+    return all;
+  }
+  pb::Request request;
+  request.mutable_list();  // from the start: ("", 0)
+  pb::Response response;
+  for (;;) {
+    UniqueFd fd;
+    connection_->call(request, response, fd, ec);
+    if (ec) return {};
+    const auto& page = response.list();
+    for (const auto& s : page.segments()) all.push_back(from_wire(s));
+    if (!page.more() || page.segments_size() == 0) return all;
+    request.mutable_list()->set_after_name(all.back().name);
+    request.mutable_list()->set_after_id(all.back().id);
+  }
+}
+
+Segment Client::create(std::string_view name, const SegmentSpec& spec) {
+  std::error_code ec;
+  Segment s = create(name, spec, ec);
+  throw_if(ec, "create", name);
+  return s;
+}
+
+Segment Client::attach(std::string_view name) {
+  std::error_code ec;
+  Segment s = attach(name, ec);
+  throw_if(ec, "attach", name);
+  return s;
+}
+
+void Client::remove(std::string_view name) {
+  std::error_code ec;
+  remove(name, ec);
+  throw_if(ec, "remove", name);
+}
+
+SegmentInfo Client::info(std::string_view name) {
+  std::error_code ec;
+  SegmentInfo i = info(name, ec);
+  throw_if(ec, "info", name);
+  return i;
+}
+
+std::vector<SegmentInfo> Client::list() {
+  std::error_code ec;
+  auto l = list(ec);
+  throw_if(ec, "list", "");
+  return l;
+}
+
+void Client::check_type(const Segment& s, bool type_ok, Kind kind, char wanted, std::error_code& ec) {
+  if (type_ok && s.info().kind == kind) return;
+  const char* want_kind = kind == Kind::value ? "Value" : "Array";
+  const char* have_kind = s.info().kind == Kind::value ? "Value" : "Array";
+  detail::fail(ec, Errc::type_mismatch,
+               "segment '" + s.info().name + "' is " + have_kind + " '" + std::string(1, s.typecode()) +
+                   "'; it cannot be attached as " + want_kind + " '" + std::string(1, wanted) + "'");
+}
+
+void Client::throw_if(const std::error_code& ec, std::string_view op, std::string_view name) {
+  if (!ec) return;
+  std::string what(op);
+  if (!name.empty()) what += " '" + std::string(name) + "'";
+  throw Error(ec, what + ": " + last_error_message());
+}
+
+}  // namespace shm

@@ -1,0 +1,181 @@
+#include "connection.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "shm/error.hpp"
+#include "shm/wire/fd_passing.hpp"
+
+namespace shm::detail {
+namespace {
+
+thread_local std::string t_last_error;
+
+constexpr std::uint32_t kProtocolVersion = 1;
+
+bool carries_segment(const shmd::v1::Response& r) {
+  return r.body_case() == shmd::v1::Response::kCreate || r.body_case() == shmd::v1::Response::kAttach;
+}
+
+}  // namespace
+
+void set_last_error_message(std::string message) { t_last_error = std::move(message); }
+
+std::error_code& fail(std::error_code& ec, Errc code, std::string message) {
+  ec = make_error_code(code);
+  set_last_error_message(std::move(message));
+  return ec;
+}
+
+std::shared_ptr<Connection> Connection::open(std::string socket_path, std::error_code& ec) {
+  std::shared_ptr<Connection> c(new Connection(std::move(socket_path)));
+  std::lock_guard lock(c->mutex_);
+  c->connect_locked(ec);
+  if (ec) return nullptr;
+  return c;
+}
+
+void Connection::connect_locked(std::error_code& ec) {
+  drop_locked();
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (socket_path_.empty() || socket_path_.size() >= sizeof addr.sun_path) {
+    fail(ec, Errc::invalid_argument, "socket path '" + socket_path_ + "' is empty or too long");
+    return;
+  }
+  std::memcpy(addr.sun_path, socket_path_.c_str(), socket_path_.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) {
+    fail(ec, errc_from_errno(errno), std::string("socket: ") + std::strerror(errno));
+    return;
+  }
+  int rc;
+  do {
+    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    fail(ec, Errc::daemon_unavailable,
+         "cannot reach shmd at " + socket_path_ + ": " + std::strerror(errno) + " (is shmd running?)");
+    return;
+  }
+  socket_ = std::move(fd);
+  pid_ = ::getpid();
+
+  shmd::v1::Request hello;
+  hello.mutable_hello()->set_protocol_version(kProtocolVersion);
+  hello.mutable_hello()->set_client_name("libshmclient");
+  shmd::v1::Response response;
+  UniqueFd unused;
+  exchange_locked(hello, response, unused, ec);
+  if (!ec && !response.has_hello()) fail(ec, Errc::protocol_error, "shmd did not answer Hello");
+  if (ec) drop_locked();
+}
+
+void Connection::drop_locked() noexcept {
+  socket_.reset();
+  decoder_ = wire::FrameDecoder(wire::kMaxFrameBytes);
+  pending_fds_.clear();
+}
+
+void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
+                      std::error_code& ec) {
+  std::lock_guard lock(mutex_);
+  if (socket_ && pid_ != ::getpid()) {
+    // We are a fork()ed child: the stream belongs to the parent. Close our copy (the parent's
+    // stays open) and speak on a connection of our own.
+    drop_locked();
+  }
+  if (!socket_) {
+    connect_locked(ec);
+    if (ec) return;
+  }
+  exchange_locked(request, response, fd, ec);
+}
+
+void Connection::exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
+                                 std::error_code& ec) {
+  ec.clear();
+  request.set_request_id(next_request_id_++);
+  std::string frame;
+  wire::append_frame(frame, request.SerializeAsString());
+  if (frame.size() > wire::kMaxFrameBytes + wire::kMaxVarintBytes) {
+    fail(ec, Errc::invalid_argument, "request of " + std::to_string(frame.size()) + " bytes exceeds the 64 KiB frame limit");
+    return;
+  }
+  for (std::size_t off = 0; off < frame.size();) {
+    const ssize_t n = ::send(socket_.get(), frame.data() + off, frame.size() - off, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int err = errno;
+      drop_locked();
+      fail(ec, Errc::connection_lost, "lost connection to shmd at " + socket_path_ + ": " + std::strerror(err));
+      return;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+
+  std::string payload;
+  std::array<std::byte, 64 * 1024> buffer;
+  while (!decoder_.next(payload)) {
+    if (decoder_.error() != wire::FrameError::none) {
+      drop_locked();
+      fail(ec, Errc::protocol_error, "bad reply from shmd: " + std::string(wire::to_string(decoder_.error())));
+      return;
+    }
+    std::error_code rec;
+    const std::size_t n = wire::recv_with_fds(socket_.get(), buffer, pending_fds_, rec);
+    if (rec || n == 0) {
+      drop_locked();
+      fail(ec, Errc::connection_lost,
+           "shmd at " + socket_path_ + " closed the connection" + (rec ? ": " + rec.message() : std::string()));
+      return;
+    }
+    decoder_.feed(std::span<const std::byte>(buffer.data(), n));
+  }
+  if (!response.ParseFromString(payload) || response.request_id() != request.request_id()) {
+    drop_locked();
+    fail(ec, Errc::protocol_error, "shmd sent a reply that does not match the request");
+    return;
+  }
+  if (carries_segment(response)) {
+    if (pending_fds_.empty()) {
+      drop_locked();
+      fail(ec, Errc::protocol_error, "shmd's reply should carry a segment fd but has none");
+      return;
+    }
+    fd = std::move(pending_fds_.front());
+    pending_fds_.erase(pending_fds_.begin());
+  }
+  pending_fds_.clear();  // anything else is unexpected: close it rather than leak it
+  if (response.has_error()) {
+    const auto& e = response.error();
+    fail(ec, from_wire(e.code()), e.message());
+    if (e.code() == shmd::v1::PROTOCOL_ERROR) drop_locked();  // the daemon closes after these
+  }
+}
+
+Errc from_wire(shmd::v1::ErrorCode code) noexcept {
+  switch (code) {
+    case shmd::v1::INVALID_ARGUMENT: return Errc::invalid_argument;
+    case shmd::v1::NOT_FOUND: return Errc::not_found;
+    case shmd::v1::ALREADY_EXISTS: return Errc::already_exists;
+    case shmd::v1::PERMISSION_DENIED: return Errc::permission_denied;
+    case shmd::v1::LIMIT_EXCEEDED: return Errc::limit_exceeded;
+    case shmd::v1::PROTOCOL_ERROR: return Errc::protocol_error;
+    case shmd::v1::VERSION_MISMATCH: return Errc::version_mismatch;
+    case shmd::v1::TYPE_MISMATCH: return Errc::type_mismatch;
+    case shmd::v1::NOT_ATTACHED: return Errc::not_attached;
+    default: return Errc::internal;
+  }
+}
+
+}  // namespace shm::detail
+
+namespace shm {
+const std::string& last_error_message() noexcept { return detail::t_last_error; }
+}  // namespace shm

@@ -1,0 +1,65 @@
+#pragma once
+/// detail::Connection: the client's one stream to shmd, with request/response and fd receipt.
+
+#include <sys/types.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "shm/error.hpp"
+#include "shm/segment.hpp"
+#include "shm/unique_fd.hpp"
+#include "shm/wire/framing.hpp"
+#include "shmd.pb.h"
+
+namespace shm::detail {
+
+/// Records `message` as this thread's last error explanation (see shm::last_error_message()).
+void set_last_error_message(std::string message);
+/// Sets `ec` to `code` and records `message`; returns `ec`.
+std::error_code& fail(std::error_code& ec, Errc code, std::string message);
+
+/// A connection to shmd. Thread-safe (one request at a time). After fork(), the child's first
+/// call reconnects instead of touching the parent's stream.
+class Connection {
+ public:
+  /// Connects to `socket_path` and performs the Hello handshake.
+  static std::shared_ptr<Connection> open(std::string socket_path, std::error_code& ec);
+
+  /// Sends `request` and waits for its response. A daemon-side error becomes `ec` (with the
+  /// daemon's message recorded); a segment fd that rides with the reply lands in `fd`.
+  void call(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
+
+  /// The socket path.
+  [[nodiscard]] const std::string& socket_path() const noexcept { return socket_path_; }
+
+ private:
+  explicit Connection(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+  void connect_locked(std::error_code& ec);
+  void exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
+  void drop_locked() noexcept;
+
+  std::mutex mutex_;                   ///< one request in flight
+  std::string socket_path_;            ///< where the daemon listens
+  UniqueFd socket_;                    ///< the stream, or empty when not connected
+  pid_t pid_ = 0;                      ///< process that opened socket_
+  std::uint64_t next_request_id_ = 1;  ///< request ids, to match replies
+  wire::FrameDecoder decoder_{wire::kMaxFrameBytes};  ///< splits replies into frames
+  std::vector<UniqueFd> pending_fds_;  ///< fds received but not yet matched to a reply
+};
+
+/// Builds Segments, whose constructor is private to the library.
+struct SegmentAccess {
+  /// A Segment that owns `mapping` and one reference held on `connection`.
+  static Segment make(SegmentInfo info, Mapping mapping, std::shared_ptr<Connection> connection) {
+    return Segment(std::move(info), std::move(mapping), std::move(connection));
+  }
+};
+
+/// The shm::Errc for a wire error code (the one place this mapping lives on the client side).
+Errc from_wire(shmd::v1::ErrorCode code) noexcept;
+
+}  // namespace shm::detail

@@ -1,0 +1,89 @@
+#pragma once
+/// The typecodes of Python's `array`/`multiprocessing` module and their C++ types on Linux x86-64.
+/// This is the one place that maps typecodes to types.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <type_traits>
+
+namespace shm {
+
+/// The broad class of an element type, used to decide which C++ types may view a typecode.
+enum class TypeClass { character, signed_integer, unsigned_integer, floating };
+
+/// Static facts about one typecode.
+struct TypeInfo {
+  char code;               ///< the typecode letter
+  std::size_t size;        ///< sizeof the C type
+  TypeClass type_class;    ///< character, signed, unsigned or floating
+  std::string_view c_name; ///< the C type, for messages
+};
+
+/// Every typecode shmd accepts, in Python's documentation order.
+inline constexpr TypeInfo kTypeCodes[] = {
+    {'c', 1, TypeClass::character, "char"},
+    {'b', 1, TypeClass::signed_integer, "signed char"},
+    {'B', 1, TypeClass::unsigned_integer, "unsigned char"},
+    {'h', 2, TypeClass::signed_integer, "short"},
+    {'H', 2, TypeClass::unsigned_integer, "unsigned short"},
+    {'i', 4, TypeClass::signed_integer, "int"},
+    {'I', 4, TypeClass::unsigned_integer, "unsigned int"},
+    {'l', 8, TypeClass::signed_integer, "long"},
+    {'L', 8, TypeClass::unsigned_integer, "unsigned long"},
+    {'q', 8, TypeClass::signed_integer, "long long"},
+    {'Q', 8, TypeClass::unsigned_integer, "unsigned long long"},
+    {'f', 4, TypeClass::floating, "float"},
+    {'d', 8, TypeClass::floating, "double"},
+};
+
+/// The facts for `code`, or nullopt if it is not a valid typecode.
+constexpr std::optional<TypeInfo> type_info(char code) noexcept {
+  for (const auto& t : kTypeCodes)
+    if (t.code == code) return t;
+  return std::nullopt;
+}
+
+/// The typecode for a C++ element type (only the exact C types of the table have one).
+template <class T>
+inline constexpr char typecode_of = '\0';
+template <> inline constexpr char typecode_of<char> = 'c';
+template <> inline constexpr char typecode_of<signed char> = 'b';
+template <> inline constexpr char typecode_of<unsigned char> = 'B';
+template <> inline constexpr char typecode_of<short> = 'h';
+template <> inline constexpr char typecode_of<unsigned short> = 'H';
+template <> inline constexpr char typecode_of<int> = 'i';
+template <> inline constexpr char typecode_of<unsigned int> = 'I';
+template <> inline constexpr char typecode_of<long> = 'l';
+template <> inline constexpr char typecode_of<unsigned long> = 'L';
+template <> inline constexpr char typecode_of<long long> = 'q';
+template <> inline constexpr char typecode_of<unsigned long long> = 'Q';
+template <> inline constexpr char typecode_of<float> = 'f';
+template <> inline constexpr char typecode_of<double> = 'd';
+
+/// True for the C++ types that can be elements of a segment.
+template <class T>
+concept Element = typecode_of<std::remove_cv_t<T>> != '\0';
+
+/// The type class of a C++ element type.
+template <Element T>
+constexpr TypeClass type_class_of() noexcept {
+  return type_info(typecode_of<T>)->type_class;
+}
+
+/// True when a segment of typecode `code` may be viewed as `T`: same size and same class.
+/// So `'l'` and `'q'` both fit `std::int64_t`, but `'i'` never fits `double` or `unsigned`.
+template <Element T>
+constexpr bool typecode_accepts(char code) noexcept {
+  const auto info = type_info(code);
+  return info && info->size == sizeof(T) && info->type_class == type_class_of<T>();
+}
+
+static_assert(sizeof(long) == 8 && sizeof(int) == 4 && sizeof(short) == 2 && sizeof(float) == 4 &&
+                  sizeof(double) == 8 && sizeof(long long) == 8,
+              "shmd's typecode sizes are those of Linux x86-64 (LP64)");
+static_assert(typecode_accepts<std::int64_t>('q') && typecode_accepts<std::int64_t>('l'));
+static_assert(!typecode_accepts<double>('i') && !typecode_accepts<std::uint32_t>('i'));
+
+}  // namespace shm

@@ -1,0 +1,23 @@
+#include "shm/names.hpp"
+
+namespace shm {
+
+std::string check_segment_name(std::string_view name, std::size_t max_length) {
+  if (name.empty()) return "segment name is empty";
+  if (name.size() > max_length)
+    return "segment name is " + std::to_string(name.size()) + " characters long; the limit is " +
+           std::to_string(max_length);
+  for (const char c : name) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == '-';
+    if (!ok) {
+      const auto byte = static_cast<unsigned>(static_cast<unsigned char>(c));
+      return "segment name contains byte 0x" + std::string(1, "0123456789abcdef"[byte >> 4]) +
+             std::string(1, "0123456789abcdef"[byte & 15]) +
+             "; only A-Z a-z 0-9 . _ - are allowed";
+    }
+  }
+  return {};
+}
+
+}  // namespace shm

@@ -1,0 +1,96 @@
+#pragma once
+/// Registry: names, reference counts and lifetimes of all segments. Never sees a socket.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+
+#include "shmd/credentials.hpp"
+#include "shmd/limits.hpp"
+#include "shmd/result.hpp"
+#include "shmd/segment_record.hpp"
+
+namespace shmd {
+
+/// Identifies one connection; references are held per connection.
+using ClientId = std::uint64_t;
+
+/// What a create asks for.
+struct CreateParams {
+  std::string_view name;           ///< the new segment's name
+  char typecode = '\0';            ///< element typecode
+  SegmentKind kind = SegmentKind::value;  ///< Value or Array
+  std::uint64_t length = 0;        ///< 1 for a Value
+  std::uint32_t mode = 0600;       ///< permission bits (<= 0777)
+  bool ephemeral = false;          ///< remove at refcount zero
+  std::string_view initial;        ///< empty or exactly the data bytes
+  bool open_existing = false;      ///< attach if a matching segment exists
+};
+
+/// The outcome of a successful create.
+struct CreateOutcome {
+  const SegmentRecord* segment;  ///< the segment now referenced by the caller
+  bool created;                  ///< false when open_existing attached instead
+};
+
+/// Owns every segment. A segment lives until removed; Remove takes the name away at once and
+/// frees the memory with the last reference (SysV IPC_RMID semantics). Ephemeral segments are
+/// removed when their last reference goes. References are counted per client, so a client that
+/// disconnects can give all of its references back at once.
+class Registry {
+ public:
+  /// A registry that enforces `limits`.
+  explicit Registry(Limits limits = {}) : limits_(limits) {}
+
+  /// Creates a segment and gives `client` a reference to it.
+  Result<CreateOutcome> create(ClientId client, const Credentials& who, const CreateParams& params);
+  /// Gives `client` a reference to the live segment called `name`.
+  Result<const SegmentRecord*> attach(ClientId client, std::string_view name);
+  /// Drops one of `client`'s references to segment `id`; returns the references left.
+  Result<std::uint32_t> detach(ClientId client, std::uint64_t id);
+  /// Takes `name` away; returns true when the memory was freed at once (no references left).
+  Result<bool> remove(std::string_view name);
+  /// Drops every reference `client` holds (its connection closed).
+  void drop_client(ClientId client);
+
+  /// The live segment called `name`, or nullptr.
+  [[nodiscard]] const SegmentRecord* find(std::string_view name) const;
+  /// Calls `fn` for each segment (live or removed-but-referenced) ordered by (name, id) and
+  /// strictly after (`after_name`, `after_id`), until `fn` returns false.
+  void for_each_after(std::string_view after_name, std::uint64_t after_id,
+                      const std::function<bool(const SegmentRecord&)>& fn) const;
+
+  /// Segments currently held (including removed ones still referenced).
+  [[nodiscard]] std::size_t segment_count() const noexcept { return by_id_.size(); }
+  /// Sum of the mapping bytes of every held segment.
+  [[nodiscard]] std::uint64_t total_bytes() const noexcept { return total_bytes_; }
+  /// The limits in force.
+  [[nodiscard]] const Limits& limits() const noexcept { return limits_; }
+
+ private:
+  using OrderKey = std::pair<std::string, std::uint64_t>;
+  /// Lets live_names_ be searched with a string_view, without building a string.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+  };
+  [[nodiscard]] std::optional<Failure> check_create(const CreateParams& params, const shm::SegmentSizes& sizes) const;
+  void add_reference(ClientId client, SegmentRecord& record);
+  void release_if_unreferenced(SegmentRecord& record);
+  void take_name(SegmentRecord& record);
+
+  Limits limits_;                                                   ///< enforced on create
+  std::uint64_t next_id_ = 1;                                       ///< ids are never reused
+  std::uint64_t total_bytes_ = 0;                                   ///< sum of mapping_bytes
+  std::unordered_map<std::uint64_t, SegmentRecord> by_id_;          ///< every held segment
+  std::unordered_map<std::string, std::uint64_t, NameHash, std::equal_to<>> live_names_;       ///< name -> id, live only
+  std::map<OrderKey, std::uint64_t> ordered_;                       ///< (name, id) -> id, for listing
+  std::unordered_map<ClientId, std::unordered_map<std::uint64_t, std::uint32_t>> refs_;  ///< per-client counts
+};
+
+}  // namespace shmd

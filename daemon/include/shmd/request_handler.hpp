@@ -1,0 +1,63 @@
+#pragma once
+/// RequestHandler: turns one decoded Request into one Response. Never sees a socket.
+
+#include <string>
+
+#include "shm/unique_fd.hpp"
+#include "shmd.pb.h"
+#include "shmd/credentials.hpp"
+#include "shmd/registry.hpp"
+
+namespace shmd {
+
+/// The daemon's protocol version and its software version, as Hello reports them.
+inline constexpr std::uint32_t kProtocolVersion = 1;
+
+/// A response, the fd to send with it (if any), and whether to close the connection after it.
+struct Reply {
+  shmd::v1::Response response;  ///< the reply message
+  shm::UniqueFd fd;             ///< a duplicate of the segment memfd to pass, or empty
+  bool close_connection = false;///< the request stream is broken beyond repair
+};
+
+/// Identity of the connection a request came in on.
+struct RequestContext {
+  ClientId client = 0;      ///< whose references change
+  Credentials credentials;  ///< who is asking (SO_PEERCRED)
+};
+
+/// Executes requests against the registry. One instance serves every session.
+class RequestHandler {
+ public:
+  /// Serves requests against `registry`; `server_version` is reported by Hello.
+  RequestHandler(Registry& registry, std::string server_version);
+
+  /// Handles one well-formed Request.
+  Reply handle(const RequestContext& ctx, const shmd::v1::Request& request);
+  /// The reply to bytes that are not a valid frame or message: PROTOCOL_ERROR, then close.
+  static Reply protocol_error(std::string message);
+
+ private:
+  void on_hello(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_create(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_attach(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_detach(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_remove(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_list(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_info(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+
+  using Handler = void (RequestHandler::*)(const RequestContext&, const shmd::v1::Request&, Reply&);
+  struct Route {
+    shmd::v1::Request::BodyCase body;  ///< the oneof case
+    Handler handler;                   ///< its handler
+  };
+  static const Route kRoutes[];  ///< one small handler per message, instead of a growing switch
+
+  Registry& registry_;          ///< the segments
+  std::string server_version_;  ///< reported by Hello
+};
+
+/// The wire code for an shm::Errc (the one place this mapping lives on the daemon side).
+shmd::v1::ErrorCode to_wire(shm::Errc code) noexcept;
+
+}  // namespace shmd

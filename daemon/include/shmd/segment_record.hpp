@@ -1,0 +1,34 @@
+#pragma once
+/// SegmentRecord: the daemon's authoritative metadata for one segment, plus its memfd.
+
+#include <cstdint>
+#include <string>
+
+#include "shm/segment_layout.hpp"
+#include "shm/unique_fd.hpp"
+#include "shmd/credentials.hpp"
+
+namespace shmd {
+
+/// Value or Array, numbered as in the protocol.
+enum class SegmentKind : std::uint8_t { value = 1, array = 2 };
+
+/// One segment as the registry knows it. The segment's own header is never trusted for any of this.
+struct SegmentRecord {
+  std::uint64_t id = 0;              ///< unique for the daemon's lifetime
+  std::string name;                  ///< the name it was created with
+  char typecode = '\0';              ///< element typecode
+  SegmentKind kind = SegmentKind::value;  ///< Value or Array
+  std::uint64_t length = 0;          ///< element count
+  std::uint32_t element_size = 0;    ///< bytes per element
+  shm::SegmentSizes sizes{};         ///< data and mapping bytes
+  Credentials creator;               ///< who created it
+  std::uint32_t mode = 0600;         ///< permission bits
+  bool ephemeral = false;            ///< remove when refcount reaches zero
+  bool removed = false;              ///< name taken away; freed when refcount reaches zero
+  std::uint32_t refcount = 0;        ///< references held by connections
+  std::int64_t created_unix_ns = 0;  ///< creation time
+  shm::UniqueFd memfd;               ///< the sealed memfd backing it
+};
+
+}  // namespace shmd

@@ -1,0 +1,101 @@
+// shmd: parses the command line, configures logging, and runs the Daemon.
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "shmd/daemon.hpp"
+#include "shmd/fd_limit.hpp"
+
+namespace {
+
+// Descriptors shmd needs besides segment memfds: stdio, listener, epoll, signals, client sockets.
+constexpr std::uint64_t kReservedFds = 1024;
+
+std::string default_socket() {
+  const char* env = std::getenv("SHMD_SOCKET");
+  return env != nullptr && *env != '\0' ? env : shmd::kDefaultSocketPath;
+}
+
+// Tells whoever started us (a test, a script) that the socket answers, without them polling.
+void signal_ready(int fd) {
+  if (fd < 0) return;
+  constexpr char kReady[] = "READY\n";
+  [[maybe_unused]] const ssize_t n = ::write(fd, kReady, sizeof kReady - 1);
+  ::close(fd);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  shmd::Config config;
+  config.socket_path = default_socket();
+  std::string socket_mode = "0666";
+  std::string log_level = "info";
+  int ready_fd = -1;
+
+  CLI::App app{"shmd: shared-memory broker. Creates, names and reference-counts shared Value/Array "
+               "segments and hands them to clients over a Unix socket."};
+  app.set_version_flag("--version", std::string("shmd ") + shmd::version());
+  app.add_option("--socket", config.socket_path, "Unix socket to listen on (default: $SHMD_SOCKET, else /run/shmd/shmd.sock)")
+      ->capture_default_str();
+  app.add_option("--socket-mode", socket_mode, "Permission bits of the socket file, octal")->capture_default_str();
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+  app.add_option("--max-segment-bytes", config.limits.max_segment_bytes, "Largest data size of one segment")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-total-bytes", config.limits.max_total_bytes, "Largest total size of all segments")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-segments", config.limits.max_segments, "Most segments alive at once")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-name-length", config.limits.max_name_length, "Longest segment name (1-255)")
+      ->capture_default_str()->check(CLI::Range(1, 255));
+  app.add_option("--ready-fd", ready_fd, "Write READY to this fd (then close it) once the socket answers");
+  CLI11_PARSE(app, argc, argv);
+
+  std::uint32_t mode = 0;
+  try {
+    std::size_t used = 0;
+    const unsigned long parsed = std::stoul(socket_mode, &used, 8);
+    if (used != socket_mode.size() || parsed > 0777) throw std::invalid_argument(socket_mode);
+    mode = static_cast<std::uint32_t>(parsed);
+  } catch (const std::exception&) {
+    std::cerr << "shmd: --socket-mode must be octal permission bits such as 0666, not '" << socket_mode << "'\n";
+    return 2;
+  }
+  config.socket_mode = mode;
+
+  auto logger = spdlog::stderr_logger_mt("shmd");
+  logger->set_level(spdlog::level::from_str(log_level));
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  spdlog::set_default_logger(logger);
+  config.logger = logger;
+
+  std::signal(SIGPIPE, SIG_IGN);
+  const std::uint64_t nofile = shmd::raise_fd_limit();
+  const std::uint64_t fd_room = nofile > kReservedFds ? nofile - kReservedFds : 0;
+  if (config.limits.max_segments > fd_room) {
+    logger->warn("fd limit {} allows about {} segments; lowering max-segments from {}", nofile, fd_room,
+                 config.limits.max_segments);
+    config.limits.max_segments = static_cast<std::size_t>(fd_room);
+  } else {
+    logger->info("fd limit {} allows about {} segments; max-segments is {}", nofile, fd_room,
+                 config.limits.max_segments);
+  }
+
+  auto daemon = shmd::Daemon::create(config);
+  if (!daemon) {
+    logger->critical("cannot start: {}", daemon.failure().message);
+    return 1;
+  }
+  signal_ready(ready_fd);
+  daemon.value()->run();
+  return 0;
+}

@@ -1,0 +1,176 @@
+#include "shmd/registry.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <limits>
+
+#include "shm/names.hpp"
+#include "shm/typecode.hpp"
+#include "shmd/segment_memory.hpp"
+
+namespace shmd {
+namespace {
+
+using shm::Errc;
+
+std::int64_t now_unix_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string octal(std::uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
+
+}  // namespace
+
+std::optional<Failure> Registry::check_create(const CreateParams& p, const shm::SegmentSizes& sizes) const {
+  if (p.mode > 0777) return fail(Errc::invalid_argument, "mode " + octal(p.mode) + " has bits beyond 0777");
+  if (!p.initial.empty() && p.initial.size() != sizes.data_bytes)
+    return fail(Errc::invalid_argument, "initial data is " + std::to_string(p.initial.size()) +
+                                            " bytes; the segment holds " + std::to_string(sizes.data_bytes));
+  if (sizes.data_bytes > limits_.max_segment_bytes)
+    return fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.data_bytes) +
+                                          " bytes exceeds max-segment-bytes (" +
+                                          std::to_string(limits_.max_segment_bytes) + ")");
+  if (by_id_.size() >= limits_.max_segments)
+    return fail(Errc::limit_exceeded,
+                "max-segments (" + std::to_string(limits_.max_segments) + ") segments exist already");
+  if (sizes.mapping_bytes > limits_.max_total_bytes - std::min(total_bytes_, limits_.max_total_bytes))
+    return fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.mapping_bytes) +
+                                          " bytes would exceed max-total-bytes (" +
+                                          std::to_string(limits_.max_total_bytes) + ", " +
+                                          std::to_string(total_bytes_) + " in use)");
+  return std::nullopt;
+}
+
+Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, const CreateParams& p) {
+  if (auto why = shm::check_segment_name(p.name, limits_.max_name_length); !why.empty())
+    return fail(Errc::invalid_argument, why);
+  const auto type = shm::type_info(p.typecode);
+  if (!type)
+    return fail(Errc::invalid_argument, "unknown typecode; use one of c b B h H i I l L q Q f d");
+  if (p.kind == SegmentKind::value && p.length != 1)
+    return fail(Errc::invalid_argument, "a Value has length 1, not " + std::to_string(p.length));
+  if (p.kind == SegmentKind::array && p.length == 0) return fail(Errc::invalid_argument, "an Array needs length >= 1");
+  const auto sizes = shm::segment_sizes(type->size, p.length);
+  if (!sizes)
+    return fail(Errc::limit_exceeded, "length " + std::to_string(p.length) + " overflows the segment size");
+
+  if (auto it = live_names_.find(p.name); it != live_names_.end()) {
+    SegmentRecord& existing = by_id_.at(it->second);
+    if (!p.open_existing) return fail(Errc::already_exists, "segment '" + existing.name + "' already exists");
+    if (existing.typecode != p.typecode || existing.kind != p.kind || existing.length != p.length)
+      return fail(Errc::type_mismatch, "segment '" + existing.name + "' exists with typecode '" +
+                                           std::string(1, existing.typecode) + "' and length " +
+                                           std::to_string(existing.length));
+    add_reference(client, existing);
+    return CreateOutcome{&existing, false};
+  }
+
+  if (auto refused = check_create(p, *sizes)) return *std::move(refused);
+
+  SegmentRecord record;
+  record.id = next_id_;
+  record.name = std::string(p.name);
+  record.typecode = p.typecode;
+  record.kind = p.kind;
+  record.length = p.length;
+  record.element_size = static_cast<std::uint32_t>(type->size);
+  record.sizes = *sizes;
+  record.creator = who;
+  record.mode = p.mode;
+  record.ephemeral = p.ephemeral;
+  record.created_unix_ns = now_unix_ns();
+  auto memfd = create_segment_memfd(record, p.initial);
+  if (!memfd) return memfd.failure();
+  record.memfd = std::move(memfd.value());
+
+  ++next_id_;
+  total_bytes_ += record.sizes.mapping_bytes;
+  const std::uint64_t id = record.id;
+  live_names_.emplace(record.name, id);
+  ordered_.emplace(OrderKey{record.name, id}, id);
+  SegmentRecord& stored = by_id_.emplace(id, std::move(record)).first->second;
+  add_reference(client, stored);
+  return CreateOutcome{&stored, true};
+}
+
+Result<const SegmentRecord*> Registry::attach(ClientId client, std::string_view name) {
+  auto it = live_names_.find(name);
+  if (it == live_names_.end()) return fail(Errc::not_found, "no segment named '" + std::string(name) + "'");
+  SegmentRecord& record = by_id_.at(it->second);
+  add_reference(client, record);
+  return &std::as_const(record);
+}
+
+Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
+  auto held = refs_.find(client);
+  if (held == refs_.end() || !held->second.contains(id))
+    return fail(Errc::not_attached, "this connection holds no reference to segment id " + std::to_string(id));
+  auto count = held->second.find(id);
+  if (--count->second == 0) held->second.erase(count);
+  if (held->second.empty()) refs_.erase(held);
+  SegmentRecord& record = by_id_.at(id);
+  const std::uint32_t left = --record.refcount;
+  release_if_unreferenced(record);
+  return left;
+}
+
+Result<bool> Registry::remove(std::string_view name) {
+  auto it = live_names_.find(name);
+  if (it == live_names_.end()) return fail(Errc::not_found, "no segment named '" + std::string(name) + "'");
+  SegmentRecord& record = by_id_.at(it->second);
+  take_name(record);
+  const bool freed = record.refcount == 0;
+  release_if_unreferenced(record);
+  return freed;
+}
+
+void Registry::drop_client(ClientId client) {
+  auto held = refs_.find(client);
+  if (held == refs_.end()) return;
+  auto counts = std::move(held->second);
+  refs_.erase(held);
+  for (const auto& [id, count] : counts) {
+    SegmentRecord& record = by_id_.at(id);
+    record.refcount -= count;
+    release_if_unreferenced(record);
+  }
+}
+
+const SegmentRecord* Registry::find(std::string_view name) const {
+  auto it = live_names_.find(name);
+  return it == live_names_.end() ? nullptr : &by_id_.at(it->second);
+}
+
+void Registry::for_each_after(std::string_view after_name, std::uint64_t after_id,
+                              const std::function<bool(const SegmentRecord&)>& fn) const {
+  for (auto it = ordered_.upper_bound(OrderKey{std::string(after_name), after_id}); it != ordered_.end(); ++it)
+    if (!fn(by_id_.at(it->second))) return;
+}
+
+void Registry::add_reference(ClientId client, SegmentRecord& record) {
+  ++record.refcount;
+  ++refs_[client][record.id];
+}
+
+void Registry::take_name(SegmentRecord& record) {
+  if (record.removed) return;
+  record.removed = true;
+  live_names_.erase(record.name);
+}
+
+void Registry::release_if_unreferenced(SegmentRecord& record) {
+  if (record.refcount != 0) return;
+  if (record.ephemeral) take_name(record);
+  if (!record.removed) return;
+  total_bytes_ -= record.sizes.mapping_bytes;
+  ordered_.erase(OrderKey{record.name, record.id});
+  by_id_.erase(record.id);  // closes the memfd: the kernel frees the pages once clients unmap
+}
+
+}  // namespace shmd

@@ -1,0 +1,81 @@
+#include "shmd/session.hpp"
+
+#include <asio/redirect_error.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <array>
+
+#include "shm/wire/fd_passing.hpp"
+
+namespace shmd {
+
+Session::Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, Registry& registry,
+                 RequestContext ctx, spdlog::logger& log)
+    : socket_(std::move(socket)), handler_(handler), registry_(registry), ctx_(ctx), log_(log) {}
+
+Session::~Session() {
+  registry_.drop_client(ctx_.client);
+  log_.debug("client {} (pid {}, uid {}) disconnected", ctx_.client, ctx_.credentials.pid, ctx_.credentials.uid);
+}
+
+asio::awaitable<void> Session::run() {
+  std::array<char, 16 * 1024> buffer;
+  std::string payload;
+  shmd::v1::Request request;
+  for (;;) {
+    std::error_code ec;
+    const std::size_t n = co_await socket_.async_read_some(asio::buffer(buffer),
+                                                           asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (ec != asio::error::eof && ec != asio::error::operation_aborted)
+        log_.debug("client {}: read failed: {}", ctx_.client, ec.message());
+      co_return;
+    }
+    decoder_.feed(std::string_view(buffer.data(), n));
+    while (decoder_.next(payload)) {
+      if (!request.ParseFromString(payload)) {
+        log_.warn("client {} (pid {}): sent a frame that is not a Request; closing", ctx_.client,
+                  ctx_.credentials.pid);
+        co_await send(RequestHandler::protocol_error("frame does not parse as a shmd.v1.Request"));
+        co_return;
+      }
+      const Reply reply = handler_.handle(ctx_, request);
+      if (reply.response.has_error())
+        log_.debug("client {}: request {} refused: {}", ctx_.client, request.request_id(),
+                   reply.response.error().message());
+      if (!co_await send(reply) || reply.close_connection) co_return;
+    }
+    if (decoder_.error() != shm::wire::FrameError::none) {
+      const auto why = shm::wire::to_string(decoder_.error());
+      log_.warn("client {} (pid {}): {}; closing", ctx_.client, ctx_.credentials.pid, why);
+      co_await send(RequestHandler::protocol_error(std::string(why)));
+      co_return;
+    }
+  }
+}
+
+asio::awaitable<bool> Session::send(const Reply& reply) {
+  std::string frame;
+  shm::wire::append_frame(frame, reply.response.SerializeAsString());
+  auto rest = std::as_bytes(std::span(frame));
+  int fd = reply.fd.get();  // rides with the first byte sent
+  while (!rest.empty()) {
+    std::error_code ec;
+    const std::size_t sent = shm::wire::send_with_fd(socket_.native_handle(), rest, fd, ec);
+    if (!ec) {
+      rest = rest.subspan(sent);
+      fd = -1;
+      continue;
+    }
+    if (ec != std::errc::resource_unavailable_try_again && ec != std::errc::operation_would_block) {
+      log_.debug("client {}: write failed: {}", ctx_.client, ec.message());
+      co_return false;
+    }
+    std::error_code wait_ec;
+    co_await socket_.async_wait(asio::socket_base::wait_write, asio::redirect_error(asio::use_awaitable, wait_ec));
+    if (wait_ec) co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace shmd
