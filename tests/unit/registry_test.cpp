@@ -1,0 +1,280 @@
+// Registry logic: reference counts, deferred remove, ephemeral segments, limits. No daemon runs.
+
+#include "shmd/registry.hpp"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace shmd {
+namespace {
+
+constexpr ClientId kAlice = 1;
+constexpr ClientId kBob = 2;
+const Credentials kAliceCreds{1000, 100, 4242};
+
+CreateParams value_params(std::string_view name, char typecode = 'd') {
+  CreateParams p;
+  p.name = name;
+  p.typecode = typecode;
+  p.kind = SegmentKind::value;
+  p.length = 1;
+  return p;
+}
+
+CreateParams array_params(std::string_view name, std::uint64_t length, char typecode = 'i') {
+  CreateParams p = value_params(name, typecode);
+  p.kind = SegmentKind::array;
+  p.length = length;
+  return p;
+}
+
+std::uint64_t create_ok(Registry& r, ClientId c, const CreateParams& p) {
+  auto out = r.create(c, kAliceCreds, p);
+  EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.failure().message);
+  return out.ok() ? out->segment->id : 0;
+}
+
+std::vector<std::string> listed_names(const Registry& r) {
+  std::vector<std::string> names;
+  r.for_each_after("", 0, [&](const SegmentRecord& s) {
+    names.push_back(s.name + (s.removed ? "(removed)" : ""));
+    return true;
+  });
+  return names;
+}
+
+TEST(Registry, CreateRecordsMetadataAndGivesCreatorAReference) {
+  Registry r;
+  CreateParams p = array_params("arr", 10);
+  p.mode = 0640;
+  const auto id = create_ok(r, kAlice, p);
+  const SegmentRecord* s = r.find("arr");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->id, id);
+  EXPECT_EQ(s->refcount, 1u);
+  EXPECT_EQ(s->typecode, 'i');
+  EXPECT_EQ(s->element_size, 4u);
+  EXPECT_EQ(s->sizes.data_bytes, 40u);
+  EXPECT_EQ(s->creator.uid, 1000u);
+  EXPECT_EQ(s->creator.gid, 100u);
+  EXPECT_EQ(s->creator.pid, 4242);
+  EXPECT_EQ(s->mode, 0640u);
+  EXPECT_GT(s->created_unix_ns, 0);
+  EXPECT_EQ(r.total_bytes(), s->sizes.mapping_bytes);
+}
+
+TEST(Registry, MemfdIsSealedAgainstResizing) {
+  Registry r;
+  create_ok(r, kAlice, value_params("v"));
+  const int fd = r.find("v")->memfd.get();
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  EXPECT_EQ(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+  EXPECT_NE(::ftruncate(fd, 0), 0);
+  EXPECT_NE(::ftruncate(fd, 1 << 20), 0);
+}
+
+TEST(Registry, InitialDataIsWrittenAfterTheHeader) {
+  Registry r;
+  const int values[3] = {7, 8, 9};
+  CreateParams p = array_params("init", 3);
+  p.initial = std::string_view(reinterpret_cast<const char*>(values), sizeof values);
+  create_ok(r, kAlice, p);
+  const SegmentRecord* s = r.find("init");
+  void* map = ::mmap(nullptr, s->sizes.mapping_bytes, PROT_READ, MAP_SHARED, s->memfd.get(), 0);
+  ASSERT_NE(map, MAP_FAILED);
+  const auto* data = reinterpret_cast<const int*>(static_cast<const char*>(map) + shm::kDataOffset);
+  EXPECT_EQ(data[0], 7);
+  EXPECT_EQ(data[2], 9);
+  const auto* header = static_cast<const shm::SegmentHeader*>(map);
+  EXPECT_EQ(header->magic, shm::kSegmentMagic);
+  EXPECT_EQ(header->length, 3u);
+  ::munmap(map, s->sizes.mapping_bytes);
+}
+
+TEST(Registry, AttachAndDetachCountReferences) {
+  Registry r;
+  const auto id = create_ok(r, kAlice, value_params("v"));
+  ASSERT_TRUE(r.attach(kBob, "v").ok());
+  ASSERT_TRUE(r.attach(kBob, "v").ok());
+  EXPECT_EQ(r.find("v")->refcount, 3u);
+  auto left = r.detach(kBob, id);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left.value(), 2u);
+  EXPECT_TRUE(r.detach(kBob, id).ok());
+  auto none = r.detach(kBob, id);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.failure().code, shm::Errc::not_attached);
+  EXPECT_EQ(r.find("v")->refcount, 1u);
+}
+
+TEST(Registry, PersistentSegmentOutlivesItsLastReference) {
+  Registry r;
+  const auto id = create_ok(r, kAlice, value_params("v"));
+  ASSERT_TRUE(r.detach(kAlice, id).ok());
+  ASSERT_NE(r.find("v"), nullptr);
+  EXPECT_EQ(r.find("v")->refcount, 0u);
+  EXPECT_EQ(r.segment_count(), 1u);
+}
+
+TEST(Registry, RemoveWhileAttachedDefersRelease) {
+  Registry r;
+  const auto id = create_ok(r, kAlice, value_params("v"));
+  ASSERT_TRUE(r.attach(kBob, "v").ok());
+  auto freed = r.remove("v");
+  ASSERT_TRUE(freed.ok());
+  EXPECT_FALSE(freed.value());
+  EXPECT_EQ(r.find("v"), nullptr) << "the name goes at once";
+  EXPECT_EQ(r.segment_count(), 1u) << "the memory stays while referenced";
+  EXPECT_EQ(r.attach(kBob, "v").failure().code, shm::Errc::not_found);
+
+  // The name may be reused at once, by a different segment.
+  const auto id2 = create_ok(r, kBob, value_params("v", 'i'));
+  EXPECT_NE(id, id2);
+  EXPECT_EQ(listed_names(r), (std::vector<std::string>{"v(removed)", "v"}));
+
+  ASSERT_TRUE(r.detach(kAlice, id).ok());
+  EXPECT_EQ(r.segment_count(), 2u);
+  ASSERT_TRUE(r.detach(kBob, id).ok());
+  EXPECT_EQ(r.segment_count(), 1u) << "freed with the last reference";
+  EXPECT_EQ(r.find("v")->id, id2);
+}
+
+TEST(Registry, RemoveOfUnreferencedSegmentFreesAtOnce) {
+  Registry r;
+  const auto id = create_ok(r, kAlice, value_params("v"));
+  ASSERT_TRUE(r.detach(kAlice, id).ok());
+  auto freed = r.remove("v");
+  ASSERT_TRUE(freed.ok());
+  EXPECT_TRUE(freed.value());
+  EXPECT_EQ(r.segment_count(), 0u);
+  EXPECT_EQ(r.total_bytes(), 0u);
+  EXPECT_EQ(r.remove("v").failure().code, shm::Errc::not_found);
+}
+
+TEST(Registry, EphemeralSegmentGoesWithItsLastReference) {
+  Registry r;
+  CreateParams p = value_params("e");
+  p.ephemeral = true;
+  const auto id = create_ok(r, kAlice, p);
+  ASSERT_TRUE(r.attach(kBob, "e").ok());
+  ASSERT_TRUE(r.detach(kAlice, id).ok());
+  EXPECT_NE(r.find("e"), nullptr);
+  r.drop_client(kBob);
+  EXPECT_EQ(r.find("e"), nullptr);
+  EXPECT_EQ(r.segment_count(), 0u);
+}
+
+TEST(Registry, DroppedClientGivesBackEveryReference) {
+  Registry r;
+  create_ok(r, kAlice, value_params("a"));
+  create_ok(r, kBob, value_params("b"));
+  ASSERT_TRUE(r.attach(kAlice, "b").ok());
+  ASSERT_TRUE(r.attach(kAlice, "b").ok());
+  r.drop_client(kAlice);
+  EXPECT_EQ(r.find("a")->refcount, 0u);
+  EXPECT_EQ(r.find("b")->refcount, 1u);
+  r.drop_client(kAlice);  // idempotent
+  EXPECT_EQ(r.find("b")->refcount, 1u);
+}
+
+TEST(Registry, DuplicateNameIsRefusedUnlessOpeningExisting) {
+  Registry r;
+  create_ok(r, kAlice, value_params("v"));
+  EXPECT_EQ(r.create(kBob, kAliceCreds, value_params("v")).failure().code, shm::Errc::already_exists);
+
+  CreateParams open = value_params("v");
+  open.open_existing = true;
+  auto out = r.create(kBob, kAliceCreds, open);
+  ASSERT_TRUE(out.ok());
+  EXPECT_FALSE(out->created);
+  EXPECT_EQ(out->segment->refcount, 2u);
+
+  CreateParams wrong = value_params("v", 'i');
+  wrong.open_existing = true;
+  EXPECT_EQ(r.create(kBob, kAliceCreds, wrong).failure().code, shm::Errc::type_mismatch);
+}
+
+TEST(Registry, BadParametersAreRefusedWithReasons) {
+  Registry r;
+  struct Case {
+    CreateParams params;
+    shm::Errc code;
+    std::string mentions;
+  };
+  std::string long_name(256, 'n');
+  CreateParams initial_wrong = array_params("x", 4);
+  initial_wrong.initial = "abc";
+  CreateParams mode_wrong = value_params("x");
+  mode_wrong.mode = 01777;
+  const std::vector<Case> cases = {
+      {value_params(""), shm::Errc::invalid_argument, "empty"},
+      {value_params("a/b"), shm::Errc::invalid_argument, "0x2f"},
+      {value_params(std::string_view("a\0b", 3)), shm::Errc::invalid_argument, "0x00"},
+      {value_params(long_name), shm::Errc::invalid_argument, "255"},
+      {value_params("x", 'z'), shm::Errc::invalid_argument, "typecode"},
+      {array_params("x", 0), shm::Errc::invalid_argument, "length"},
+      {[] { auto p = value_params("x"); p.length = 2; return p; }(), shm::Errc::invalid_argument, "Value"},
+      {array_params("x", UINT64_MAX / 2, 'd'), shm::Errc::limit_exceeded, "overflows"},
+      {initial_wrong, shm::Errc::invalid_argument, "initial"},
+      {mode_wrong, shm::Errc::invalid_argument, "mode"},
+  };
+  for (const auto& c : cases) {
+    auto out = r.create(kAlice, kAliceCreds, c.params);
+    ASSERT_FALSE(out.ok()) << c.mentions;
+    EXPECT_EQ(out.failure().code, c.code) << out.failure().message;
+    EXPECT_NE(out.failure().message.find(c.mentions), std::string::npos) << out.failure().message;
+  }
+  EXPECT_EQ(r.segment_count(), 0u);
+}
+
+TEST(Registry, LimitsAreEnforcedAndNamed) {
+  Limits limits;
+  limits.max_segments = 2;
+  limits.max_segment_bytes = 1024;
+  limits.max_total_bytes = 2000;
+  limits.max_name_length = 8;
+  Registry r(limits);
+
+  auto big = r.create(kAlice, kAliceCreds, array_params("big", 257));  // 1028 bytes
+  ASSERT_FALSE(big.ok());
+  EXPECT_EQ(big.failure().code, shm::Errc::limit_exceeded);
+  EXPECT_NE(big.failure().message.find("max-segment-bytes"), std::string::npos);
+
+  EXPECT_EQ(r.create(kAlice, kAliceCreds, value_params("ninechars")).failure().code, shm::Errc::invalid_argument);
+
+  create_ok(r, kAlice, array_params("a", 256));  // 1024 + 128
+  auto total = r.create(kAlice, kAliceCreds, array_params("b", 256));
+  ASSERT_FALSE(total.ok());
+  EXPECT_NE(total.failure().message.find("max-total-bytes"), std::string::npos);
+
+  create_ok(r, kAlice, value_params("c"));
+  auto count = r.create(kAlice, kAliceCreds, value_params("d"));
+  ASSERT_FALSE(count.ok());
+  EXPECT_NE(count.failure().message.find("max-segments"), std::string::npos);
+
+  ASSERT_TRUE(r.remove("c").ok());
+  r.drop_client(kAlice);  // frees "c"; "a" stays (persistent)
+  create_ok(r, kAlice, value_params("d"));
+}
+
+TEST(Registry, ListingIsOrderedAndResumable) {
+  Registry r;
+  for (const char* n : {"delta", "alpha", "charlie", "bravo"}) create_ok(r, kAlice, value_params(n));
+  EXPECT_EQ(listed_names(r), (std::vector<std::string>{"alpha", "bravo", "charlie", "delta"}));
+  std::vector<std::string> rest;
+  const SegmentRecord* bravo = r.find("bravo");
+  r.for_each_after(bravo->name, bravo->id, [&](const SegmentRecord& s) {
+    rest.push_back(s.name);
+    return rest.size() < 1;
+  });
+  EXPECT_EQ(rest, (std::vector<std::string>{"charlie"}));
+}
+
+}  // namespace
+}  // namespace shmd

@@ -1,0 +1,158 @@
+// RequestHandler: protocol semantics without a socket (dispatch, errors, fds, list paging).
+
+#include "shmd/request_handler.hpp"
+
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "shm/wire/framing.hpp"
+
+namespace shmd {
+namespace {
+
+namespace pb = shmd::v1;
+
+class RequestHandlerTest : public ::testing::Test {
+ protected:
+  Reply call(const pb::Request& req, ClientId client = 1) { return handler_.handle({client, {1000, 1000, 77}}, req); }
+
+  Reply create(const std::string& name, const std::string& typecode = "d", pb::Kind kind = pb::VALUE,
+               std::uint64_t length = 1) {
+    pb::Request req;
+    auto* c = req.mutable_create();
+    c->set_name(name);
+    c->set_typecode(typecode);
+    c->set_kind(kind);
+    c->set_length(length);
+    return call(req);
+  }
+
+  Registry registry_;
+  RequestHandler handler_{registry_, "test"};
+};
+
+TEST_F(RequestHandlerTest, HelloReportsVersionAndRefusesOthers) {
+  pb::Request req;
+  req.set_request_id(9);
+  req.mutable_hello()->set_protocol_version(kProtocolVersion);
+  Reply ok = call(req);
+  EXPECT_EQ(ok.response.request_id(), 9u);
+  ASSERT_TRUE(ok.response.has_hello());
+  EXPECT_EQ(ok.response.hello().protocol_version(), kProtocolVersion);
+
+  req.mutable_hello()->set_protocol_version(99);
+  Reply bad = call(req);
+  ASSERT_TRUE(bad.response.has_error());
+  EXPECT_EQ(bad.response.error().code(), pb::VERSION_MISMATCH);
+  EXPECT_FALSE(bad.close_connection);
+}
+
+TEST_F(RequestHandlerTest, CreateHandsOverADuplicateOfTheMemfd) {
+  Reply r = create("v");
+  ASSERT_FALSE(r.response.has_error()) << r.response.error().message();
+  ASSERT_TRUE(r.fd);
+  EXPECT_NE(r.fd.get(), registry_.find("v")->memfd.get());
+  struct stat st{};
+  ASSERT_EQ(::fstat(r.fd.get(), &st), 0);
+  EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), r.response.create().segment().mapping_bytes());
+  const auto& info = r.response.create().segment();
+  EXPECT_TRUE(r.response.create().created());
+  EXPECT_EQ(info.name(), "v");
+  EXPECT_EQ(info.typecode(), "d");
+  EXPECT_EQ(info.mode(), 0600u) << "mode 0 means the default";
+  EXPECT_EQ(info.uid(), 1000u);
+  EXPECT_EQ(info.creator_pid(), 77);
+  EXPECT_EQ(info.refcount(), 1u);
+}
+
+TEST_F(RequestHandlerTest, MalformedCreatesGetErrorsWithoutFds) {
+  for (const auto& [typecode, kind] : std::vector<std::pair<std::string, pb::Kind>>{
+           {"", pb::VALUE}, {"dd", pb::VALUE}, {"d", pb::KIND_UNSPECIFIED}, {"d", static_cast<pb::Kind>(42)}}) {
+    Reply r = create("x", typecode, kind);
+    ASSERT_TRUE(r.response.has_error());
+    EXPECT_EQ(r.response.error().code(), pb::INVALID_ARGUMENT);
+    EXPECT_FALSE(r.fd);
+  }
+  EXPECT_EQ(registry_.segment_count(), 0u);
+}
+
+TEST_F(RequestHandlerTest, RequestWithoutOperationIsAnErrorButKeepsTheConnection) {
+  pb::Request req;
+  req.set_request_id(5);
+  Reply r = call(req);
+  ASSERT_TRUE(r.response.has_error());
+  EXPECT_EQ(r.response.error().code(), pb::INVALID_ARGUMENT);
+  EXPECT_EQ(r.response.request_id(), 5u);
+  EXPECT_FALSE(r.close_connection);
+}
+
+TEST_F(RequestHandlerTest, ProtocolErrorClosesTheConnection) {
+  Reply r = RequestHandler::protocol_error("bad");
+  EXPECT_TRUE(r.close_connection);
+  EXPECT_EQ(r.response.error().code(), pb::PROTOCOL_ERROR);
+}
+
+TEST_F(RequestHandlerTest, DetachOfUnheldSegmentIsNotAttached) {
+  Reply c = create("v");
+  pb::Request req;
+  req.mutable_detach()->set_id(c.response.create().segment().id());
+  Reply other = call(req, /*client=*/2);
+  ASSERT_TRUE(other.response.has_error());
+  EXPECT_EQ(other.response.error().code(), pb::NOT_ATTACHED);
+  Reply mine = call(req, 1);
+  ASSERT_TRUE(mine.response.has_detach());
+  EXPECT_EQ(mine.response.detach().refcount(), 0u);
+}
+
+TEST_F(RequestHandlerTest, ListPagesStayUnderTheFrameLimitAndCoverEverything) {
+  // Long names make each entry large, so several pages are needed.
+  constexpr int kCount = 1500;
+  std::set<std::string> created;
+  for (int i = 0; i < kCount; ++i) {
+    std::string name = std::to_string(i) + std::string(200, 'x');
+    ASSERT_FALSE(create(name).response.has_error());
+    created.insert(name);
+  }
+  std::set<std::string> seen;
+  pb::Request req;
+  req.mutable_list();
+  int pages = 0;
+  for (;;) {
+    Reply r = call(req);
+    ASSERT_TRUE(r.response.has_list());
+    EXPECT_LE(r.response.ByteSizeLong(), shm::wire::kMaxFrameBytes);
+    ++pages;
+    for (const auto& s : r.response.list().segments()) EXPECT_TRUE(seen.insert(s.name()).second) << "duplicate";
+    if (!r.response.list().more()) break;
+    const auto& last = r.response.list().segments(r.response.list().segments_size() - 1);
+    req.mutable_list()->set_after_name(last.name());
+    req.mutable_list()->set_after_id(last.id());
+  }
+  EXPECT_GT(pages, 1);
+  EXPECT_EQ(seen, created);
+}
+
+TEST_F(RequestHandlerTest, ListHonoursTheLimit) {
+  for (const char* n : {"a", "b", "c"}) ASSERT_FALSE(create(n).response.has_error());
+  pb::Request req;
+  req.mutable_list()->set_limit(2);
+  Reply r = call(req);
+  ASSERT_EQ(r.response.list().segments_size(), 2);
+  EXPECT_TRUE(r.response.list().more());
+}
+
+TEST_F(RequestHandlerTest, InfoAndRemoveReportMissingNames) {
+  pb::Request info;
+  info.mutable_info()->set_name("nope");
+  EXPECT_EQ(call(info).response.error().code(), pb::NOT_FOUND);
+  pb::Request rm;
+  rm.mutable_remove()->set_name("nope");
+  EXPECT_EQ(call(rm).response.error().code(), pb::NOT_FOUND);
+}
+
+}  // namespace
+}  // namespace shmd
