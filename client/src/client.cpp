@@ -60,12 +60,13 @@ std::string check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
 // Turns a create/attach reply into a mapped, verified Segment. The reply already gave this
 // connection a reference, so every failure here detaches again.
 Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<detail::Connection> connection,
-                  std::error_code& ec) {
+                  AccessMode mode, std::error_code& ec) {
+  const bool read_only = mode == AccessMode::read_only;
   SegmentInfo info = from_wire(wire);
   std::error_code map_ec;
-  Mapping map = Mapping::map(fd.get(), static_cast<std::size_t>(info.mapping_bytes), Mapping::Access::read_write, map_ec);
+  Mapping map = Mapping::map(fd.get(), static_cast<std::size_t>(info.mapping_bytes), read_only ? Mapping::Access::read_only : Mapping::Access::read_write, map_ec);
   std::string bad = map_ec ? "cannot map it: " + map_ec.message() : check_mapping(info, fd.get(), map);
-  Segment segment = detail::SegmentAccess::make(info, std::move(map), std::move(connection));
+  Segment segment = detail::SegmentAccess::make(info, std::move(map), std::move(connection), read_only);
   if (bad.empty()) return segment;
   std::error_code ignored;
   segment.detach(ignored);
@@ -115,21 +116,46 @@ Segment Client::create(std::string_view name, const SegmentSpec& spec, std::erro
   UniqueFd fd;
   connection_->call(request, response, fd, ec);
   if (ec) return {};
-  return map_reply(response.create().segment(), std::move(fd), connection_, ec);
+  return map_reply(response.create().segment(), std::move(fd), connection_, AccessMode::read_write, ec);
 }
 
-Segment Client::attach(std::string_view name, std::error_code& ec) {
+Segment Client::attach(std::string_view name, std::error_code& ec) { return attach(name, AccessMode::read_write, ec); }
+
+Segment Client::attach(std::string_view name, AccessMode mode, std::error_code& ec) {
   if (!connection_) {
     detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
     return {};
   }
   pb::Request request;
   request.mutable_attach()->set_name(std::string(name));
+  request.mutable_attach()->set_read_only(mode == AccessMode::read_only);
   pb::Response response;
   UniqueFd fd;
   connection_->call(request, response, fd, ec);
   if (ec) return {};
-  return map_reply(response.attach().segment(), std::move(fd), connection_, ec);
+  return map_reply(response.attach().segment(), std::move(fd), connection_, mode, ec);
+}
+
+SegmentInfo Client::chmod(std::string_view name, std::uint32_t mode, std::error_code& ec) {
+  if (!connection_) {
+    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
+    return {};
+  }
+  pb::Request request;
+  request.mutable_chmod()->set_name(std::string(name));
+  request.mutable_chmod()->set_mode(mode);
+  pb::Response response;
+  UniqueFd fd;
+  connection_->call(request, response, fd, ec);
+  if (ec) return {};
+  return from_wire(response.chmod().segment());
+}
+
+SegmentInfo Client::chmod(std::string_view name, std::uint32_t mode) {
+  std::error_code ec;
+  SegmentInfo info = chmod(name, mode, ec);
+  throw_if(ec, "chmod", name);
+  return info;
 }
 
 void Client::remove(std::string_view name, std::error_code& ec) {
@@ -186,9 +212,9 @@ Segment Client::create(std::string_view name, const SegmentSpec& spec) {
   return s;
 }
 
-Segment Client::attach(std::string_view name) {
+Segment Client::attach(std::string_view name, AccessMode mode) {
   std::error_code ec;
-  Segment s = attach(name, ec);
+  Segment s = attach(name, mode, ec);
   throw_if(ec, "attach", name);
   return s;
 }

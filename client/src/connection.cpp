@@ -73,7 +73,45 @@ void Connection::connect_locked(std::error_code& ec) {
   UniqueFd unused;
   exchange_locked(hello, response, unused, ec);
   if (!ec && !response.has_hello()) fail(ec, Errc::protocol_error, "shmd did not answer Hello");
+  if (!ec) reattach_locked(ec);
   if (ec) drop_locked();
+}
+
+void Connection::reattach_locked(std::error_code& ec) {
+  for (auto it = held_.begin(); it != held_.end();) {
+    shmd::v1::Request request;
+    request.mutable_reattach()->set_id(it->first);
+    request.mutable_reattach()->set_references(it->second);
+    shmd::v1::Response response;
+    UniqueFd unused;
+    exchange_locked(request, response, unused, ec);
+    if (ec == Errc::not_found) {
+      // Released while the daemon was away: the mapping still works, but there is nothing to count.
+      ec.clear();
+      it = held_.erase(it);
+      continue;
+    }
+    if (ec) return;
+    ++it;
+  }
+}
+
+void Connection::track(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  ++held_[id];
+}
+
+void Connection::detach(std::uint64_t id, std::error_code& ec) {
+  std::unique_lock lock(mutex_);
+  if (pid_ == ::getpid()) {
+    if (auto it = held_.find(id); it != held_.end() && --it->second == 0) held_.erase(it);
+  }
+  lock.unlock();
+  shmd::v1::Request request;
+  request.mutable_detach()->set_id(id);
+  shmd::v1::Response response;
+  UniqueFd none;
+  call(request, response, none, ec);
 }
 
 void Connection::drop_locked() noexcept {
@@ -86,15 +124,21 @@ void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, 
                       std::error_code& ec) {
   std::lock_guard lock(mutex_);
   if (socket_ && pid_ != ::getpid()) {
-    // We are a fork()ed child: the stream belongs to the parent. Close our copy (the parent's
-    // stays open) and speak on a connection of our own.
+    // We are a fork()ed child: the stream and the references belong to the parent. Close our
+    // copy (the parent's stays open) and speak on a connection of our own.
     drop_locked();
+    held_.clear();
   }
   if (!socket_) {
     connect_locked(ec);
     if (ec) return;
   }
   exchange_locked(request, response, fd, ec);
+  if (ec == Errc::connection_lost) {
+    // The daemon went away (restart, crash). Reconnect, re-register, and try once more.
+    connect_locked(ec);
+    if (!ec) exchange_locked(request, response, fd, ec);
+  }
 }
 
 void Connection::exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,

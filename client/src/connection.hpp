@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <vector>
 
 #include "shm/error.hpp"
@@ -23,7 +24,8 @@ void set_last_error_message(std::string message);
 std::error_code& fail(std::error_code& ec, Errc code, std::string message);
 
 /// A connection to shmd. Thread-safe (one request at a time). After fork(), the child's first
-/// call reconnects instead of touching the parent's stream.
+/// call reconnects instead of touching the parent's stream. If the daemon restarts, the next call
+/// reconnects, re-registers every reference this process holds (Reattach), and retries once.
 class Connection {
  public:
   /// Connects to `socket_path` and performs the Hello handshake.
@@ -33,6 +35,11 @@ class Connection {
   /// daemon's message recorded); a segment fd that rides with the reply lands in `fd`.
   void call(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
 
+  /// Records a reference held by a live Segment, so it can be re-registered after a restart.
+  void track(std::uint64_t id);
+  /// Forgets one tracked reference and asks the daemon to drop it.
+  void detach(std::uint64_t id, std::error_code& ec);
+
   /// The socket path.
   [[nodiscard]] const std::string& socket_path() const noexcept { return socket_path_; }
 
@@ -41,6 +48,7 @@ class Connection {
   void connect_locked(std::error_code& ec);
   void exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void drop_locked() noexcept;
+  void reattach_locked(std::error_code& ec);
 
   std::mutex mutex_;                   ///< one request in flight
   std::string socket_path_;            ///< where the daemon listens
@@ -49,13 +57,15 @@ class Connection {
   std::uint64_t next_request_id_ = 1;  ///< request ids, to match replies
   wire::FrameDecoder decoder_{wire::kMaxFrameBytes};  ///< splits replies into frames
   std::vector<UniqueFd> pending_fds_;  ///< fds received but not yet matched to a reply
+  std::unordered_map<std::uint64_t, std::uint32_t> held_;  ///< segment id -> references this process holds
 };
 
 /// Builds Segments, whose constructor is private to the library.
 struct SegmentAccess {
   /// A Segment that owns `mapping` and one reference held on `connection`.
-  static Segment make(SegmentInfo info, Mapping mapping, std::shared_ptr<Connection> connection) {
-    return Segment(std::move(info), std::move(mapping), std::move(connection));
+  static Segment make(SegmentInfo info, Mapping mapping, std::shared_ptr<Connection> connection, bool read_only) {
+    connection->track(info.id);
+    return Segment(std::move(info), std::move(mapping), std::move(connection), read_only);
   }
 };
 

@@ -12,14 +12,20 @@
 
 namespace shm {
 
-Segment::Segment(SegmentInfo info, Mapping mapping, std::shared_ptr<detail::Connection> connection) noexcept
-    : info_(std::move(info)), mapping_(std::move(mapping)), connection_(std::move(connection)), owner_pid_(::getpid()) {}
+Segment::Segment(SegmentInfo info, Mapping mapping, std::shared_ptr<detail::Connection> connection,
+                 bool read_only) noexcept
+    : info_(std::move(info)),
+      mapping_(std::move(mapping)),
+      connection_(std::move(connection)),
+      owner_pid_(::getpid()),
+      read_only_(read_only) {}
 
 Segment::Segment(Segment&& other) noexcept
     : info_(std::move(other.info_)),
       mapping_(std::move(other.mapping_)),
       connection_(std::move(other.connection_)),
-      owner_pid_(std::exchange(other.owner_pid_, 0)) {}
+      owner_pid_(std::exchange(other.owner_pid_, 0)),
+      read_only_(other.read_only_) {}
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
@@ -29,6 +35,7 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     mapping_ = std::move(other.mapping_);
     connection_ = std::move(other.connection_);
     owner_pid_ = std::exchange(other.owner_pid_, 0);
+    read_only_ = other.read_only_;
   }
   return *this;
 }
@@ -52,6 +59,10 @@ LockGuard Segment::lock(std::error_code& ec) noexcept {
     detail::fail(ec, Errc::invalid_argument, "lock on a detached segment");
     return {};
   }
+  if (read_only_) {
+    detail::fail(ec, Errc::permission_denied, "segment '" + info_.name + "' is attached read-only and cannot be locked");
+    return {};
+  }
   const LockState state = lock_robust_mutex(mutex(), ec);
   if (ec) {
     detail::set_last_error_message("cannot lock segment '" + info_.name + "': " + ec.message());
@@ -70,6 +81,10 @@ LockGuard Segment::lock() {
 LockGuard Segment::try_lock(std::error_code& ec) noexcept {
   if (!mapping_) {
     detail::fail(ec, Errc::invalid_argument, "try_lock on a detached segment");
+    return {};
+  }
+  if (read_only_) {
+    detail::fail(ec, Errc::permission_denied, "segment '" + info_.name + "' is attached read-only and cannot be locked");
     return {};
   }
   const LockState state = try_lock_robust_mutex(mutex(), ec);
@@ -95,11 +110,7 @@ void Segment::detach(std::error_code& ec) noexcept {
   // A fork()ed child's copy maps the memory, but the reference is its parent's to drop.
   if (!connection || owner_pid_ != ::getpid()) return;
   try {
-    shmd::v1::Request request;
-    request.mutable_detach()->set_id(info_.id);
-    shmd::v1::Response response;
-    UniqueFd none;
-    connection->call(request, response, none, ec);
+    connection->detach(info_.id, ec);
   } catch (const std::bad_alloc&) {
     ec = std::make_error_code(std::errc::not_enough_memory);
   }

@@ -5,26 +5,74 @@
 #include "shmd/listening_socket.hpp"
 
 namespace shmd {
+namespace {
+
+constexpr auto kStatusInterval = std::chrono::seconds(2);
+
+}  // namespace
 
 const char* version() noexcept { return SHMD_VERSION; }
 
 Daemon::Daemon(Config config)
     : config_(std::move(config)),
-      log_(config_.logger ? config_.logger : std::make_shared<spdlog::logger>("shmd", std::make_shared<spdlog::sinks::null_sink_mt>())),
+      log_(config_.logger ? config_.logger
+                          : std::make_shared<spdlog::logger>("shmd", std::make_shared<spdlog::sinks::null_sink_mt>())),
       registry_(config_.limits),
       handler_(registry_, version()) {}
 
+// Sorts what systemd handed over: the listening socket (socket activation) and stored segments.
+Result<shm::UniqueFd> Daemon::adopt_fds() {
+  std::vector<InheritedFd> inherited = take_inherited_fds();
+  if (notifier_.enabled()) {
+    fd_store_ = std::make_unique<FdStore>(notifier_, registry_, *log_);
+    auto restored = fd_store_->restore(inherited);
+    if (restored) {
+      restored_ = restored.value();
+      registry_.set_observer(fd_store_.get());
+      if (restored_ > 0) log_->info("restored {} segments from the fd store", restored_);
+    } else {
+      log_->error("fd store disabled: {}", restored.failure().message);
+      fd_store_.reset();
+    }
+  }
+  shm::UniqueFd listener;
+  for (InheritedFd& f : inherited) {
+    if (!listener && is_listening_unix_socket(f.fd.get())) {
+      log_->info("socket-activated: using inherited listener '{}'", f.name);
+      listener = std::move(f.fd);
+    } else {
+      log_->warn("closing unexpected inherited fd '{}'", f.name);
+    }
+  }
+  return listener;
+}
+
 Result<std::unique_ptr<Daemon>> Daemon::create(Config config) {
-  auto listener = bind_listening_socket(config.socket_path, config.socket_mode);
-  if (!listener) return listener.failure();
   std::unique_ptr<Daemon> d(new Daemon(std::move(config)));
-  d->server_.emplace(d->io_, std::move(listener.value()), d->config_.socket_path, d->handler_, d->registry_, *d->log_);
+  auto inherited_listener = d->adopt_fds();
+  shm::UniqueFd listener = std::move(inherited_listener.value());
+  std::string owned_socket_path;  // systemd owns an activated socket's file; we own one we bind
+  if (!listener) {
+    auto bound = bind_listening_socket(d->config_.socket_path, d->config_.socket_mode);
+    if (!bound) return bound.failure();
+    listener = std::move(bound.value());
+    owned_socket_path = d->config_.socket_path;
+  }
+  d->server_.emplace(d->io_, std::move(listener), owned_socket_path, d->config_, d->handler_, d->registry_, *d->log_);
   if (d->config_.handle_signals) {
     d->signals_.emplace(d->io_, SIGINT, SIGTERM);
     d->signals_->async_wait([raw = d.get()](const std::error_code& ec, int signo) {
       if (ec) return;
       raw->log_->info("signal {} received; shutting down", signo);
       raw->stop();
+    });
+  }
+  if (d->restored_ > 0) {
+    d->grace_timer_.emplace(d->io_, d->config_.restore_grace);
+    d->grace_timer_->async_wait([raw = d.get()](const std::error_code& ec) {
+      if (ec) return;
+      if (const std::size_t n = raw->registry_.sweep_unreferenced(); n > 0)
+        raw->log_->info("released {} restored segments that no client reattached", n);
     });
   }
   return d;
@@ -35,10 +83,33 @@ Daemon::~Daemon() {
   signals_.reset();
 }
 
+std::string Daemon::status_line() const {
+  return std::to_string(registry_.segment_count()) + " segments, " + std::to_string(registry_.total_bytes()) +
+         " bytes";
+}
+
+void Daemon::schedule_status() {
+  if (!notifier_.enabled()) return;
+  if (!status_timer_) status_timer_.emplace(io_);
+  status_timer_->expires_after(kStatusInterval);
+  status_timer_->async_wait([this](const std::error_code& ec) {
+    if (ec) return;
+    if (std::string line = status_line(); line != last_status_) {
+      notifier_.status(line);
+      last_status_ = std::move(line);
+    }
+    schedule_status();
+  });
+}
+
 void Daemon::run() {
   server_->start();
   log_->info("shmd {} listening on {}", version(), config_.socket_path);
+  last_status_ = status_line();
+  notifier_.ready(last_status_);
+  schedule_status();
   io_.run();
+  notifier_.stopping();
   log_->info("stopped with {} segments ({} bytes) held", registry_.segment_count(), registry_.total_bytes());
 }
 

@@ -15,8 +15,9 @@
 
 namespace {
 
-// Descriptors shmd needs besides segment memfds: stdio, listener, epoll, signals, client sockets.
-constexpr std::uint64_t kReservedFds = 1024;
+// Descriptors shmd needs besides segment memfds and client sockets: stdio, listener, epoll,
+// signals, the notify socket, the journal, and one in flight per reply.
+constexpr std::uint64_t kReservedFds = 64;
 
 std::string default_socket() {
   const char* env = std::getenv("SHMD_SOCKET");
@@ -57,6 +58,21 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-name-length", config.limits.max_name_length, "Longest segment name (1-255)")
       ->capture_default_str()->check(CLI::Range(1, 255));
+  app.add_option("--max-bytes-per-uid", config.limits.max_bytes_per_uid,
+                 "Quota: segment bytes one non-root uid may hold")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-segments-per-uid", config.limits.max_segments_per_uid,
+                 "Quota: segments one non-root uid may hold")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-connections", config.limits.max_connections, "Most client connections at once")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-connections-per-uid", config.limits.max_connections_per_uid,
+                 "Most connections one non-root uid may hold")->capture_default_str()->check(CLI::PositiveNumber);
+  double frame_timeout_s = 10;
+  app.add_option("--frame-timeout", frame_timeout_s, "Seconds a client may leave a request frame half sent")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  double restore_grace_s = 30;
+  app.add_option("--restore-grace", restore_grace_s,
+                 "Seconds restored ephemeral/removed segments wait for clients to reattach (fd store only)")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
   app.add_option("--ready-fd", ready_fd, "Write READY to this fd (then close it) once the socket answers");
   CLI11_PARSE(app, argc, argv);
 
@@ -71,6 +87,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   config.socket_mode = mode;
+  config.restore_grace = std::chrono::milliseconds(static_cast<std::int64_t>(restore_grace_s * 1000));
+  config.frame_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(frame_timeout_s * 1000));
 
   auto logger = spdlog::stderr_logger_mt("shmd");
   logger->set_level(spdlog::level::from_str(log_level));
@@ -80,7 +98,14 @@ int main(int argc, char** argv) {
 
   std::signal(SIGPIPE, SIG_IGN);
   const std::uint64_t nofile = shmd::raise_fd_limit();
-  const std::uint64_t fd_room = nofile > kReservedFds ? nofile - kReservedFds : 0;
+  if (config.limits.max_connections + kReservedFds > nofile / 2) {
+    const std::uint64_t fitted = nofile / 2 > kReservedFds ? nofile / 2 - kReservedFds : 1;
+    logger->warn("fd limit {} is low; lowering max-connections from {} to {}", nofile, config.limits.max_connections,
+                 fitted);
+    config.limits.max_connections = static_cast<std::size_t>(fitted);
+  }
+  const std::uint64_t used = kReservedFds + config.limits.max_connections;
+  const std::uint64_t fd_room = nofile > used ? nofile - used : 0;
   if (config.limits.max_segments > fd_room) {
     logger->warn("fd limit {} allows about {} segments; lowering max-segments from {}", nofile, fd_room,
                  config.limits.max_segments);

@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "shm/names.hpp"
 #include "shm/typecode.hpp"
@@ -27,7 +29,8 @@ std::string octal(std::uint32_t mode) {
 
 }  // namespace
 
-std::optional<Failure> Registry::check_create(const CreateParams& p, const shm::SegmentSizes& sizes) const {
+std::optional<Failure> Registry::check_create(const Credentials& who, const CreateParams& p,
+                                              const shm::SegmentSizes& sizes) const {
   if (p.mode > 0777) return fail(Errc::invalid_argument, "mode " + octal(p.mode) + " has bits beyond 0777");
   if (!p.initial.empty() && p.initial.size() != sizes.data_bytes)
     return fail(Errc::invalid_argument, "initial data is " + std::to_string(p.initial.size()) +
@@ -44,7 +47,38 @@ std::optional<Failure> Registry::check_create(const CreateParams& p, const shm::
                                           " bytes would exceed max-total-bytes (" +
                                           std::to_string(limits_.max_total_bytes) + ", " +
                                           std::to_string(total_bytes_) + " in use)");
+  if (!who.privileged()) {
+    const auto [bytes, segments] = usage(who.uid);
+    if (segments >= limits_.max_segments_per_uid)
+      return fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already holds " + std::to_string(segments) +
+                                            " segments, its quota (max-segments-per-uid)");
+    if (sizes.mapping_bytes > limits_.max_bytes_per_uid - std::min(bytes, limits_.max_bytes_per_uid))
+      return fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.mapping_bytes) + " bytes would exceed uid " +
+                                            std::to_string(who.uid) + "'s quota (max-bytes-per-uid " +
+                                            std::to_string(limits_.max_bytes_per_uid) + ", " + std::to_string(bytes) +
+                                            " in use)");
+  }
   return std::nullopt;
+}
+
+bool Registry::permits(const Credentials& who, const SegmentRecord& segment, Access access) noexcept {
+  if (who.privileged()) return true;
+  const auto want = static_cast<std::uint32_t>(access);
+  std::uint32_t granted;
+  if (who.uid == segment.creator.uid) {
+    granted = segment.mode >> 6;
+  } else if (who.in_group(segment.creator.gid)) {
+    granted = segment.mode >> 3;
+  } else {
+    granted = segment.mode;
+  }
+  return (granted & want) == want;
+}
+
+std::pair<std::uint64_t, std::size_t> Registry::usage(uid_t uid) const {
+  auto it = usage_.find(uid);
+  return it == usage_.end() ? std::pair<std::uint64_t, std::size_t>{0, 0}
+                            : std::pair{it->second.bytes, it->second.segments};
 }
 
 Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, const CreateParams& p) {
@@ -63,6 +97,9 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
   if (auto it = live_names_.find(p.name); it != live_names_.end()) {
     SegmentRecord& existing = by_id_.at(it->second);
     if (!p.open_existing) return fail(Errc::already_exists, "segment '" + existing.name + "' already exists");
+    if (!permits(who, existing, Access::read) || !permits(who, existing, Access::write))
+      return fail(Errc::permission_denied, "segment '" + existing.name + "' exists and is not readable and writable by uid " +
+                                               std::to_string(who.uid));
     if (existing.typecode != p.typecode || existing.kind != p.kind || existing.length != p.length)
       return fail(Errc::type_mismatch, "segment '" + existing.name + "' exists with typecode '" +
                                            std::string(1, existing.typecode) + "' and length " +
@@ -71,7 +108,7 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
     return CreateOutcome{&existing, false};
   }
 
-  if (auto refused = check_create(p, *sizes)) return *std::move(refused);
+  if (auto refused = check_create(who, p, *sizes)) return *std::move(refused);
 
   SegmentRecord record;
   record.id = next_id_;
@@ -91,18 +128,28 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
 
   ++next_id_;
   total_bytes_ += record.sizes.mapping_bytes;
+  Usage& used = usage_[record.creator.uid];
+  used.bytes += record.sizes.mapping_bytes;
+  ++used.segments;
   const std::uint64_t id = record.id;
   live_names_.emplace(record.name, id);
   ordered_.emplace(OrderKey{record.name, id}, id);
   SegmentRecord& stored = by_id_.emplace(id, std::move(record)).first->second;
   add_reference(client, stored);
+  if (observer_ != nullptr) observer_->segment_created(stored);
   return CreateOutcome{&stored, true};
 }
 
-Result<const SegmentRecord*> Registry::attach(ClientId client, std::string_view name) {
+Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
+                                              Access access) {
   auto it = live_names_.find(name);
   if (it == live_names_.end()) return fail(Errc::not_found, "no segment named '" + std::string(name) + "'");
   SegmentRecord& record = by_id_.at(it->second);
+  if (!permits(who, record, Access::read) || (access == Access::write && !permits(who, record, Access::write)))
+    return fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + octal(record.mode) +
+                                             ") may not be attached " +
+                                             (access == Access::write ? "for writing" : "for reading") + " by uid " +
+                                             std::to_string(who.uid));
   add_reference(client, record);
   return &std::as_const(record);
 }
@@ -120,14 +167,33 @@ Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
   return left;
 }
 
-Result<bool> Registry::remove(std::string_view name) {
+Result<SegmentRecord*> Registry::live_for_owner(const Credentials& who, std::string_view name, const char* what) {
   auto it = live_names_.find(name);
   if (it == live_names_.end()) return fail(Errc::not_found, "no segment named '" + std::string(name) + "'");
   SegmentRecord& record = by_id_.at(it->second);
+  if (!who.privileged() && who.uid != record.creator.uid)
+    return fail(Errc::permission_denied, std::string("only the owner (uid ") + std::to_string(record.creator.uid) +
+                                             ") or root may " + what + " segment '" + record.name + "'");
+  return &record;
+}
+
+Result<bool> Registry::remove(const Credentials& who, std::string_view name) {
+  auto found = live_for_owner(who, name, "remove");
+  if (!found) return found.failure();
+  SegmentRecord& record = *found.value();
   take_name(record);
   const bool freed = record.refcount == 0;
   release_if_unreferenced(record);
   return freed;
+}
+
+Result<const SegmentRecord*> Registry::chmod(const Credentials& who, std::string_view name, std::uint32_t mode) {
+  if (mode > 0777) return fail(Errc::invalid_argument, "mode " + octal(mode) + " has bits beyond 0777");
+  auto found = live_for_owner(who, name, "change the mode of");
+  if (!found) return found.failure();
+  found.value()->mode = mode;
+  if (observer_ != nullptr) observer_->segment_updated(*found.value());
+  return &std::as_const(*found.value());
 }
 
 void Registry::drop_client(ClientId client) {
@@ -140,6 +206,40 @@ void Registry::drop_client(ClientId client) {
     record.refcount -= count;
     release_if_unreferenced(record);
   }
+}
+
+Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentials& who, std::uint64_t id,
+                                                std::uint32_t references) {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return fail(Errc::not_found, "no segment with id " + std::to_string(id));
+  if (!permits(who, it->second, Access::read))
+    return fail(Errc::permission_denied, "segment id " + std::to_string(id) + " is not readable by uid " + std::to_string(who.uid));
+  for (std::uint32_t i = 0; i < std::max(references, 1u); ++i) add_reference(client, it->second);
+  return &std::as_const(it->second);
+}
+
+Result<const SegmentRecord*> Registry::restore(SegmentRecord record) {
+  if (by_id_.contains(record.id)) return fail(Errc::already_exists, "segment id " + std::to_string(record.id) + " restored twice");
+  if (!record.removed && live_names_.contains(record.name))
+    return fail(Errc::already_exists, "segment '" + record.name + "' restored twice");
+  record.refcount = 0;
+  next_id_ = std::max(next_id_, record.id + 1);
+  total_bytes_ += record.sizes.mapping_bytes;
+  Usage& used = usage_[record.creator.uid];
+  used.bytes += record.sizes.mapping_bytes;
+  ++used.segments;
+  const std::uint64_t id = record.id;
+  if (!record.removed) live_names_.emplace(record.name, id);
+  ordered_.emplace(OrderKey{record.name, id}, id);
+  return &std::as_const(by_id_.emplace(id, std::move(record)).first->second);
+}
+
+std::size_t Registry::sweep_unreferenced() {
+  std::vector<std::uint64_t> doomed;
+  for (const auto& [id, record] : by_id_)
+    if (record.refcount == 0 && (record.ephemeral || record.removed)) doomed.push_back(id);
+  for (const std::uint64_t id : doomed) release_if_unreferenced(by_id_.at(id));
+  return doomed.size();
 }
 
 const SegmentRecord* Registry::find(std::string_view name) const {
@@ -162,13 +262,19 @@ void Registry::take_name(SegmentRecord& record) {
   if (record.removed) return;
   record.removed = true;
   live_names_.erase(record.name);
+  if (observer_ != nullptr) observer_->segment_removed(record);
 }
 
 void Registry::release_if_unreferenced(SegmentRecord& record) {
   if (record.refcount != 0) return;
   if (record.ephemeral) take_name(record);
   if (!record.removed) return;
+  if (observer_ != nullptr) observer_->segment_freed(record);
   total_bytes_ -= record.sizes.mapping_bytes;
+  if (auto used = usage_.find(record.creator.uid); used != usage_.end()) {
+    used->second.bytes -= record.sizes.mapping_bytes;
+    if (--used->second.segments == 0) usage_.erase(used);
+  }
   ordered_.erase(OrderKey{record.name, record.id});
   by_id_.erase(record.id);  // closes the memfd: the kernel frees the pages once clients unmap
 }

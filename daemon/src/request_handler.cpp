@@ -46,11 +46,24 @@ void fill_info(const SegmentRecord& r, pb::SegmentInfo& out) {
 }
 
 // The reply owns its own descriptor, so the send may finish after the registry frees the segment.
-bool attach_fd(Reply& reply, const SegmentRecord& r) {
-  reply.fd.reset(::fcntl(r.memfd.get(), F_DUPFD_CLOEXEC, 0));
+// A read-only attach gets the memfd reopened O_RDONLY: mmap(PROT_WRITE, MAP_SHARED) and
+// mprotect(PROT_WRITE) of it then fail with EACCES, whatever the client tries.
+bool attach_fd(Reply& reply, const SegmentRecord& r, Access access) {
+  if (access == Access::write) {
+    reply.fd.reset(::fcntl(r.memfd.get(), F_DUPFD_CLOEXEC, 0));
+  } else {
+    const std::string path = "/proc/self/fd/" + std::to_string(r.memfd.get());
+    reply.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  }
   if (reply.fd) return true;
   set_error(reply, Errc::limit_exceeded, std::string("cannot pass the segment: ") + std::strerror(errno));
   return false;
+}
+
+// Who may not read a segment still sees it listed (as with ipcs), but not who made it or when.
+void hide_private_fields(pb::SegmentInfo& info) {
+  info.clear_creator_pid();
+  info.clear_created_unix_ns();
 }
 
 }  // namespace
@@ -59,7 +72,8 @@ const RequestHandler::Route RequestHandler::kRoutes[] = {
     {pb::Request::kHello, &RequestHandler::on_hello},   {pb::Request::kCreate, &RequestHandler::on_create},
     {pb::Request::kAttach, &RequestHandler::on_attach}, {pb::Request::kDetach, &RequestHandler::on_detach},
     {pb::Request::kRemove, &RequestHandler::on_remove}, {pb::Request::kList, &RequestHandler::on_list},
-    {pb::Request::kInfo, &RequestHandler::on_info},
+    {pb::Request::kInfo, &RequestHandler::on_info},     {pb::Request::kReattach, &RequestHandler::on_reattach},
+    {pb::Request::kChmod, &RequestHandler::on_chmod},
 };
 
 RequestHandler::RequestHandler(Registry& registry, std::string server_version)
@@ -121,10 +135,10 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
   params.open_existing = c.open_existing();
   auto outcome = registry_.create(ctx.client, ctx.credentials, params);
   if (!outcome) return set_failure(reply, outcome.failure());
-  if (!attach_fd(reply, *outcome->segment)) {
+  if (!attach_fd(reply, *outcome->segment, Access::write)) {
     // The client never sees this reference: undo it, and undo the segment if we made it.
     const std::uint64_t id = outcome->segment->id;
-    if (outcome->created) (void)registry_.remove(params.name);
+    if (outcome->created) (void)registry_.remove(ctx.credentials, params.name);
     (void)registry_.detach(ctx.client, id);
     return;
   }
@@ -134,9 +148,10 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
 }
 
 void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
-  auto segment = registry_.attach(ctx.client, req.attach().name());
+  const Access access = req.attach().read_only() ? Access::read : Access::write;
+  auto segment = registry_.attach(ctx.client, ctx.credentials, req.attach().name(), access);
   if (!segment) return set_failure(reply, segment.failure());
-  if (!attach_fd(reply, *segment.value())) {
+  if (!attach_fd(reply, *segment.value(), access)) {
     (void)registry_.detach(ctx.client, segment.value()->id);
     return;
   }
@@ -149,13 +164,13 @@ void RequestHandler::on_detach(const RequestContext& ctx, const pb::Request& req
   reply.response.mutable_detach()->set_refcount(left.value());
 }
 
-void RequestHandler::on_remove(const RequestContext&, const pb::Request& req, Reply& reply) {
-  auto freed = registry_.remove(req.remove().name());
+void RequestHandler::on_remove(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
+  auto freed = registry_.remove(ctx.credentials, req.remove().name());
   if (!freed) return set_failure(reply, freed.failure());
   reply.response.mutable_remove()->set_freed(freed.value());
 }
 
-void RequestHandler::on_list(const RequestContext&, const pb::Request& req, Reply& reply) {
+void RequestHandler::on_list(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   const pb::ListRequest& l = req.list();
   auto* body = reply.response.mutable_list();
   std::size_t budget = kListPageBudget;
@@ -164,6 +179,7 @@ void RequestHandler::on_list(const RequestContext&, const pb::Request& req, Repl
   pb::SegmentInfo info;
   registry_.for_each_after(l.after_name(), l.after_id(), [&](const SegmentRecord& r) {
     fill_info(r, info);
+    if (!Registry::permits(ctx.credentials, r, Access::read)) hide_private_fields(info);
     const std::size_t cost = info.ByteSizeLong() + 4;  // field tag + length prefix
     if (static_cast<std::size_t>(body->segments_size()) == limit || cost > budget) {
       more = true;
@@ -176,10 +192,25 @@ void RequestHandler::on_list(const RequestContext&, const pb::Request& req, Repl
   body->set_more(more);
 }
 
-void RequestHandler::on_info(const RequestContext&, const pb::Request& req, Reply& reply) {
+void RequestHandler::on_info(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   const SegmentRecord* r = registry_.find(req.info().name());
   if (r == nullptr) return set_error(reply, Errc::not_found, "no segment named '" + req.info().name() + "'");
+  if (!Registry::permits(ctx.credentials, *r, Access::read))
+    return set_error(reply, Errc::permission_denied,
+                     "segment '" + r->name + "' is not readable by uid " + std::to_string(ctx.credentials.uid));
   fill_info(*r, *reply.response.mutable_info()->mutable_segment());
+}
+
+void RequestHandler::on_reattach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
+  auto segment = registry_.reattach(ctx.client, ctx.credentials, req.reattach().id(), req.reattach().references());
+  if (!segment) return set_failure(reply, segment.failure());
+  fill_info(*segment.value(), *reply.response.mutable_reattach()->mutable_segment());
+}
+
+void RequestHandler::on_chmod(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
+  auto segment = registry_.chmod(ctx.credentials, req.chmod().name(), req.chmod().mode());
+  if (!segment) return set_failure(reply, segment.failure());
+  fill_info(*segment.value(), *reply.response.mutable_chmod()->mutable_segment());
 }
 
 pb::ErrorCode to_wire(Errc code) noexcept {

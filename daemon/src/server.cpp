@@ -10,6 +10,9 @@
 #include <asio/use_awaitable.hpp>
 
 #include <memory>
+#include <vector>
+
+#include "shm/wire/framing.hpp"
 
 #include "shmd/session.hpp"
 
@@ -27,16 +30,33 @@ asio::awaitable<void> serve(std::unique_ptr<Session> session, spdlog::logger& lo
   }
 }
 
+// The peer's supplementary groups, for group permission checks (empty if the kernel won't say).
+std::vector<gid_t> peer_groups(int fd) {
+  std::vector<gid_t> groups(64);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+      groups.resize(len / sizeof(gid_t));
+      return groups;
+    }
+    if (errno != ERANGE) break;
+    groups.resize(len / sizeof(gid_t) + 1);
+  }
+  return {};
+}
+
 }  // namespace
 
-Server::Server(asio::io_context& io, shm::UniqueFd listener, std::string socket_path, RequestHandler& handler,
-               Registry& registry, spdlog::logger& log)
+Server::Server(asio::io_context& io, shm::UniqueFd listener, std::string socket_path, const Config& config,
+               RequestHandler& handler, Registry& registry, spdlog::logger& log)
     : io_(io),
       acceptor_(io, asio::local::stream_protocol(), listener.release()),
       socket_path_(std::move(socket_path)),
       handler_(handler),
       registry_(registry),
-      log_(log) {}
+      log_(log),
+      limiter_(std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_uid)),
+      frame_timeout_(config.frame_timeout) {}
 
 Server::~Server() {
   stop();
@@ -48,6 +68,18 @@ void Server::start() { asio::co_spawn(io_, accept_loop(), asio::detached); }
 void Server::stop() {
   std::error_code ignored;
   acceptor_.close(ignored);
+}
+
+// Tells a refused client why (best effort: one non-blocking send of one small frame), then closes.
+void Server::refuse(asio::local::stream_protocol::socket& socket, const std::string& why) {
+  shmd::v1::Response response;
+  response.mutable_error()->set_code(shmd::v1::LIMIT_EXCEEDED);
+  response.mutable_error()->set_message(why);
+  std::string frame;
+  shm::wire::append_frame(frame, response.SerializeAsString());
+  (void)::send(socket.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  std::error_code ignored;
+  socket.close(ignored);
 }
 
 asio::awaitable<void> Server::accept_loop() {
@@ -69,10 +101,20 @@ asio::awaitable<void> Server::accept_loop() {
       log_.warn("SO_PEERCRED failed: {}; dropping connection", std::error_code(errno, std::generic_category()).message());
       continue;
     }
+    std::string why;
+    auto slot = limiter_->admit(peer.uid, why);
+    if (!slot) {
+      log_.warn("refusing connection from pid {} (uid {}): {}", peer.pid, peer.uid, why);
+      refuse(socket, why);
+      continue;
+    }
     socket.non_blocking(true, ec);
-    RequestContext ctx{next_client_++, Credentials{peer.uid, peer.gid, peer.pid}};
+    RequestContext ctx{next_client_++, Credentials{peer.uid, peer.gid, peer.pid, peer_groups(socket.native_handle())}};
     log_.debug("client {} connected (pid {}, uid {}, gid {})", ctx.client, peer.pid, peer.uid, peer.gid);
-    asio::co_spawn(io_, serve(std::make_unique<Session>(std::move(socket), handler_, registry_, ctx, log_), log_),
+    asio::co_spawn(io_,
+                   serve(std::make_unique<Session>(std::move(socket), handler_, registry_, std::move(ctx),
+                                                   std::move(*slot), frame_timeout_, log_),
+                         log_),
                    asio::detached);
   }
 }

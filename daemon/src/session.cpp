@@ -10,8 +10,16 @@
 namespace shmd {
 
 Session::Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, Registry& registry,
-                 RequestContext ctx, spdlog::logger& log)
-    : socket_(std::move(socket)), handler_(handler), registry_(registry), ctx_(ctx), log_(log) {}
+                 RequestContext ctx, ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout,
+                 spdlog::logger& log)
+    : socket_(std::move(socket)),
+      handler_(handler),
+      registry_(registry),
+      ctx_(std::move(ctx)),
+      slot_(std::move(slot)),
+      frame_timeout_(frame_timeout),
+      frame_timer_(socket_.get_executor()),
+      log_(log) {}
 
 Session::~Session() {
   registry_.drop_client(ctx_.client);
@@ -32,6 +40,7 @@ asio::awaitable<void> Session::run() {
       co_return;
     }
     decoder_.feed(std::string_view(buffer.data(), n));
+    watch_partial_frame();
     while (decoder_.next(payload)) {
       if (!request.ParseFromString(payload)) {
         log_.warn("client {} (pid {}): sent a frame that is not a Request; closing", ctx_.client,
@@ -45,6 +54,7 @@ asio::awaitable<void> Session::run() {
                    reply.response.error().message());
       if (!co_await send(reply) || reply.close_connection) co_return;
     }
+    watch_partial_frame();
     if (decoder_.error() != shm::wire::FrameError::none) {
       const auto why = shm::wire::to_string(decoder_.error());
       log_.warn("client {} (pid {}): {}; closing", ctx_.client, ctx_.credentials.pid, why);
@@ -52,6 +62,25 @@ asio::awaitable<void> Session::run() {
       co_return;
     }
   }
+}
+
+void Session::watch_partial_frame() {
+  if (decoder_.buffered() == 0) {
+    if (timer_armed_) frame_timer_.cancel();
+    timer_armed_ = false;
+    return;
+  }
+  if (timer_armed_) return;  // the deadline runs from when the frame started
+  timer_armed_ = true;
+  frame_timer_.expires_after(frame_timeout_);
+  // The timer is a member: destroying the session cancels it, and a cancelled wait touches nothing.
+  frame_timer_.async_wait([this](const std::error_code& ec) {
+    if (ec) return;
+    log_.warn("client {} (pid {}): frame incomplete for {} ms; closing", ctx_.client, ctx_.credentials.pid,
+              frame_timeout_.count());
+    std::error_code ignored;
+    socket_.close(ignored);
+  });
 }
 
 asio::awaitable<bool> Session::send(const Reply& reply) {

@@ -54,15 +54,21 @@ class Client {
   Segment create(std::string_view name, const SegmentSpec& spec, std::error_code& ec);
   /// Throwing form of create().
   Segment create(std::string_view name, const SegmentSpec& spec);
-  /// Attaches to an existing segment by name and maps it.
+  /// Attaches to an existing segment by name and maps it read-write (needs the r and w bits).
   Segment attach(std::string_view name, std::error_code& ec);
+  /// Attaches with `mode`; read_only needs only the r bit and maps PROT_READ.
+  Segment attach(std::string_view name, AccessMode mode, std::error_code& ec);
   /// Throwing form of attach().
-  Segment attach(std::string_view name);
+  Segment attach(std::string_view name, AccessMode mode = AccessMode::read_write);
   /// Removes the name now; the memory goes when the last reference is dropped (like IPC_RMID).
   void remove(std::string_view name, std::error_code& ec);
   /// Throwing form of remove().
   void remove(std::string_view name);
-  /// Metadata for one segment.
+  /// Changes the permission bits (owner or root only); returns the updated metadata.
+  SegmentInfo chmod(std::string_view name, std::uint32_t mode, std::error_code& ec);
+  /// Throwing form of chmod().
+  SegmentInfo chmod(std::string_view name, std::uint32_t mode);
+  /// Metadata for one segment (needs the r bit).
   SegmentInfo info(std::string_view name, std::error_code& ec);
   /// Throwing form of info().
   SegmentInfo info(std::string_view name);
@@ -82,6 +88,7 @@ class Client {
     return Value<T>(create(name, spec_of<T>(Kind::value, 1, {&initial, 1}, options)));
   }
   /// Attaches to a Value whose typecode fits T; Errc::type_mismatch otherwise.
+  /// `attach_value<const T>` attaches read-only (only the r bit needed; no store, no lock).
   template <Element T>
   Value<T> attach_value(std::string_view name, std::error_code& ec) {
     return Value<T>(typed_attach<T>(name, Kind::value, ec));
@@ -117,6 +124,7 @@ class Client {
     return Array<T>(create(name, spec_of<T>(Kind::array, initial.size(), initial, options)));
   }
   /// Attaches to an Array whose typecode fits T; Errc::type_mismatch otherwise.
+  /// `attach_array<const T>` attaches read-only.
   template <Element T>
   Array<T> attach_array(std::string_view name, std::error_code& ec) {
     return Array<T>(typed_attach<T>(name, Kind::array, ec));
@@ -137,8 +145,8 @@ class Client {
   }
   template <Element T>
   Segment typed_attach(std::string_view name, Kind kind, std::error_code& ec) {
-    Segment s = attach(name, ec);
-    if (!ec) check_type(s, typecode_accepts<T>(s.typecode()), kind, typecode_of<T>, ec);
+    Segment s = attach(name, std::is_const_v<T> ? AccessMode::read_only : AccessMode::read_write, ec);
+    if (!ec) check_type(s, typecode_accepts<T>(s.typecode()), kind, typecode_of<std::remove_cv_t<T>>, ec);
     return ec ? Segment{} : std::move(s);
   }
   static void check_type(const Segment& s, bool type_ok, Kind kind, char wanted, std::error_code& ec);

@@ -44,10 +44,14 @@ class Segment {
   [[nodiscard]] char typecode() const noexcept { return info_.typecode; }
   /// Number of elements.
   [[nodiscard]] std::size_t length() const noexcept { return static_cast<std::size_t>(info_.length); }
-  /// The element bytes, straight in shared memory.
+  /// The element bytes, straight in shared memory. Writing them through a read-only
+  /// attachment faults (SIGSEGV): check read_only().
   [[nodiscard]] std::span<std::byte> bytes() const noexcept;
+  /// True when attached read-only (the mapping is PROT_READ).
+  [[nodiscard]] bool read_only() const noexcept { return read_only_; }
 
   /// Takes the segment's lock, blocking; reports a dead previous owner on the guard.
+  /// A read-only attachment cannot lock (Errc::permission_denied): the mutex lives in the segment.
   LockGuard lock(std::error_code& ec) noexcept;
   /// Throwing form of lock(ec).
   LockGuard lock();
@@ -63,13 +67,14 @@ class Segment {
 
  private:
   friend struct detail::SegmentAccess;
-  Segment(SegmentInfo info, Mapping mapping, std::shared_ptr<detail::Connection> connection) noexcept;
+  Segment(SegmentInfo info, Mapping mapping, std::shared_ptr<detail::Connection> connection, bool read_only) noexcept;
   [[nodiscard]] pthread_mutex_t& mutex() const noexcept;
 
   SegmentInfo info_;                               ///< daemon's metadata
   Mapping mapping_;                                ///< the whole memfd, header included
   std::shared_ptr<detail::Connection> connection_; ///< where the reference is held
   int owner_pid_ = 0;                              ///< process that holds the reference
+  bool read_only_ = false;                         ///< mapped PROT_READ
 };
 
 }  // namespace shm

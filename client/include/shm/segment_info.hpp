@@ -34,6 +34,12 @@ struct SegmentInfo {
   std::chrono::system_clock::time_point created{};  ///< creation time
 };
 
+/// How a segment is attached.
+enum class AccessMode : std::uint8_t {
+  read_write,  ///< needs the r and w bits; maps PROT_READ|PROT_WRITE
+  read_only,   ///< needs only the r bit; the fd is O_RDONLY and the mapping PROT_READ
+};
+
 /// Options for creating a segment.
 struct CreateOptions {
   std::uint32_t mode = 0600;   ///< permission bits (owner/group/other, like SysV IPC)

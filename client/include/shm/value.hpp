@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <concepts>
+#include <type_traits>
 #include <utility>
 
 #include "shm/segment.hpp"
@@ -13,8 +14,12 @@ namespace shm {
 /// A shared scalar. Loads, stores and read-modify-writes are atomic operations straight on the
 /// mapping; lock() gives the segment's robust recursive mutex for longer critical sections.
 /// Created or attached through Client. Move-only; destroying it detaches.
+/// `Value<const T>` is a read-only attachment: only atomic loads, which stay consistent without the lock.
 template <Element T>
 class Value {
+  using Plain = std::remove_cv_t<T>;
+  static constexpr bool kWritable = !std::is_const_v<T>;
+
  public:
   /// An empty handle.
   Value() noexcept = default;
@@ -22,32 +27,46 @@ class Value {
   explicit Value(Segment segment) noexcept : segment_(std::move(segment)) {}
 
   /// Atomically reads the value.
-  [[nodiscard]] T load(std::memory_order order = std::memory_order_seq_cst) const noexcept {
+  [[nodiscard]] Plain load(std::memory_order order = std::memory_order_seq_cst) const noexcept {
     return ref().load(order);
   }
   /// Atomically writes the value.
-  void store(T v, std::memory_order order = std::memory_order_seq_cst) noexcept { ref().store(v, order); }
+  void store(Plain v, std::memory_order order = std::memory_order_seq_cst) noexcept
+    requires kWritable
+  {
+    ref().store(v, order);
+  }
   /// Atomically replaces the value and returns the old one.
-  T exchange(T v) noexcept { return ref().exchange(v); }
+  Plain exchange(Plain v) noexcept
+    requires kWritable
+  {
+    return ref().exchange(v);
+  }
   /// Atomically adds `d` and returns the previous value.
-  T fetch_add(T d) noexcept
-    requires(!std::same_as<T, char>)
+  Plain fetch_add(Plain d) noexcept
+    requires(kWritable && !std::same_as<Plain, char>)
   {
     return ref().fetch_add(d);
   }
   /// Atomically subtracts `d` and returns the previous value.
-  T fetch_sub(T d) noexcept
-    requires(!std::same_as<T, char>)
+  Plain fetch_sub(Plain d) noexcept
+    requires(kWritable && !std::same_as<Plain, char>)
   {
     return ref().fetch_sub(d);
   }
   /// Atomically sets the value to `desired` if it equals `expected`; otherwise loads it into `expected`.
-  bool compare_exchange(T& expected, T desired) noexcept { return ref().compare_exchange_strong(expected, desired); }
+  bool compare_exchange(Plain& expected, Plain desired) noexcept
+    requires kWritable
+  {
+    return ref().compare_exchange_strong(expected, desired);
+  }
 
   /// Same as load().
-  operator T() const noexcept { return load(); }  // NOLINT(google-explicit-constructor): Value reads like a T
+  operator Plain() const noexcept { return load(); }  // NOLINT(google-explicit-constructor): Value reads like a T
   /// Same as store().
-  Value& operator=(T v) noexcept {
+  Value& operator=(Plain v) noexcept
+    requires kWritable
+  {
     store(v);
     return *this;
   }
@@ -71,7 +90,8 @@ class Value {
 
  private:
   [[nodiscard]] T* ptr() const noexcept { return reinterpret_cast<T*>(segment_.bytes().data()); }
-  [[nodiscard]] std::atomic_ref<T> ref() const noexcept { return std::atomic_ref<T>(*ptr()); }
+  // A read-only attachment only ever loads through this, which never writes the page.
+  [[nodiscard]] std::atomic_ref<Plain> ref() const noexcept { return std::atomic_ref<Plain>(*const_cast<Plain*>(ptr())); }
 
   Segment segment_;  ///< the attached segment
 };

@@ -69,11 +69,12 @@ concept Element = typecode_of<std::remove_cv_t<T>> != '\0';
 /// The type class of a C++ element type.
 template <Element T>
 constexpr TypeClass type_class_of() noexcept {
-  return type_info(typecode_of<T>)->type_class;
+  return type_info(typecode_of<std::remove_cv_t<T>>)->type_class;
 }
 
 /// True when a segment of typecode `code` may be viewed as `T`: same size and same class.
 /// So `'l'` and `'q'` both fit `std::int64_t`, but `'i'` never fits `double` or `unsigned`.
+/// cv-qualifiers do not matter (`const T` is how a read-only attach is spelled).
 template <Element T>
 constexpr bool typecode_accepts(char code) noexcept {
   const auto info = type_info(code);

@@ -3,6 +3,7 @@
 
 #include <spdlog/logger.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -21,6 +22,11 @@ struct Config {
   Limits limits;                                 ///< resource limits
   std::shared_ptr<spdlog::logger> logger;        ///< where to log; null = silent
   bool handle_signals = true;                    ///< stop cleanly on SIGINT and SIGTERM
+  /// After a restart from the fd store: how long unreferenced ephemeral and removed segments
+  /// wait for their clients to reattach before they are released.
+  std::chrono::milliseconds restore_grace{std::chrono::seconds(30)};
+  /// How long a client may leave a frame half sent before its connection is closed.
+  std::chrono::milliseconds frame_timeout{std::chrono::seconds(10)};
 };
 
 }  // namespace shmd

@@ -3,15 +3,18 @@
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 
 #include <memory>
 #include <optional>
 
 #include "shmd/config.hpp"
+#include "shmd/fd_store.hpp"
 #include "shmd/registry.hpp"
 #include "shmd/request_handler.hpp"
 #include "shmd/result.hpp"
 #include "shmd/server.hpp"
+#include "shmd/systemd.hpp"
 
 namespace shmd {
 
@@ -19,13 +22,16 @@ namespace shmd {
 const char* version() noexcept;
 
 /// Owns the registry, the event loop and the server. Construct with create(), then run().
+/// Under systemd it takes its socket from LISTEN_FDS, restores segments from the fd store,
+/// and reports READY=1 and STATUS=; without systemd all of that is off.
 class Daemon {
  public:
-  /// Binds the socket (refusing if another daemon answers there) and prepares to serve.
+  /// Takes or binds the socket (refusing if another daemon answers there), restores stored
+  /// segments, and prepares to serve.
   static Result<std::unique_ptr<Daemon>> create(Config config);
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
-  /// Stops, drops every session and removes the socket file.
+  /// Stops, drops every session and removes the socket file (unless systemd owns it).
   ~Daemon();
 
   /// Serves until stop() (or SIGINT/SIGTERM when config.handle_signals). Single-threaded.
@@ -34,17 +40,28 @@ class Daemon {
   void stop();
   /// The registry (for tests and statistics; touch only from run()'s thread or when stopped).
   [[nodiscard]] const Registry& registry() const noexcept { return registry_; }
+  /// Segments restored from the fd store at start.
+  [[nodiscard]] std::size_t restored() const noexcept { return restored_; }
 
  private:
   explicit Daemon(Config config);
+  Result<shm::UniqueFd> adopt_fds();
+  void schedule_status();
+  [[nodiscard]] std::string status_line() const;
 
-  Config config_;                           ///< settings
-  std::shared_ptr<spdlog::logger> log_;     ///< never null (a silent logger if none was given)
-  Registry registry_;                       ///< outlives the io_context, which may hold sessions
-  RequestHandler handler_;                  ///< executes requests
-  asio::io_context io_;                     ///< the event loop; destroying it ends pending sessions
-  std::optional<asio::signal_set> signals_; ///< SIGINT/SIGTERM, when handled
-  std::optional<Server> server_;            ///< the accept loop
+  Config config_;                            ///< settings
+  std::shared_ptr<spdlog::logger> log_;      ///< never null (a silent logger if none was given)
+  Notifier notifier_;                        ///< sd_notify; disabled without NOTIFY_SOCKET
+  Registry registry_;                        ///< outlives the io_context, which may hold sessions
+  std::unique_ptr<FdStore> fd_store_;        ///< persistence, only under a service manager
+  RequestHandler handler_;                   ///< executes requests
+  asio::io_context io_;                      ///< the event loop; destroying it ends pending sessions
+  std::optional<asio::signal_set> signals_;  ///< SIGINT/SIGTERM, when handled
+  std::optional<asio::steady_timer> status_timer_;  ///< periodic STATUS= updates
+  std::optional<asio::steady_timer> grace_timer_;   ///< sweeps unclaimed restored segments
+  std::optional<Server> server_;             ///< the accept loop
+  std::size_t restored_ = 0;                 ///< segments restored at start
+  std::string last_status_;                  ///< last STATUS= sent
 };
 
 }  // namespace shmd

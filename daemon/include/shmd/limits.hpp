@@ -9,12 +9,17 @@
 namespace shmd {
 
 /// Resource limits. Every violation is refused with Errc::limit_exceeded (or invalid_argument for
-/// names) and a message that names the limit.
+/// names) and a message that names the limit. Per-uid quotas are charged to a segment's creator
+/// and apply to every uid but root.
 struct Limits {
   std::uint64_t max_segment_bytes = std::uint64_t{1} << 30;  ///< data bytes in one segment (1 GiB)
   std::uint64_t max_total_bytes = std::uint64_t{8} << 30;    ///< mapping bytes of all segments (8 GiB)
   std::size_t max_segments = 1'000'000;                      ///< segments alive at once (removed ones count until freed)
   std::size_t max_name_length = shm::kMaxNameLength;         ///< characters in a name (1..255)
+  std::uint64_t max_bytes_per_uid = std::uint64_t{4} << 30;  ///< mapping bytes one non-root uid may hold (4 GiB)
+  std::size_t max_segments_per_uid = 65536;                  ///< segments one non-root uid may hold
+  std::size_t max_connections = 8192;                        ///< client connections at once
+  std::size_t max_connections_per_uid = 2048;                ///< connections one non-root uid may hold
 };
 
 }  // namespace shmd

@@ -38,6 +38,20 @@ struct CreateOutcome {
   bool created;                  ///< false when open_existing attached instead
 };
 
+/// Told about every change that must survive a daemon restart (see FdStore).
+class RegistryObserver {
+ public:
+  virtual ~RegistryObserver() = default;
+  /// A segment was created; its memfd is open in `record`.
+  virtual void segment_created(const SegmentRecord& record) = 0;
+  /// A segment's metadata changed (its mode).
+  virtual void segment_updated(const SegmentRecord& record) = 0;
+  /// A segment's name was taken away; it lives on while referenced.
+  virtual void segment_removed(const SegmentRecord& record) = 0;
+  /// A segment was released; its memfd is about to be closed.
+  virtual void segment_freed(const SegmentRecord& record) = 0;
+};
+
 /// Owns every segment. A segment lives until removed; Remove takes the name away at once and
 /// frees the memory with the last reference (SysV IPC_RMID semantics). Ephemeral segments are
 /// removed when their last reference goes. References are counted per client, so a client that
@@ -47,16 +61,35 @@ class Registry {
   /// A registry that enforces `limits`.
   explicit Registry(Limits limits = {}) : limits_(limits) {}
 
-  /// Creates a segment and gives `client` a reference to it.
+  /// Creates a segment owned by `who` and gives `client` a reference to it. With open_existing,
+  /// an existing segment needs read and write permission.
   Result<CreateOutcome> create(ClientId client, const Credentials& who, const CreateParams& params);
-  /// Gives `client` a reference to the live segment called `name`.
-  Result<const SegmentRecord*> attach(ClientId client, std::string_view name);
+  /// Gives `client` a reference to the live segment called `name`, if `who` may access it so.
+  Result<const SegmentRecord*> attach(ClientId client, const Credentials& who, std::string_view name, Access access);
   /// Drops one of `client`'s references to segment `id`; returns the references left.
   Result<std::uint32_t> detach(ClientId client, std::uint64_t id);
-  /// Takes `name` away; returns true when the memory was freed at once (no references left).
-  Result<bool> remove(std::string_view name);
+  /// Takes `name` away (owner or root only); true when the memory was freed at once.
+  Result<bool> remove(const Credentials& who, std::string_view name);
+  /// Changes the permission bits (owner or root only).
+  Result<const SegmentRecord*> chmod(const Credentials& who, std::string_view name, std::uint32_t mode);
   /// Drops every reference `client` holds (its connection closed).
   void drop_client(ClientId client);
+  /// Gives `client` `references` more references to segment `id` (live or removed) without
+  /// handing out an fd: a client re-registering mappings it kept across a daemon restart.
+  /// Needs read permission.
+  Result<const SegmentRecord*> reattach(ClientId client, const Credentials& who, std::uint64_t id,
+                                        std::uint32_t references);
+
+  /// Adopts a segment recovered after a restart, with no references. Ephemeral and removed ones
+  /// stay until sweep_unreferenced(), so their clients have time to reattach.
+  Result<const SegmentRecord*> restore(SegmentRecord record);
+  /// Releases every unreferenced segment that is ephemeral or removed; returns how many.
+  std::size_t sweep_unreferenced();
+  /// Reports creates, removes and frees to `observer` (nullptr: nobody); it must outlive the registry.
+  void set_observer(RegistryObserver* observer) noexcept { observer_ = observer; }
+
+  /// True when `who` may access `segment` so (SysV rules: owner, group or other bits; root always).
+  [[nodiscard]] static bool permits(const Credentials& who, const SegmentRecord& segment, Access access) noexcept;
 
   /// The live segment called `name`, or nullptr.
   [[nodiscard]] const SegmentRecord* find(std::string_view name) const;
@@ -69,6 +102,8 @@ class Registry {
   [[nodiscard]] std::size_t segment_count() const noexcept { return by_id_.size(); }
   /// Sum of the mapping bytes of every held segment.
   [[nodiscard]] std::uint64_t total_bytes() const noexcept { return total_bytes_; }
+  /// Mapping bytes and segments charged to `uid`'s quota.
+  [[nodiscard]] std::pair<std::uint64_t, std::size_t> usage(uid_t uid) const;
   /// The limits in force.
   [[nodiscard]] const Limits& limits() const noexcept { return limits_; }
 
@@ -79,18 +114,28 @@ class Registry {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
-  [[nodiscard]] std::optional<Failure> check_create(const CreateParams& params, const shm::SegmentSizes& sizes) const;
+  [[nodiscard]] std::optional<Failure> check_create(const Credentials& who, const CreateParams& params,
+                                                    const shm::SegmentSizes& sizes) const;
   void add_reference(ClientId client, SegmentRecord& record);
   void release_if_unreferenced(SegmentRecord& record);
   void take_name(SegmentRecord& record);
+  Result<SegmentRecord*> live_for_owner(const Credentials& who, std::string_view name, const char* what);
+
+  /// What one uid holds, for quotas.
+  struct Usage {
+    std::uint64_t bytes = 0;    ///< mapping bytes
+    std::size_t segments = 0;   ///< segments
+  };
 
   Limits limits_;                                                   ///< enforced on create
+  RegistryObserver* observer_ = nullptr;                            ///< persistence, if any
   std::uint64_t next_id_ = 1;                                       ///< ids are never reused
   std::uint64_t total_bytes_ = 0;                                   ///< sum of mapping_bytes
   std::unordered_map<std::uint64_t, SegmentRecord> by_id_;          ///< every held segment
   std::unordered_map<std::string, std::uint64_t, NameHash, std::equal_to<>> live_names_;       ///< name -> id, live only
   std::map<OrderKey, std::uint64_t> ordered_;                       ///< (name, id) -> id, for listing
   std::unordered_map<ClientId, std::unordered_map<std::uint64_t, std::uint32_t>> refs_;  ///< per-client counts
+  std::unordered_map<uid_t, Usage> usage_;                          ///< quota use per creator uid
 };
 
 }  // namespace shmd

@@ -45,6 +45,8 @@ class RequestHandler {
   void on_remove(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
   void on_list(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
   void on_info(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_chmod(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_reattach(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
 
   using Handler = void (RequestHandler::*)(const RequestContext&, const shmd::v1::Request&, Reply&);
   struct Route {

@@ -9,6 +9,8 @@
 #include <string>
 
 #include "shm/unique_fd.hpp"
+#include "shmd/config.hpp"
+#include "shmd/connection_limiter.hpp"
 #include "shmd/registry.hpp"
 #include "shmd/request_handler.hpp"
 
@@ -17,9 +19,10 @@ namespace shmd {
 /// The accept loop. Reads each peer's credentials (SO_PEERCRED) and numbers its connection.
 class Server {
  public:
-  /// Serves on the already listening socket `listener`; unlinks `socket_path` when destroyed.
-  Server(asio::io_context& io, shm::UniqueFd listener, std::string socket_path, RequestHandler& handler,
-         Registry& registry, spdlog::logger& log);
+  /// Serves on the already listening socket `listener` with the connection caps and timeouts of
+  /// `config`; unlinks `socket_path` (if not empty) when destroyed.
+  Server(asio::io_context& io, shm::UniqueFd listener, std::string socket_path, const Config& config,
+         RequestHandler& handler, Registry& registry, spdlog::logger& log);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   /// Closes the listener and removes the socket file.
@@ -31,9 +34,12 @@ class Server {
   void stop();
   /// Connections accepted so far.
   [[nodiscard]] std::uint64_t accepted() const noexcept { return next_client_ - 1; }
+  /// Connections open now.
+  [[nodiscard]] std::size_t active() const noexcept { return limiter_->active(); }
 
  private:
   asio::awaitable<void> accept_loop();
+  void refuse(asio::local::stream_protocol::socket& socket, const std::string& why);
 
   asio::io_context& io_;                              ///< where sessions run
   asio::local::stream_protocol::acceptor acceptor_;   ///< the listening socket
@@ -42,6 +48,8 @@ class Server {
   Registry& registry_;                                ///< shared by every session
   spdlog::logger& log_;                               ///< daemon log
   ClientId next_client_ = 1;                          ///< connection numbers, never reused
+  std::shared_ptr<ConnectionLimiter> limiter_;        ///< connection caps; sessions may outlive the server
+  std::chrono::milliseconds frame_timeout_;           ///< passed to every session
 };
 
 }  // namespace shmd

@@ -3,11 +3,13 @@
 
 #include <asio/awaitable.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <asio/steady_timer.hpp>
 #include <spdlog/logger.h>
 
 #include <memory>
 
 #include "shm/wire/framing.hpp"
+#include "shmd/connection_limiter.hpp"
 #include "shmd/request_handler.hpp"
 
 namespace shmd {
@@ -17,9 +19,11 @@ namespace shmd {
 /// gives back every reference its client held; nothing else is affected.
 class Session {
  public:
-  /// Serves `socket` for client `ctx.client`.
+  /// Serves `socket` for client `ctx.client`, holding its connection `slot`. A frame left
+  /// incomplete for `frame_timeout` ends the session (a stuck or slow-loris client).
   Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, Registry& registry,
-          RequestContext ctx, spdlog::logger& log);
+          RequestContext ctx, ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout,
+          spdlog::logger& log);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   /// Drops every reference the client still holds.
@@ -31,11 +35,17 @@ class Session {
  private:
   /// Sends one reply; false if the peer is gone.
   asio::awaitable<bool> send(const Reply& reply);
+  /// Arms or disarms the partial-frame deadline after each read.
+  void watch_partial_frame();
 
   asio::local::stream_protocol::socket socket_;  ///< the connection
   RequestHandler& handler_;                      ///< executes requests
   Registry& registry_;                           ///< for releasing references at close
   RequestContext ctx_;                           ///< client id and credentials
+  ConnectionLimiter::Slot slot_;                 ///< counts this connection against the caps
+  std::chrono::milliseconds frame_timeout_;      ///< how long half a frame may sit
+  asio::steady_timer frame_timer_;               ///< fires when half a frame sat too long
+  bool timer_armed_ = false;                     ///< frame_timer_ is waiting
   spdlog::logger& log_;                          ///< daemon log
   shm::wire::FrameDecoder decoder_;              ///< splits the byte stream into frames
 };

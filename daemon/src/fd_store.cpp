@@ -1,0 +1,209 @@
+#include "shmd/fd_store.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <charconv>
+#include <map>
+#include <string>
+
+#include "shm/typecode.hpp"
+
+namespace shmd {
+namespace {
+
+namespace jv1 = shmd::journal::v1;
+
+constexpr std::string_view kSegmentPrefix = "seg-";
+constexpr std::string_view kJournalPrefix = "journal-";
+constexpr int kRequiredSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
+
+std::string segment_fd_name(std::uint64_t id) { return std::string(kSegmentPrefix) + std::to_string(id); }
+std::string journal_fd_name(std::uint64_t generation) { return std::string(kJournalPrefix) + std::to_string(generation); }
+
+// The number after `prefix` in a stored fd name, if the name has that form.
+std::optional<std::uint64_t> number_after(std::string_view name, std::string_view prefix) {
+  if (!name.starts_with(prefix)) return std::nullopt;
+  name.remove_prefix(prefix.size());
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), value);
+  if (ec != std::errc{} || end != name.data() + name.size()) return std::nullopt;
+  return value;
+}
+
+jv1::SegmentMeta meta_of(const SegmentRecord& r) {
+  jv1::SegmentMeta m;
+  m.set_id(r.id);
+  m.set_name(r.name);
+  m.set_typecode(static_cast<unsigned char>(r.typecode));
+  m.set_kind(static_cast<std::uint32_t>(r.kind));
+  m.set_length(r.length);
+  m.set_uid(r.creator.uid);
+  m.set_gid(r.creator.gid);
+  m.set_creator_pid(r.creator.pid);
+  m.set_mode(r.mode);
+  m.set_ephemeral(r.ephemeral);
+  m.set_created_unix_ns(r.created_unix_ns);
+  m.set_removed(r.removed);
+  return m;
+}
+
+// Rebuilds a record from journal metadata and a stored memfd; an empty string means it checks out.
+std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentRecord& r) {
+  const auto type = shm::type_info(static_cast<char>(m.typecode()));
+  if (!type || m.typecode() > 0x7f) return "unknown typecode";
+  if (m.kind() != static_cast<std::uint32_t>(SegmentKind::value) && m.kind() != static_cast<std::uint32_t>(SegmentKind::array))
+    return "unknown kind";
+  const auto sizes = shm::segment_sizes(type->size, m.length());
+  if (!sizes) return "impossible length";
+  struct stat st{};
+  if (::fstat(fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != sizes->mapping_bytes)
+    return "memfd size does not match the journal";
+  const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+  if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return "memfd is not sealed";
+  r.id = m.id();
+  r.name = m.name();
+  r.typecode = type->code;
+  r.kind = static_cast<SegmentKind>(m.kind());
+  r.length = m.length();
+  r.element_size = static_cast<std::uint32_t>(type->size);
+  r.sizes = *sizes;
+  r.creator = Credentials{m.uid(), m.gid(), m.creator_pid()};
+  r.mode = m.mode();
+  r.ephemeral = m.ephemeral();
+  r.removed = m.removed();
+  r.created_unix_ns = m.created_unix_ns();
+  r.memfd = std::move(fd);
+  return {};
+}
+
+}  // namespace
+
+FdStore::FdStore(const Notifier& notifier, Registry& registry, spdlog::logger& log)
+    : notifier_(notifier), registry_(registry), log_(log) {}
+
+Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
+  // Pick the newest journal that replays; every journal found is replaced by a fresh one below.
+  std::optional<JournalState> state;
+  std::uint64_t best_generation = 0;
+  std::uint64_t max_generation = 0;
+  std::vector<std::string> old_journals;
+  std::map<std::uint64_t, shm::UniqueFd> segment_fds;
+  std::vector<InheritedFd> unrelated;
+  for (InheritedFd& f : inherited) {
+    if (auto generation = number_after(f.name, kJournalPrefix)) {
+      old_journals.push_back(f.name);
+      max_generation = std::max(max_generation, *generation);
+      std::uint64_t header = 0;
+      auto replayed = Journal::replay(f.fd.get(), header);
+      if (!replayed) {
+        log_.error("stored {} is unreadable: {}", f.name, replayed.failure().message);
+      } else if (!state || header > best_generation) {
+        state = std::move(replayed.value());
+        best_generation = header;
+      }
+    } else if (auto id = number_after(f.name, kSegmentPrefix)) {
+      segment_fds[*id] = std::move(f.fd);
+    } else {
+      unrelated.push_back(std::move(f));
+    }
+  }
+  inherited = std::move(unrelated);
+
+  std::size_t restored = 0;
+  if (state) {
+    for (auto& [id, meta] : *state) {
+      auto fd = segment_fds.extract(id);
+      if (fd.empty()) {
+        log_.error("segment '{}' (id {}) is in the journal but its memfd was not handed back; it is lost", meta.name(), id);
+        continue;
+      }
+      SegmentRecord record;
+      if (auto bad = record_from(meta, std::move(fd.mapped()), record); !bad.empty()) {
+        log_.error("segment '{}' (id {}) cannot be restored: {}", meta.name(), id, bad);
+        notifier_.remove_fd(segment_fd_name(id));
+        continue;
+      }
+      if (auto r = registry_.restore(std::move(record)); !r) {
+        log_.error("segment '{}' (id {}) cannot be restored: {}", meta.name(), id, r.failure().message);
+        notifier_.remove_fd(segment_fd_name(id));
+        continue;
+      }
+      ++restored;
+    }
+  } else if (!segment_fds.empty()) {
+    log_.error("{} stored segments came back without a journal; their metadata is unknown, so they are dropped",
+               segment_fds.size());
+  }
+  for (const auto& [id, fd] : segment_fds) {
+    log_.warn("stored memfd seg-{} has no journal entry; dropping it", id);
+    notifier_.remove_fd(segment_fd_name(id));
+  }
+
+  if (!start_journal(max_generation + 1)) return fail(shm::Errc::internal, "cannot write a new journal");
+  for (const std::string& name : old_journals) notifier_.remove_fd(name);
+  return restored;
+}
+
+bool FdStore::start_journal(std::uint64_t generation) {
+  auto journal = Journal::create(generation);
+  if (!journal) {
+    log_.error("journal: {}", journal.failure().message);
+    return false;
+  }
+  std::uint64_t live = 0;
+  bool ok = true;
+  registry_.for_each_after("", 0, [&](const SegmentRecord& r) {
+    jv1::JournalRecord rec;
+    *rec.mutable_created() = meta_of(r);
+    ok = journal->append(rec);
+    ++live;
+    return ok;
+  });
+  if (!ok || !notifier_.store_fd(journal_fd_name(generation), journal->fd())) {
+    log_.error("cannot store journal generation {}; segments created now will not survive a restart", generation);
+    return false;
+  }
+  if (journal_) notifier_.remove_fd(journal_fd_name(journal_->generation()));
+  journal_ = std::move(journal.value());
+  live_ = live;
+  return true;
+}
+
+void FdStore::append(const jv1::JournalRecord& record) {
+  if (journal_ && !journal_->append(record))
+    log_.error("journal write failed; metadata of later changes may not survive a restart");
+}
+
+void FdStore::segment_created(const SegmentRecord& record) {
+  if (!notifier_.store_fd(segment_fd_name(record.id), record.memfd.get()))
+    log_.error("cannot put segment '{}' in the fd store; it will not survive a restart", record.name);
+  // Compact once dead records outnumber live ones; the snapshot already includes `record`.
+  if (journal_ && journal_->records() > 2 * live_ + 1024 && start_journal(journal_->generation() + 1)) return;
+  jv1::JournalRecord rec;
+  *rec.mutable_created() = meta_of(record);
+  append(rec);
+  ++live_;
+}
+
+void FdStore::segment_updated(const SegmentRecord& record) {
+  jv1::JournalRecord rec;
+  *rec.mutable_updated() = meta_of(record);
+  append(rec);
+}
+
+void FdStore::segment_removed(const SegmentRecord& record) {
+  jv1::JournalRecord rec;
+  rec.set_removed(record.id);
+  append(rec);
+}
+
+void FdStore::segment_freed(const SegmentRecord& record) {
+  notifier_.remove_fd(segment_fd_name(record.id));
+  jv1::JournalRecord rec;
+  rec.set_freed(record.id);
+  append(rec);
+  if (live_ > 0) --live_;
+}
+
+}  // namespace shmd

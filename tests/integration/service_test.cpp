@@ -1,0 +1,147 @@
+// shmd under a service manager: socket activation, READY/STATUS, and surviving a restart
+// through the fd store. ServiceManager plays systemd's part, so no PID 1 is needed.
+
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "service_manager.hpp"
+#include "shm/shm.hpp"
+
+namespace {
+
+using shm::test::ServiceManager;
+
+// Polls `pred` until it holds or `timeout` passes (awaiting a condition, not sleeping for readiness).
+template <class Pred>
+bool eventually(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
+TEST(Service, SocketActivatedDaemonServesTheInheritedSocketAndReportsReady) {
+  ServiceManager sm;
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_TRUE(sm.ready());
+  EXPECT_NE(sm.status().find("0 segments"), std::string::npos) << sm.status();
+  shm::Client client(sm.socket_path());
+  auto v = client.create_value<int>("answer", 42);
+  EXPECT_EQ(client.attach_value<int>("answer").load(), 42);
+  EXPECT_NE(sm.log().find("socket-activated"), std::string::npos);
+  EXPECT_EQ(WEXITSTATUS(sm.terminate()), 0);
+  EXPECT_TRUE(std::filesystem::exists(sm.socket_path())) << "the socket file belongs to the service manager";
+}
+
+TEST(Service, SegmentsAreStoredAndFreedInTheFdStore) {
+  ServiceManager sm;
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  {
+    auto a = client.create_value<double>("a", 1.0);
+    auto b = client.create_array<int>("b", 4);
+    sm.drain();
+    EXPECT_EQ(sm.stored("seg-"), 2u);
+    EXPECT_EQ(sm.stored("journal-"), 1u);
+    client.remove("b");
+    sm.drain();
+    EXPECT_EQ(sm.stored("seg-"), 2u) << "b is still attached";
+  }
+  sm.drain();
+  EXPECT_EQ(sm.stored("seg-"), 1u) << "b was freed with its last reference";
+}
+
+TEST(Service, SegmentsSurviveSigkillOfTheDaemonWithContentsModeAndOwner) {
+  ServiceManager sm;
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  auto value = client.create_value<double>("kept.value", 1.5, {.mode = 0640});
+  const int init[] = {1, 2, 3};
+  auto array = client.create_array<int>("kept.array", std::span<const int>(init), {.mode = 0604});
+  auto eph = client.create_value<long>("kept.ephemeral", 7, {.ephemeral = true});
+  const auto before = client.info("kept.value");
+
+  sm.kill9();
+  // The daemon is gone, but mappings keep working.
+  value.store(2.5);
+  array[1] = 20;
+
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_NE(sm.log().find("restored 3 segments"), std::string::npos) << sm.log();
+
+  // The client's next call reconnects and re-registers its references.
+  const auto after = client.info("kept.value");
+  EXPECT_EQ(after.id, before.id);
+  EXPECT_EQ(after.mode, 0640u);
+  EXPECT_EQ(after.uid, before.uid);
+  EXPECT_EQ(after.gid, before.gid);
+  EXPECT_EQ(after.typecode, 'd');
+  EXPECT_EQ(after.refcount, 1u);
+  EXPECT_EQ(client.info("kept.array").refcount, 1u);
+  EXPECT_EQ(client.info("kept.array").mode, 0604u);
+  EXPECT_EQ(client.info("kept.ephemeral").refcount, 1u);
+
+  shm::Client other(sm.socket_path());
+  EXPECT_EQ(other.attach_value<double>("kept.value").load(), 2.5);
+  auto seen = other.attach_array<int>("kept.array");
+  EXPECT_EQ(std::vector<int>(seen.begin(), seen.end()), (std::vector<int>{1, 20, 3}));
+  EXPECT_EQ(other.attach_value<long>("kept.ephemeral").load(), 7);
+
+  // New segments continue the id sequence rather than reusing ids.
+  auto fresh = client.create_value<int>("fresh");
+  EXPECT_GT(fresh.info().id, eph.info().id);
+
+  // Lifetimes still work after the restart: dropping the ephemeral's last reference removes it.
+  eph.detach();
+  std::error_code ec;
+  client.info("kept.ephemeral", ec);
+  EXPECT_EQ(ec, shm::Errc::not_found);
+}
+
+TEST(Service, UnclaimedEphemeralSegmentsAreReleasedAfterTheGracePeriod) {
+  ServiceManager sm({"--restore-grace", "0.2"});
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  {
+    shm::Client creator(sm.socket_path());
+    auto eph = creator.create_value<int>("orphan", 1, {.ephemeral = true});
+    auto kept = creator.create_value<int>("kept", 2);
+    sm.kill9();
+    // creator's handles die here: their detach reconnects to nothing and fails quietly.
+  }
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  EXPECT_TRUE(eventually([&] {
+    std::error_code ec;
+    client.info("orphan", ec);
+    return ec == shm::Errc::not_found;
+  })) << sm.log();
+  EXPECT_EQ(client.info("kept").refcount, 0u) << "persistent segments stay";
+  sm.drain();
+  EXPECT_EQ(sm.stored("seg-"), 1u);
+}
+
+TEST(Service, SecondRestartRestoresFromTheCompactedJournal) {
+  ServiceManager sm;
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  {
+    shm::Client client(sm.socket_path());
+    for (int i = 0; i < 50; ++i) client.create_value<int>("s" + std::to_string(i), i);
+    for (int i = 0; i < 50; i += 2) client.remove("s" + std::to_string(i));
+  }
+  sm.kill9();
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  sm.kill9();
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  const auto all = client.list();
+  ASSERT_EQ(all.size(), 25u);
+  for (const auto& s : all) EXPECT_EQ(client.attach_value<int>(s.name).load(), std::stoi(s.name.substr(1)));
+  sm.drain();
+  EXPECT_EQ(sm.stored("journal-"), 1u) << "old journals are removed from the store";
+  EXPECT_EQ(sm.stored("seg-"), 25u);
+}
+
+}  // namespace
