@@ -17,6 +17,7 @@ namespace {
 constexpr ClientId kAlice = 1;
 constexpr ClientId kBob = 2;
 const Credentials kAliceCreds{1000, 100, 4242};
+const Credentials kBobCreds{0, 0, 4343};  // root: these tests are about lifetimes, not permissions
 
 CreateParams value_params(std::string_view name, char typecode = 'd') {
   CreateParams p;
@@ -100,8 +101,8 @@ TEST(Registry, InitialDataIsWrittenAfterTheHeader) {
 TEST(Registry, AttachAndDetachCountReferences) {
   Registry r;
   const auto id = create_ok(r, kAlice, value_params("v"));
-  ASSERT_TRUE(r.attach(kBob, "v").ok());
-  ASSERT_TRUE(r.attach(kBob, "v").ok());
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", Access::write).ok());
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", Access::write).ok());
   EXPECT_EQ(r.find("v")->refcount, 3u);
   auto left = r.detach(kBob, id);
   ASSERT_TRUE(left.ok());
@@ -125,13 +126,13 @@ TEST(Registry, PersistentSegmentOutlivesItsLastReference) {
 TEST(Registry, RemoveWhileAttachedDefersRelease) {
   Registry r;
   const auto id = create_ok(r, kAlice, value_params("v"));
-  ASSERT_TRUE(r.attach(kBob, "v").ok());
-  auto freed = r.remove("v");
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", Access::write).ok());
+  auto freed = r.remove(kAliceCreds, "v");
   ASSERT_TRUE(freed.ok());
   EXPECT_FALSE(freed.value());
   EXPECT_EQ(r.find("v"), nullptr) << "the name goes at once";
   EXPECT_EQ(r.segment_count(), 1u) << "the memory stays while referenced";
-  EXPECT_EQ(r.attach(kBob, "v").failure().code, shm::Errc::not_found);
+  EXPECT_EQ(r.attach(kBob, kBobCreds, "v", Access::write).failure().code, shm::Errc::not_found);
 
   // The name may be reused at once, by a different segment.
   const auto id2 = create_ok(r, kBob, value_params("v", 'i'));
@@ -149,12 +150,12 @@ TEST(Registry, RemoveOfUnreferencedSegmentFreesAtOnce) {
   Registry r;
   const auto id = create_ok(r, kAlice, value_params("v"));
   ASSERT_TRUE(r.detach(kAlice, id).ok());
-  auto freed = r.remove("v");
+  auto freed = r.remove(kAliceCreds, "v");
   ASSERT_TRUE(freed.ok());
   EXPECT_TRUE(freed.value());
   EXPECT_EQ(r.segment_count(), 0u);
   EXPECT_EQ(r.total_bytes(), 0u);
-  EXPECT_EQ(r.remove("v").failure().code, shm::Errc::not_found);
+  EXPECT_EQ(r.remove(kAliceCreds, "v").failure().code, shm::Errc::not_found);
 }
 
 TEST(Registry, EphemeralSegmentGoesWithItsLastReference) {
@@ -162,7 +163,7 @@ TEST(Registry, EphemeralSegmentGoesWithItsLastReference) {
   CreateParams p = value_params("e");
   p.ephemeral = true;
   const auto id = create_ok(r, kAlice, p);
-  ASSERT_TRUE(r.attach(kBob, "e").ok());
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "e", Access::write).ok());
   ASSERT_TRUE(r.detach(kAlice, id).ok());
   EXPECT_NE(r.find("e"), nullptr);
   r.drop_client(kBob);
@@ -174,8 +175,8 @@ TEST(Registry, DroppedClientGivesBackEveryReference) {
   Registry r;
   create_ok(r, kAlice, value_params("a"));
   create_ok(r, kBob, value_params("b"));
-  ASSERT_TRUE(r.attach(kAlice, "b").ok());
-  ASSERT_TRUE(r.attach(kAlice, "b").ok());
+  ASSERT_TRUE(r.attach(kAlice, kAliceCreds, "b", Access::write).ok());
+  ASSERT_TRUE(r.attach(kAlice, kAliceCreds, "b", Access::write).ok());
   r.drop_client(kAlice);
   EXPECT_EQ(r.find("a")->refcount, 0u);
   EXPECT_EQ(r.find("b")->refcount, 1u);
@@ -258,7 +259,7 @@ TEST(Registry, LimitsAreEnforcedAndNamed) {
   ASSERT_FALSE(count.ok());
   EXPECT_NE(count.failure().message.find("max-segments"), std::string::npos);
 
-  ASSERT_TRUE(r.remove("c").ok());
+  ASSERT_TRUE(r.remove(kAliceCreds, "c").ok());
   r.drop_client(kAlice);  // frees "c"; "a" stays (persistent)
   create_ok(r, kAlice, value_params("d"));
 }
@@ -274,6 +275,108 @@ TEST(Registry, ListingIsOrderedAndResumable) {
     return rest.size() < 1;
   });
   EXPECT_EQ(rest, (std::vector<std::string>{"charlie"}));
+}
+
+TEST(RegistryAccess, ModeBitsDecideByOwnerGroupAndOther) {
+  Registry r;
+  CreateParams p = value_params("v");
+  p.mode = 0640;
+  create_ok(r, kAlice, p);
+  const SegmentRecord& s = *r.find("v");
+  const Credentials owner{1000, 999, 1};
+  const Credentials group_member{2000, 100, 1};
+  const Credentials supplementary{2001, 555, 1, {7, 100}};
+  const Credentials other{3000, 300, 1};
+  const Credentials root{0, 0, 1};
+  EXPECT_TRUE(Registry::permits(owner, s, Access::read));
+  EXPECT_TRUE(Registry::permits(owner, s, Access::write));
+  EXPECT_TRUE(Registry::permits(group_member, s, Access::read));
+  EXPECT_FALSE(Registry::permits(group_member, s, Access::write));
+  EXPECT_TRUE(Registry::permits(supplementary, s, Access::read));
+  EXPECT_FALSE(Registry::permits(other, s, Access::read));
+  EXPECT_TRUE(Registry::permits(root, s, Access::write));
+
+  EXPECT_EQ(r.attach(kBob, other, "v", Access::read).failure().code, shm::Errc::permission_denied);
+  EXPECT_EQ(r.attach(kBob, group_member, "v", Access::write).failure().code, shm::Errc::permission_denied);
+  ASSERT_TRUE(r.attach(kBob, group_member, "v", Access::read).ok());
+  EXPECT_EQ(r.find("v")->refcount, 2u);
+}
+
+TEST(RegistryAccess, OwnerBitsApplyToTheOwnerEvenWhenOthersMayDoMore) {
+  Registry r;
+  CreateParams p = value_params("v");
+  p.mode = 0066;  // like SysV: the owner class is checked alone
+  create_ok(r, kAlice, p);
+  EXPECT_EQ(r.attach(kAlice, kAliceCreds, "v", Access::read).failure().code, shm::Errc::permission_denied);
+}
+
+TEST(RegistryAccess, OnlyOwnerOrRootMayRemoveOrChmod) {
+  Registry r;
+  create_ok(r, kAlice, value_params("v"));
+  const Credentials other{3000, 300, 1};
+  EXPECT_EQ(r.remove(other, "v").failure().code, shm::Errc::permission_denied);
+  EXPECT_EQ(r.chmod(other, "v", 0666).failure().code, shm::Errc::permission_denied);
+  auto changed = r.chmod(kAliceCreds, "v", 0644);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(changed.value()->mode, 0644u);
+  EXPECT_TRUE(r.attach(kBob, other, "v", Access::read).ok()) << "the new mode applies at once";
+  EXPECT_EQ(r.chmod(kAliceCreds, "v", 01000).failure().code, shm::Errc::invalid_argument);
+  EXPECT_TRUE(r.remove(Credentials{0, 0, 1}, "v").ok());
+}
+
+TEST(RegistryAccess, QuotasArePerUidAndRootIsExempt) {
+  Limits limits;
+  limits.max_segments_per_uid = 2;
+  limits.max_bytes_per_uid = 1000;
+  Registry r(limits);
+  const Credentials carol{3000, 300, 1};
+  const Credentials dave{4000, 400, 1};
+  ASSERT_TRUE(r.create(kAlice, carol, value_params("c1")).ok());
+  ASSERT_TRUE(r.create(kAlice, carol, value_params("c2")).ok());
+  auto third = r.create(kAlice, carol, value_params("c3"));
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.failure().code, shm::Errc::limit_exceeded);
+  EXPECT_NE(third.failure().message.find("max-segments-per-uid"), std::string::npos);
+  EXPECT_TRUE(r.create(kAlice, dave, value_params("d1")).ok()) << "another uid has its own quota";
+  auto big = r.create(kAlice, dave, array_params("d2", 250));  // 1000 + 128 bytes
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.failure().message.find("max-bytes-per-uid"), std::string::npos);
+  EXPECT_TRUE(r.create(kAlice, Credentials{0, 0, 1}, array_params("r1", 250)).ok());
+  // Freeing gives quota back.
+  ASSERT_TRUE(r.remove(carol, "c1").ok());
+  r.drop_client(kAlice);
+  EXPECT_EQ(r.usage(3000).second, 1u);
+  EXPECT_TRUE(r.create(kBob, carol, value_params("c3")).ok());
+}
+
+TEST(RegistryRestore, RestoredSegmentsKeepIdsAndWaitForReattach) {
+  Registry r;
+  SegmentRecord kept;
+  kept.id = 41;
+  kept.name = "kept";
+  kept.typecode = 'i';
+  kept.length = 1;
+  kept.element_size = 4;
+  kept.sizes = *shm::segment_sizes(4, 1);
+  kept.creator = kAliceCreds;
+  SegmentRecord eph = SegmentRecord{};
+  eph.id = 42;
+  eph.name = "eph";
+  eph.typecode = 'i';
+  eph.length = 1;
+  eph.element_size = 4;
+  eph.sizes = kept.sizes;
+  eph.ephemeral = true;
+  ASSERT_TRUE(r.restore(std::move(kept)).ok());
+  ASSERT_TRUE(r.restore(std::move(eph)).ok());
+  EXPECT_EQ(r.find("eph")->refcount, 0u) << "not swept yet";
+  ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, 41, 3).ok());
+  EXPECT_EQ(r.find("kept")->refcount, 3u);
+  EXPECT_EQ(r.reattach(kAlice, kAliceCreds, 99, 1).failure().code, shm::Errc::not_found);
+  EXPECT_EQ(r.sweep_unreferenced(), 1u);
+  EXPECT_EQ(r.find("eph"), nullptr);
+  EXPECT_NE(r.find("kept"), nullptr);
+  EXPECT_GT(create_ok(r, kAlice, value_params("new")), 42u) << "ids continue after restored ones";
 }
 
 }  // namespace

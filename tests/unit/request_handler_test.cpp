@@ -2,6 +2,8 @@
 
 #include "shmd/request_handler.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -143,6 +145,46 @@ TEST_F(RequestHandlerTest, ListHonoursTheLimit) {
   Reply r = call(req);
   ASSERT_EQ(r.response.list().segments_size(), 2);
   EXPECT_TRUE(r.response.list().more());
+}
+
+TEST_F(RequestHandlerTest, ReadOnlyAttachGetsAnFdThatCannotBeMappedWritable) {
+  ASSERT_FALSE(create("v").response.has_error());
+  pb::Request req;
+  req.mutable_attach()->set_name("v");
+  req.mutable_attach()->set_read_only(true);
+  Reply r = call(req);
+  ASSERT_TRUE(r.fd);
+  const int flags = ::fcntl(r.fd.get(), F_GETFL);
+  EXPECT_EQ(flags & O_ACCMODE, O_RDONLY);
+  const auto size = r.response.attach().segment().mapping_bytes();
+  void* rw = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, r.fd.get(), 0);
+  EXPECT_EQ(rw, MAP_FAILED);
+  EXPECT_EQ(errno, EACCES);
+  void* ro = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, r.fd.get(), 0);
+  ASSERT_NE(ro, MAP_FAILED);
+  EXPECT_NE(::mprotect(ro, size, PROT_READ | PROT_WRITE), 0);
+  EXPECT_EQ(errno, EACCES);
+  ::munmap(ro, size);
+}
+
+TEST_F(RequestHandlerTest, ListHidesCreatorDetailsFromThoseWhoCannotRead) {
+  ASSERT_FALSE(create("private").response.has_error());  // mode 0600, uid 1000
+  pb::Request req;
+  req.mutable_list();
+  Reply mine = call(req);
+  ASSERT_EQ(mine.response.list().segments_size(), 1);
+  EXPECT_EQ(mine.response.list().segments(0).creator_pid(), 77);
+  Reply theirs = handler_.handle({2, {2000, 2000, 88}}, req);
+  ASSERT_EQ(theirs.response.list().segments_size(), 1);
+  const auto& seen = theirs.response.list().segments(0);
+  EXPECT_EQ(seen.name(), "private");
+  EXPECT_EQ(seen.uid(), 1000u);
+  EXPECT_EQ(seen.mode(), 0600u);
+  EXPECT_EQ(seen.creator_pid(), 0);
+  EXPECT_EQ(seen.created_unix_ns(), 0);
+  pb::Request info;
+  info.mutable_info()->set_name("private");
+  EXPECT_EQ(handler_.handle({2, {2000, 2000, 88}}, info).response.error().code(), pb::PERMISSION_DENIED);
 }
 
 TEST_F(RequestHandlerTest, InfoAndRemoveReportMissingNames) {
