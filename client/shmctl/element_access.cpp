@@ -1,0 +1,68 @@
+#include "element_access.hpp"
+
+#include <atomic>
+#include <cstring>
+#include <string>
+#include <type_traits>
+
+#include "shm/error.hpp"
+#include "shm/typecode.hpp"
+
+namespace shmctl {
+namespace {
+
+/// Calls `f(std::type_identity<T>{})` with the C++ type of `typecode`.
+template <class F>
+void with_element_type(char typecode, F&& f) {
+  switch (typecode) {
+    case 'c': return f(std::type_identity<char>{});
+    case 'b': return f(std::type_identity<signed char>{});
+    case 'B': return f(std::type_identity<unsigned char>{});
+    case 'h': return f(std::type_identity<short>{});
+    case 'H': return f(std::type_identity<unsigned short>{});
+    case 'i': return f(std::type_identity<int>{});
+    case 'I': return f(std::type_identity<unsigned int>{});
+    case 'l': return f(std::type_identity<long>{});
+    case 'L': return f(std::type_identity<unsigned long>{});
+    case 'q': return f(std::type_identity<long long>{});
+    case 'Q': return f(std::type_identity<unsigned long long>{});
+    case 'f': return f(std::type_identity<float>{});
+    case 'd': return f(std::type_identity<double>{});
+    default:
+      throw shm::Error(make_error_code(shm::Errc::corrupt_segment),
+                       "segment has unknown typecode '" + std::string(1, typecode) + "'");
+  }
+}
+
+}  // namespace
+
+std::vector<std::byte> read_elements(shm::Segment& segment, bool& owner_died) {
+  const shm::LockGuard guard = segment.lock();
+  owner_died = guard.owner_died();
+  const std::span<std::byte> shared = segment.bytes();
+  std::vector<std::byte> copy(shared.size());
+  with_element_type(segment.typecode(), [&]<class T>(std::type_identity<T>) {
+    // The mapping's data starts 64-byte aligned, so every element is naturally aligned.
+    T* elements = reinterpret_cast<T*>(shared.data());
+    for (std::size_t i = 0; i < shared.size() / sizeof(T); ++i) {
+      const T v = std::atomic_ref<T>(elements[i]).load(std::memory_order_relaxed);
+      std::memcpy(copy.data() + i * sizeof(T), &v, sizeof(T));
+    }
+  });
+  return copy;
+}
+
+void write_elements(shm::Segment& segment, std::size_t first, std::span<const std::byte> data, bool& owner_died) {
+  const shm::LockGuard guard = segment.lock();
+  owner_died = guard.owner_died();
+  with_element_type(segment.typecode(), [&]<class T>(std::type_identity<T>) {
+    T* elements = reinterpret_cast<T*>(segment.bytes().data()) + first;
+    for (std::size_t i = 0; i < data.size() / sizeof(T); ++i) {
+      T v;
+      std::memcpy(&v, data.data() + i * sizeof(T), sizeof(T));
+      std::atomic_ref<T>(elements[i]).store(v, std::memory_order_relaxed);
+    }
+  });
+}
+
+}  // namespace shmctl

@@ -1,0 +1,51 @@
+#include <ostream>
+#include <string>
+
+#include "command.hpp"
+#include "element_access.hpp"
+
+namespace shmctl {
+namespace {
+
+/// `get NAME [--json]`: prints a segment's contents as Python would, or as JSON.
+class GetCommand final : public Command {
+ public:
+  /// Declares the subcommand and its options on `app`.
+  explicit GetCommand(CLI::App& app)
+      : Command(app.add_subcommand("get", "Print a segment's value (Value) or elements (Array)")) {
+    sub().footer(
+        "Prints like Python: 2.678 for a Value, [0, 1, 4] for an Array, b'x' for a c element.\n"
+        "--json prints a number for a Value and an array for an Array (one-character strings for c;\n"
+        "null for inf and nan). Reading attaches to the segment (one more reference) until shmctl exits.");
+    sub().add_option("name", name_, "Segment name")->required();
+    sub().add_flag("--json", json_, "Print JSON");
+  }
+
+  /// Attaches, copies the elements out under the lock, and prints them.
+  ExitCode run(Context& ctx) override {
+    std::error_code ec;
+    shm::Segment segment = ctx.client().attach(name_, ec);
+    if (ec) throw ctx.failure(ec, "get " + name_);
+    bool owner_died = false;
+    const std::vector<std::byte> data = read_elements(segment, owner_died);
+    if (owner_died)
+      ctx.report("warning: a process died holding " + name_ + "'s lock; its contents may be half-updated");
+    const char tc = segment.typecode();
+    const bool value = segment.info().kind == shm::Kind::value;
+    if (json_)
+      ctx.out() << (value ? shm::format_json_element(tc, data) : shm::format_json_list(tc, data)) << '\n';
+    else
+      ctx.out() << (value ? shm::format_element(tc, data) : shm::format_list(tc, data)) << '\n';
+    return ExitCode::ok;
+  }
+
+ private:
+  std::string name_;   ///< the segment's name
+  bool json_ = false;  ///< --json
+};
+
+}  // namespace
+
+std::unique_ptr<Command> make_get_command(CLI::App& app) { return std::make_unique<GetCommand>(app); }
+
+}  // namespace shmctl
