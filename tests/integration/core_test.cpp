@@ -1,0 +1,1052 @@
+// The broker end to end: a real shmd on a per-test temporary socket, real client processes
+// (shm-test-peer), and a raw protocol client for what libshmclient would never send.
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cctype>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "child_process.hpp"
+#include "daemon_process.hpp"
+#include "raw_client.hpp"
+#include "shm/segment_layout.hpp"
+#include "shm/shm.hpp"
+#include "shm/wire/framing.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shm::Errc;
+using shm::test::ChildProcess;
+using shm::test::DaemonProcess;
+using shm::test::RawClient;
+using shm::test::run;
+
+const std::string kPeer = SHM_TEST_PEER_BIN;
+
+/// Re-checks `condition` until it holds or `timeout` passes. This awaits a state the daemon
+/// reaches asynchronously (e.g. after noticing a dead peer); it is not a readiness sleep.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return true;
+}
+
+/// The segment's reference count, or -1 if the daemon does not know the name.
+long refcount(shm::Client& client, std::string_view name) {
+  std::error_code ec;
+  const auto info = client.info(name, ec);
+  return ec ? -1 : static_cast<long>(info.refcount);
+}
+
+/// True if `name` is not (or no longer) a segment name.
+bool gone(shm::Client& client, std::string_view name) {
+  std::error_code ec;
+  client.info(name, ec);
+  return ec == Errc::not_found;
+}
+
+/// A peer command line: shm-test-peer SOCKET args...
+std::vector<std::string> peer(const DaemonProcess& daemon, std::vector<std::string> args) {
+  args.insert(args.begin(), {kPeer, daemon.socket_path()});
+  return args;
+}
+
+shmd::v1::Request attach_request(const std::string& name) {
+  shmd::v1::Request r;
+  r.mutable_attach()->set_name(name);
+  return r;
+}
+
+/// The reply's error code, or ERROR_CODE_UNSPECIFIED if it carries none.
+shmd::v1::ErrorCode error_of(const std::optional<RawClient::Reply>& reply) {
+  return reply && reply->first.has_error() ? reply->first.error().code() : shmd::v1::ERROR_CODE_UNSPECIFIED;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sharing between processes
+
+TEST(Core, SeparateProcessSeesWritesInBothDirections) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<double>("shared.value", 1.25);
+
+  ChildProcess other(peer(daemon, {"double-session", "shared.value"}));
+  ASSERT_EQ(other.read_line(), "attached");
+  other.write_line("get");
+  EXPECT_EQ(other.read_line(), "1.25");
+
+  v.store(2.5);  // this process writes, the other sees it
+  other.write_line("get");
+  EXPECT_EQ(other.read_line(), "2.5");
+
+  other.write_line("set 3.75");  // the other writes, this process sees it
+  ASSERT_EQ(other.read_line(), "ok");
+  EXPECT_EQ(v.load(), 3.75);
+
+  other.close_stdin();
+  EXPECT_EQ(other.wait().exit_code, 0);
+
+  // One-shot processes, attaching by name after the first one left.
+  const auto wrote = run(peer(daemon, {"write-double", "shared.value", "-0.5"}));
+  EXPECT_EQ(wrote.exit_code, 0) << wrote.err;
+  EXPECT_EQ(v.load(), -0.5);
+  v.store(6.0625);
+  const auto read = run(peer(daemon, {"read-double", "shared.value"}));
+  EXPECT_EQ(read.exit_code, 0) << read.err;
+  EXPECT_EQ(read.out, "6.0625\n");
+}
+
+TEST(Core, ArraySharedWithAnotherProcessIsTheSameMemory) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto mine = client.create_array<int>("squares", 10);
+  for (std::size_t i = 0; i < mine.size(); ++i) mine[i] = static_cast<int>(i * i);
+
+  // Another process's handle to the same name sees the same bytes.
+  shm::Client second(daemon.socket_path());
+  auto theirs = second.attach_array<int>("squares");
+  ASSERT_EQ(theirs.size(), 10U);
+  EXPECT_TRUE(std::equal(mine.begin(), mine.end(), theirs.begin()));
+  theirs[3] = -1;
+  EXPECT_EQ(mine[3], -1);
+}
+
+TEST(Core, LockSerializesIncrementsAcrossProcesses) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto counter = client.create_value<int>("counter", 0);
+  constexpr int kPerProcess = 20000;
+  ChildProcess a(peer(daemon, {"add-int", "counter", std::to_string(kPerProcess)}));
+  ChildProcess b(peer(daemon, {"add-int", "counter", std::to_string(kPerProcess)}));
+  for (int i = 0; i < kPerProcess; ++i) {
+    auto guard = counter.lock();
+    ++counter.get();
+  }
+  EXPECT_EQ(a.read_line(), "done");
+  EXPECT_EQ(b.read_line(), "done");
+  EXPECT_EQ(a.wait().exit_code, 0);
+  EXPECT_EQ(b.wait().exit_code, 0);
+  EXPECT_EQ(counter.load(), 3 * kPerProcess);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reference counting
+
+TEST(Core, KilledClientDropsItsReferences) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("watched", 7);
+  ASSERT_EQ(refcount(client, "watched"), 1);
+  const std::size_t fds_before = daemon.open_fds();
+
+  ChildProcess holder(peer(daemon, {"attach-and-wait", "watched"}));
+  ASSERT_EQ(holder.read_line(), "attached");
+  EXPECT_EQ(refcount(client, "watched"), 2);
+
+  holder.kill(SIGKILL);
+  const auto result = holder.wait();
+  EXPECT_EQ(result.signal, SIGKILL);
+  EXPECT_TRUE(eventually([&] { return refcount(client, "watched") == 1; }))
+      << "refcount stays at " << refcount(client, "watched") << " after the holder was killed";
+  // Its connection is gone too: the daemon holds no more fds than before it came.
+  EXPECT_TRUE(eventually([&] { return daemon.open_fds() <= fds_before; }))
+      << daemon.open_fds() << " fds open, " << fds_before << " before the peer connected";
+  EXPECT_EQ(v.load(), 7);
+}
+
+TEST(Core, ClosedClientDropsEveryReferenceItHeld) {
+  DaemonProcess daemon;
+  shm::Client creator(daemon.socket_path());
+  auto a = creator.create_value<int>("a");
+  auto b = creator.create_array<double>("b", 4);
+  {
+    // A second connection attaches twice to one segment and once to the other, then goes away.
+    shm::Client other(daemon.socket_path());
+    auto a1 = other.attach("a");
+    auto a2 = other.attach("a");
+    auto b1 = other.attach("b");
+    EXPECT_EQ(refcount(creator, "a"), 3);
+    EXPECT_EQ(refcount(creator, "b"), 2);
+  }
+  EXPECT_TRUE(eventually([&] { return refcount(creator, "a") == 1 && refcount(creator, "b") == 1; }))
+      << refcount(creator, "a") << " and " << refcount(creator, "b");
+}
+
+TEST(Core, DetachDropsOneReference) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("d");
+  auto extra = client.attach("d");
+  EXPECT_EQ(refcount(client, "d"), 2);
+  extra.detach();
+  EXPECT_FALSE(extra.valid());
+  EXPECT_EQ(refcount(client, "d"), 1);
+  extra.detach();  // idempotent
+  EXPECT_EQ(refcount(client, "d"), 1);
+  v.detach();
+  EXPECT_EQ(refcount(client, "d"), 0);  // persistent: the segment stays without references
+}
+
+// ---------------------------------------------------------------------------------------------
+// Seals
+
+TEST(Core, ReceivedFdCannotBeResizedAndIsSealed) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<double>("sealed", 9.5);
+
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  auto reply = raw.call(attach_request("sealed"));
+  ASSERT_TRUE(reply);
+  ASSERT_FALSE(reply->first.has_error()) << reply->first.ShortDebugString();
+  ASSERT_TRUE(reply->first.has_attach());
+  ASSERT_EQ(reply->second.size(), 1U) << "an attach reply carries exactly one fd";
+  const int fd = reply->second[0].get();
+  const auto& info = reply->first.attach().segment();
+
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  ASSERT_NE(seals, -1) << std::strerror(errno);
+  EXPECT_EQ(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+
+  struct stat st{};
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), info.mapping_bytes());
+  EXPECT_EQ(info.mapping_bytes(), info.data_offset() + info.size_bytes());
+
+  EXPECT_EQ(::ftruncate(fd, 0), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::ftruncate(fd, st.st_size - 1), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::ftruncate(fd, st.st_size * 4), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::fallocate(fd, 0, 0, st.st_size * 4), -1);
+  EXPECT_EQ(errno, EPERM);
+  EXPECT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE), -1) << "F_SEAL_SEAL must forbid new seals";
+  EXPECT_EQ(errno, EPERM);
+  ASSERT_EQ(::fstat(fd, &st), 0);
+  EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), info.mapping_bytes());
+
+  // The header the daemon wrote agrees with its reply, and the data is the client's value.
+  std::error_code ec;
+  const auto map = shm::Mapping::map(fd, info.mapping_bytes(), shm::Mapping::Access::read_only, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  shm::SegmentHeader header;
+  std::memcpy(&header, map.data(), sizeof header);
+  EXPECT_EQ(header.magic, shm::kSegmentMagic);
+  EXPECT_EQ(header.layout_version, shm::kLayoutVersion);
+  EXPECT_EQ(std::string(1, header.typecode), info.typecode());
+  EXPECT_EQ(header.length, info.length());
+  EXPECT_EQ(header.element_size, info.element_size());
+  EXPECT_EQ(header.data_offset, info.data_offset());
+  EXPECT_EQ(info.data_offset() % shm::kSegmentAlignment, 0U);
+  double value = 0;
+  std::memcpy(&value, map.data() + info.data_offset(), sizeof value);
+  EXPECT_EQ(value, 9.5);
+  EXPECT_EQ(v.load(), 9.5);  // and the client's own mapping survived all of that
+}
+
+// ---------------------------------------------------------------------------------------------
+// Owner died
+
+TEST(Core, LockHeldByKilledProcessIsRecoveredWithOwnerDied) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("guarded", 1);
+
+  ChildProcess holder(peer(daemon, {"lock-and-wait", "guarded"}));
+  ASSERT_EQ(holder.read_line(), "locked");
+  EXPECT_FALSE(v.segment().try_lock()) << "the peer holds the lock";
+  holder.kill(SIGKILL);
+  holder.wait();
+
+  auto guard = v.lock();
+  EXPECT_TRUE(guard.owns_lock());
+  EXPECT_TRUE(guard.owner_died());
+  v.get() = 2;  // usable after recovery
+  guard.unlock();
+
+  auto again = v.lock();
+  EXPECT_TRUE(again.owns_lock());
+  EXPECT_FALSE(again.owner_died());
+  EXPECT_EQ(v.get(), 2);
+}
+
+TEST(Core, AnotherProcessRecoversALockFromAKilledHolderWithoutHanging) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_array<double>("guarded.array", 3);
+
+  ChildProcess holder(peer(daemon, {"lock-and-wait", "guarded.array"}));
+  ASSERT_EQ(holder.read_line(), "locked");
+  holder.kill(SIGKILL);
+  holder.wait();
+
+  // read_line's timeout turns a hang into a failure; the peer is killed on destruction.
+  ChildProcess recoverer(peer(daemon, {"lock-and-report", "guarded.array"}));
+  EXPECT_EQ(recoverer.read_line(20s), "owner_died=1");
+  EXPECT_EQ(recoverer.wait(30s).exit_code, 0);
+
+  ChildProcess next(peer(daemon, {"lock-and-report", "guarded.array"}));
+  EXPECT_EQ(next.read_line(20s), "owner_died=0");
+  EXPECT_EQ(next.wait(30s).exit_code, 0);
+
+  auto guard = v.lock();
+  EXPECT_FALSE(guard.owner_died());
+}
+
+TEST(Core, LockHeldByAProcessThatExitsNormallyIsNotReportedDead) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("released");
+  ChildProcess holder(peer(daemon, {"lock-and-wait", "released"}));
+  ASSERT_EQ(holder.read_line(), "locked");
+  holder.close_stdin();  // the peer unlocks and exits
+  EXPECT_EQ(holder.wait().exit_code, 0);
+  auto guard = v.lock();
+  EXPECT_FALSE(guard.owner_died());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Listing
+
+TEST(Core, TenThousandSegmentsListSortedWithTheirTypes) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  constexpr std::size_t kCount = 10'000;
+  const auto name_of = [](std::size_t i) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "seg-%05zu", i);
+    return std::string(buf);
+  };
+  const auto code_of = [](std::size_t i) { return shm::kTypeCodes[i % std::size(shm::kTypeCodes)]; };
+  const auto length_of = [](std::size_t i) -> std::uint64_t { return i % 2 == 0 ? 1 : i % 7 + 1; };
+
+  // Created out of order (7919 is prime, so this visits every index once).
+  for (std::size_t k = 0; k < kCount; ++k) {
+    const std::size_t i = k * 7919 % kCount;
+    shm::SegmentSpec spec;
+    spec.typecode = code_of(i).code;
+    spec.kind = i % 2 == 0 ? shm::Kind::value : shm::Kind::array;
+    spec.length = length_of(i);
+    std::error_code ec;
+    client.create(name_of(i), spec, ec);  // the handle goes at once: persistent segments stay
+    ASSERT_FALSE(ec) << name_of(i) << ": " << ec.message() << " " << shm::last_error_message();
+  }
+
+  const auto all = client.list();
+  ASSERT_EQ(all.size(), kCount);
+  for (std::size_t i = 0; i < kCount; ++i) {
+    const auto& s = all[i];
+    ASSERT_EQ(s.name, name_of(i));
+    EXPECT_EQ(s.typecode, code_of(i).code) << s.name;
+    EXPECT_EQ(s.kind, i % 2 == 0 ? shm::Kind::value : shm::Kind::array) << s.name;
+    EXPECT_EQ(s.length, length_of(i)) << s.name;
+    EXPECT_EQ(s.element_size, code_of(i).size) << s.name;
+    EXPECT_EQ(s.size_bytes, s.length * s.element_size) << s.name;
+    EXPECT_EQ(s.refcount, 0U) << s.name;
+  }
+
+  // On the wire: pages that each fit in one frame (RawClient refuses bigger ones), in order.
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  std::string after_name;
+  std::uint64_t after_id = 0;
+  std::size_t seen = 0;
+  std::size_t pages = 0;
+  for (bool more = true; more; ++pages) {
+    ASSERT_LT(pages, kCount) << "list never ends";
+    shmd::v1::Request r;
+    r.mutable_list()->set_after_name(after_name);
+    r.mutable_list()->set_after_id(after_id);
+    const auto reply = raw.call(r);
+    ASSERT_TRUE(reply);
+    ASSERT_FALSE(reply->first.has_error()) << reply->first.error().message();
+    const auto& page = reply->first.list();
+    for (const auto& s : page.segments()) {
+      ASSERT_LT(seen, kCount);
+      EXPECT_EQ(s.name(), name_of(seen));
+      ++seen;
+    }
+    EXPECT_LE(reply->first.ByteSizeLong(), shm::wire::kMaxFrameBytes);
+    more = page.more();
+    if (more) {
+      ASSERT_GT(page.segments_size(), 0) << "a page that promises more must not be empty";
+      after_name = page.segments(page.segments_size() - 1).name();
+      after_id = page.segments(page.segments_size() - 1).id();
+    }
+  }
+  EXPECT_EQ(seen, kCount);
+
+  shmd::v1::Request small;
+  small.mutable_list()->set_limit(7);
+  small.mutable_list()->set_after_name(name_of(100));
+  small.mutable_list()->set_after_id(std::numeric_limits<std::uint64_t>::max());
+  const auto page = raw.call(small);
+  ASSERT_TRUE(page);
+  ASSERT_EQ(page->first.list().segments_size(), 7);
+  EXPECT_EQ(page->first.list().segments(0).name(), name_of(101));
+  EXPECT_TRUE(page->first.list().more());
+}
+
+TEST(Core, InfoRecordsCreatorAndMode) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  const auto before = std::chrono::system_clock::now();
+  auto v = client.create_value<long>("owned");
+  shm::CreateOptions shared;
+  shared.mode = 0640;
+  auto w = client.create_array<float>("shared", 5, shared);
+  const auto info = client.info("owned");
+  EXPECT_EQ(info.uid, ::getuid());
+  EXPECT_EQ(info.gid, ::getgid());
+  EXPECT_EQ(info.creator_pid, ::getpid());
+  EXPECT_EQ(info.mode, 0600U);
+  EXPECT_EQ(info.typecode, 'l');
+  EXPECT_EQ(info.kind, shm::Kind::value);
+  EXPECT_FALSE(info.ephemeral);
+  EXPECT_FALSE(info.removed);
+  EXPECT_GE(info.created, before - 5s);
+  EXPECT_LE(info.created, std::chrono::system_clock::now() + 5s);
+  const auto winfo = client.info("shared");
+  EXPECT_EQ(winfo.mode, 0640U);
+  EXPECT_EQ(winfo.length, 5U);
+  EXPECT_EQ(winfo.size_bytes, 20U);
+  EXPECT_NE(winfo.id, info.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lifetime
+
+TEST(Core, RemoveWhileAttachedDefersRelease) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto old = client.create_value<int>("reused", 7);
+  const auto old_id = old.info().id;
+  ChildProcess other(peer(daemon, {"attach-and-wait", "reused"}));
+  ASSERT_EQ(other.read_line(), "attached");
+  const std::size_t fds_with_old = daemon.open_fds();
+
+  shm::Client remover(daemon.socket_path());
+  remover.remove("reused");
+
+  // The name is gone at once...
+  std::error_code ec;
+  client.attach("reused", ec);
+  EXPECT_EQ(ec, Errc::not_found);
+  EXPECT_TRUE(gone(client, "reused"));
+  remover.remove("reused", ec);
+  EXPECT_EQ(ec, Errc::not_found) << "a removed name cannot be removed twice";
+  // Listed only while referenced, and marked removed (like ipcs's "dest").
+  for (const auto& s : client.list()) {
+    if (s.name == "reused") {
+      EXPECT_TRUE(s.removed);
+      EXPECT_EQ(s.id, old_id);
+    }
+  }
+
+  // ...but the holders keep working memory.
+  old.store(42);
+  EXPECT_EQ(old.load(), 42);
+  auto guard = old.lock();
+  EXPECT_FALSE(guard.owner_died());
+  guard.unlock();
+
+  // A new segment may take the name; it is different memory.
+  auto fresh = client.create_value<int>("reused", 1);
+  EXPECT_NE(fresh.info().id, old_id);
+  EXPECT_EQ(fresh.load(), 1);
+  EXPECT_EQ(old.load(), 42);
+  EXPECT_EQ(refcount(client, "reused"), 1) << "info of the name describes the new segment";
+  EXPECT_FALSE(client.info("reused").removed);
+
+  // The old memory goes when its last reference does.
+  const std::size_t fds_with_both = daemon.open_fds();
+  old.detach();
+  other.kill(SIGKILL);
+  other.wait();
+  EXPECT_TRUE(eventually([&] { return daemon.open_fds() + 2 <= fds_with_both; }))
+      << "the removed segment's fd and the peer's connection should be closed: " << daemon.open_fds()
+      << " open, " << fds_with_both << " before";
+  EXPECT_GE(fds_with_both, fds_with_old);
+  EXPECT_EQ(fresh.load(), 1);
+}
+
+TEST(Core, RemoveWithoutReferencesFreesAtOnce) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  client.create_value<int>("short.lived");
+  EXPECT_EQ(refcount(client, "short.lived"), 0);
+  client.remove("short.lived");
+  EXPECT_TRUE(gone(client, "short.lived"));
+
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  client.create_value<int>("short.lived");
+  shmd::v1::Request r;
+  r.mutable_remove()->set_name("short.lived");
+  const auto reply = raw.call(r);
+  ASSERT_TRUE(reply);
+  ASSERT_TRUE(reply->first.has_remove()) << reply->first.ShortDebugString();
+  EXPECT_TRUE(reply->first.remove().freed());
+}
+
+TEST(Core, EphemeralSegmentVanishesWithItsLastReference) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  shm::CreateOptions eph;
+  eph.ephemeral = true;
+  auto creator = client.create_value<int>("eph", 5, eph);
+  EXPECT_TRUE(client.info("eph").ephemeral);
+
+  shm::Client other(daemon.socket_path());
+  auto attached = other.attach_value<int>("eph");
+  creator.detach();
+  EXPECT_EQ(refcount(client, "eph"), 1) << "still referenced by the other client";
+  EXPECT_EQ(attached.load(), 5);
+  attached.detach();
+  EXPECT_TRUE(gone(client, "eph"));
+
+  auto reborn = client.create_value<int>("eph", 0, eph);  // the name is free again
+  EXPECT_EQ(reborn.load(), 0);
+}
+
+TEST(Core, EphemeralSegmentVanishesWhenItsKilledCreatorWasTheLastHolder) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  ChildProcess creator(peer(daemon, {"create-and-wait", "eph.killed", "ephemeral"}));
+  ASSERT_EQ(creator.read_line(), "created");
+  ChildProcess persistent(peer(daemon, {"create-and-wait", "kept"}));
+  ASSERT_EQ(persistent.read_line(), "created");
+  EXPECT_EQ(refcount(client, "eph.killed"), 1);
+
+  creator.kill(SIGKILL);
+  persistent.kill(SIGKILL);
+  creator.wait();
+  persistent.wait();
+  EXPECT_TRUE(eventually([&] { return gone(client, "eph.killed"); }));
+  EXPECT_TRUE(eventually([&] { return refcount(client, "kept") == 0; }))
+      << "a persistent segment outlives its creator";
+}
+
+TEST(Core, EphemeralSegmentOutlivesItsKilledCreatorWhileOthersHoldIt) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  ChildProcess creator(peer(daemon, {"create-and-wait", "eph.shared", "ephemeral"}));
+  ASSERT_EQ(creator.read_line(), "created");
+  auto mine = client.attach_value<int>("eph.shared");
+  creator.kill(SIGKILL);
+  creator.wait();
+  EXPECT_TRUE(eventually([&] { return refcount(client, "eph.shared") == 1; }));
+  mine.store(3);
+  mine.detach();
+  EXPECT_TRUE(gone(client, "eph.shared"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+TEST(Core, AttachWithTheWrongTypeFailsWithTypeMismatch) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("an.int", 3);
+  auto a = client.create_array<double>("doubles", 4);
+
+  std::error_code ec;
+  EXPECT_FALSE(client.attach_value<double>("an.int", ec));
+  EXPECT_EQ(ec, Errc::type_mismatch);
+  EXPECT_FALSE(shm::last_error_message().empty());
+  client.attach_value<unsigned>("an.int", ec);
+  EXPECT_EQ(ec, Errc::type_mismatch);
+  client.attach_value<long>("an.int", ec);
+  EXPECT_EQ(ec, Errc::type_mismatch);
+  client.attach_array<int>("an.int", ec);
+  EXPECT_EQ(ec, Errc::type_mismatch) << "a Value is not an Array";
+  client.attach_value<double>("doubles", ec);
+  EXPECT_EQ(ec, Errc::type_mismatch) << "an Array is not a Value";
+  client.attach_array<float>("doubles", ec);
+  EXPECT_EQ(ec, Errc::type_mismatch);
+  try {
+    client.attach_value<double>("an.int");
+    ADD_FAILURE() << "the throwing form should throw";
+  } catch (const shm::Error& e) {
+    EXPECT_EQ(e.code(), Errc::type_mismatch);
+  }
+
+  // The failed attaches left no references behind.
+  EXPECT_EQ(refcount(client, "an.int"), 1);
+  EXPECT_EQ(refcount(client, "doubles"), 1);
+
+  auto ok = client.attach_value<int>("an.int", ec);
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(ok.load(), 3);
+  auto ok_array = client.attach_array<double>("doubles", ec);
+  EXPECT_FALSE(ec);
+  EXPECT_EQ(ok_array.size(), 4U);
+}
+
+TEST(Core, OpenExistingAttachesOnlyToTheSameShape) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  shm::CreateOptions reuse;
+  reuse.open_existing = true;
+  auto first = client.create_value<int>("shape", 5, reuse);
+  auto second = client.create_value<int>("shape", 9, reuse);  // attaches; keeps the value
+  EXPECT_EQ(second.load(), 5);
+  EXPECT_EQ(second.info().id, first.info().id);
+  EXPECT_EQ(refcount(client, "shape"), 2);
+
+  std::error_code ec;
+  client.create_value<double>("shape", 1.0, reuse, ec);
+  EXPECT_EQ(ec, Errc::type_mismatch);
+  client.create_value<int>("shape", 1, {}, ec);
+  EXPECT_EQ(ec, Errc::already_exists);
+  EXPECT_EQ(refcount(client, "shape"), 2);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Limits
+
+TEST(Core, InvalidNamesAreRefused) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  for (const std::string& bad : {std::string(), std::string(256, 'n'), std::string("a/b"), std::string("a b"),
+                                std::string("caf\xc3\xa9")}) {
+    std::error_code ec;
+    client.create_value<int>(bad, 0, {}, ec);
+    EXPECT_EQ(ec, Errc::invalid_argument) << '"' << bad << '"';
+    EXPECT_FALSE(shm::last_error_message().empty());
+  }
+  // Straight to the daemon, past any check in the client library.
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  for (const std::string& bad : {std::string(256, 'n'), std::string("../etc"), std::string("nul\0x", 5)}) {
+    shmd::v1::Request r;
+    auto* c = r.mutable_create();
+    c->set_name(bad);
+    c->set_typecode("i");
+    c->set_kind(shmd::v1::VALUE);
+    c->set_length(1);
+    const auto reply = raw.call(r);
+    EXPECT_EQ(error_of(reply), shmd::v1::INVALID_ARGUMENT) << bad;
+    if (reply) {
+      EXPECT_TRUE(reply->second.empty()) << "an error reply carries no fd";
+    }
+  }
+  auto fine = client.create_value<int>(std::string(255, 'n'));
+  EXPECT_EQ(client.list().size(), 1U);
+}
+
+TEST(Core, BadTypecodesKindsAndLengthsAreRefused) {
+  DaemonProcess daemon;
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  struct Case {
+    std::string typecode;
+    shmd::v1::Kind kind;
+    std::uint64_t length;
+  };
+  for (const Case& c : {Case{"x", shmd::v1::VALUE, 1}, Case{"", shmd::v1::VALUE, 1}, Case{"ii", shmd::v1::VALUE, 1},
+                        Case{"i", shmd::v1::KIND_UNSPECIFIED, 1}, Case{"i", shmd::v1::VALUE, 2},
+                        Case{"i", shmd::v1::ARRAY, 0}}) {
+    shmd::v1::Request r;
+    auto* create = r.mutable_create();
+    create->set_name("bad");
+    create->set_typecode(c.typecode);
+    create->set_kind(c.kind);
+    create->set_length(c.length);
+    const auto reply = raw.call(r);
+    EXPECT_EQ(error_of(reply), shmd::v1::INVALID_ARGUMENT)
+        << "typecode '" << c.typecode << "' kind " << c.kind << " length " << c.length;
+  }
+  // Sizes that overflow, and initial contents of the wrong size.
+  shmd::v1::Request huge;
+  huge.mutable_create()->set_name("huge");
+  huge.mutable_create()->set_typecode("d");
+  huge.mutable_create()->set_kind(shmd::v1::ARRAY);
+  huge.mutable_create()->set_length(std::numeric_limits<std::uint64_t>::max() / 2);
+  const auto code = error_of(raw.call(huge));
+  EXPECT_TRUE(code == shmd::v1::LIMIT_EXCEEDED || code == shmd::v1::INVALID_ARGUMENT) << code;
+  shmd::v1::Request wrong_initial;
+  wrong_initial.mutable_create()->set_name("init");
+  wrong_initial.mutable_create()->set_typecode("i");
+  wrong_initial.mutable_create()->set_kind(shmd::v1::VALUE);
+  wrong_initial.mutable_create()->set_length(1);
+  wrong_initial.mutable_create()->set_initial("abc");
+  EXPECT_EQ(error_of(raw.call(wrong_initial)), shmd::v1::INVALID_ARGUMENT);
+
+  shm::Client client(daemon.socket_path());
+  EXPECT_TRUE(client.list().empty()) << "nothing was created by the refused requests";
+}
+
+TEST(Core, MaxNameLengthIsEnforced) {
+  DaemonProcess daemon({"--max-name-length", "8"});
+  shm::Client client(daemon.socket_path());
+  auto ok = client.create_value<int>("12345678");
+  std::error_code ec;
+  client.create_value<int>("123456789", 0, {}, ec);
+  EXPECT_EQ(ec, Errc::invalid_argument);
+  EXPECT_NE(shm::last_error_message().find('8'), std::string::npos) << shm::last_error_message();
+}
+
+TEST(Core, MaxSegmentsRefusesTheNextCreateAndKeepsServing) {
+  DaemonProcess daemon({"--max-segments", "3"});
+  shm::Client client(daemon.socket_path());
+  auto a = client.create_value<int>("s1");
+  auto b = client.create_value<int>("s2");
+  auto c = client.create_value<int>("s3");
+  std::error_code ec;
+  client.create_value<int>("s4", 0, {}, ec);
+  EXPECT_EQ(ec, Errc::limit_exceeded);
+  EXPECT_FALSE(shm::last_error_message().empty());
+
+  EXPECT_EQ(client.list().size(), 3U);  // still serving
+  c.detach();
+  client.remove("s3");
+  auto d = client.create_value<int>("s4", 0, {}, ec);
+  EXPECT_FALSE(ec) << "a freed slot can be used again: " << shm::last_error_message();
+  EXPECT_TRUE(daemon.running());
+}
+
+TEST(Core, MaxSegmentBytesLimitsOneSegment) {
+  DaemonProcess daemon({"--max-segment-bytes", "1024"});
+  shm::Client client(daemon.socket_path());
+  std::error_code ec;
+  auto fits = client.create_array<double>("fits", 128, {}, ec);  // exactly 1024 data bytes
+  EXPECT_FALSE(ec) << shm::last_error_message();
+  client.create_array<double>("too.big", 129, {}, ec);
+  EXPECT_EQ(ec, Errc::limit_exceeded);
+  client.create_array<char>("too.big", 1025, {}, ec);
+  EXPECT_EQ(ec, Errc::limit_exceeded);
+  EXPECT_TRUE(gone(client, "too.big"));
+}
+
+TEST(Core, MaxTotalBytesCountsEveryLiveSegment) {
+  DaemonProcess daemon({"--max-total-bytes", "4096"});
+  shm::Client client(daemon.socket_path());
+  std::error_code ec;
+  auto a = client.create_array<char>("a", 1500, {}, ec);
+  ASSERT_FALSE(ec) << shm::last_error_message();
+  auto b = client.create_array<char>("b", 1500, {}, ec);
+  ASSERT_FALSE(ec) << shm::last_error_message();
+  client.create_array<char>("c", 1500, {}, ec);
+  EXPECT_EQ(ec, Errc::limit_exceeded);
+
+  // A removed segment still counts while it is attached, and stops counting when freed.
+  client.remove("a");
+  client.create_array<char>("c", 1500, {}, ec);
+  EXPECT_EQ(ec, Errc::limit_exceeded) << "the removed segment is still mapped by its holder";
+  a.detach();
+  auto c = client.create_array<char>("c", 1500, {}, ec);
+  EXPECT_FALSE(ec) << shm::last_error_message();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed input
+
+TEST(Core, OversizeRequestFrameGetsProtocolErrorAndIsClosed) {
+  DaemonProcess daemon;
+  shm::Client bystander(daemon.socket_path());
+  auto v = bystander.create_value<int>("bystander", 11);
+
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  std::string frame;
+  shm::wire::append_varint(frame, shm::wire::kMaxFrameBytes + 1);
+  frame.append(shm::wire::kMaxFrameBytes + 1, 'x');
+  raw.send_bytes(frame);  // may fail part way when the daemon closes first
+  const auto reply = raw.receive(10s);
+  EXPECT_EQ(error_of(reply), shmd::v1::PROTOCOL_ERROR) << (reply ? reply->first.ShortDebugString() : "no reply");
+  if (reply) {
+    EXPECT_FALSE(reply->first.error().message().empty());
+  }
+  EXPECT_TRUE(raw.closed_by_peer()) << "the daemon should close the connection";
+
+  // Everybody else is served as before.
+  EXPECT_EQ(refcount(bystander, "bystander"), 1);
+  shm::Client newcomer(daemon.socket_path());
+  EXPECT_EQ(newcomer.attach_value<int>("bystander").load(), 11);
+  EXPECT_TRUE(daemon.running());
+}
+
+TEST(Core, RequestOfExactly64KiBIsAccepted) {
+  DaemonProcess daemon;
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  shmd::v1::Request r;
+  r.set_request_id(77);
+  std::size_t name_length = shm::wire::kMaxFrameBytes - 16;
+  r.mutable_info()->set_name(std::string(name_length, 'n'));
+  while (r.ByteSizeLong() != shm::wire::kMaxFrameBytes) {
+    name_length = r.ByteSizeLong() > shm::wire::kMaxFrameBytes ? name_length - 1 : name_length + 1;
+    r.mutable_info()->set_name(std::string(name_length, 'n'));
+  }
+  ASSERT_TRUE(raw.send_request(r));
+  const auto reply = raw.receive(10s);
+  // The reply itself must fit in a frame too, however long the name the request carried.
+  ASSERT_TRUE(reply) << "no reply that fits in a 64 KiB frame";
+  EXPECT_EQ(reply->first.request_id(), 77U);
+  EXPECT_NE(error_of(reply), shmd::v1::PROTOCOL_ERROR) << "a 64 KiB frame is within the limit";
+  EXPECT_TRUE(raw.hello()) << "the connection stays open";
+}
+
+TEST(Core, GarbageProtobufGetsAnErrorReplyAndTheDaemonLives) {
+  DaemonProcess daemon;
+  for (const std::string& garbage : {std::string("\x00\x01\x02", 3), std::string("\x0f"),
+                                    std::string("\x5a\x10" "abc", 5), std::string(100, '\xff')}) {
+    RawClient raw(daemon.socket_path());
+    std::string frame;
+    shm::wire::append_frame(frame, garbage);
+    ASSERT_TRUE(raw.send_bytes(frame));
+    const auto reply = raw.receive(10s);
+    ASSERT_TRUE(reply) << "no reply to garbage";
+    EXPECT_TRUE(reply->first.has_error());
+    EXPECT_EQ(reply->first.error().code(), shmd::v1::PROTOCOL_ERROR);
+  }
+  EXPECT_TRUE(daemon.running());
+  shm::Client client(daemon.socket_path());
+  EXPECT_TRUE(client.list().empty());
+}
+
+TEST(Core, RequestWithoutABodyGetsAnErrorReply) {
+  DaemonProcess daemon;
+  RawClient raw(daemon.socket_path());
+  shmd::v1::Request empty;
+  empty.set_request_id(5);
+  ASSERT_TRUE(raw.send_request(empty));
+  const auto reply = raw.receive(10s);
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->first.has_error());
+  EXPECT_EQ(reply->first.request_id(), 5U);
+  EXPECT_TRUE(daemon.running());
+}
+
+TEST(Core, OverlongVarintPrefixGetsProtocolError) {
+  DaemonProcess daemon;
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.send_bytes(std::string(11, '\x80')));
+  EXPECT_EQ(error_of(raw.receive(10s)), shmd::v1::PROTOCOL_ERROR);
+  EXPECT_TRUE(raw.closed_by_peer());
+  shm::Client client(daemon.socket_path());
+  EXPECT_TRUE(client.list().empty());
+}
+
+TEST(Core, ClientVanishingMidFrameDoesNotDisturbTheDaemon) {
+  DaemonProcess daemon;
+  const std::size_t fds_before = daemon.open_fds();
+  for (int i = 0; i < 20; ++i) {
+    RawClient raw(daemon.socket_path());
+    std::string frame;
+    shm::wire::append_varint(frame, 1000);
+    frame.append(10, 'x');
+    raw.send_bytes(frame);
+  }
+  shm::Client client(daemon.socket_path());
+  EXPECT_TRUE(client.list().empty());
+  EXPECT_TRUE(eventually([&] { return daemon.open_fds() <= fds_before + 1; }))
+      << daemon.open_fds() << " fds, " << fds_before << " before + 1 client";
+}
+
+TEST(Core, ProtocolErrorsAreReportedWithTheirCodes) {
+  DaemonProcess daemon;
+  shm::Client other(daemon.socket_path());
+  auto theirs = other.create_value<int>("theirs");
+
+  {
+    RawClient future(daemon.socket_path());
+    shmd::v1::Request wrong_version;
+    wrong_version.mutable_hello()->set_protocol_version(99);
+    EXPECT_EQ(error_of(future.call(wrong_version)), shmd::v1::VERSION_MISMATCH);
+  }
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+
+  shmd::v1::Request detach;
+  detach.mutable_detach()->set_id(theirs.info().id);
+  EXPECT_EQ(error_of(raw.call(detach)), shmd::v1::NOT_ATTACHED) << "this connection holds no reference";
+  EXPECT_EQ(refcount(other, "theirs"), 1);
+
+  EXPECT_EQ(error_of(raw.call(attach_request("missing"))), shmd::v1::NOT_FOUND);
+  shmd::v1::Request info;
+  info.set_request_id(1234);
+  info.mutable_info()->set_name("missing");
+  const auto reply = raw.call(info);
+  EXPECT_EQ(error_of(reply), shmd::v1::NOT_FOUND);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->first.request_id(), 1234U);
+  EXPECT_EQ(reply->first.body_case(), shmd::v1::Response::BODY_NOT_SET) << "an error reply has no body";
+}
+
+// ---------------------------------------------------------------------------------------------
+// fork()
+
+TEST(Core, ForkedChildGetsItsOwnConnection) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("forked", 1);
+  auto target = client.create_value<int>("target", 0);
+  target.detach();
+  ASSERT_EQ(refcount(client, "forked"), 1);
+
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // Never return into gtest here: report by exit code only.
+    int code = 0;
+    try {
+      std::error_code ec;
+      auto w = client.attach_value<int>("target", ec);
+      if (ec) ::_exit(10);
+      w.store(42);
+      const auto info = client.info("target", ec);
+      if (ec) ::_exit(11);
+      if (info.refcount != 1) ::_exit(12);
+      v.detach();  // the inherited handle only unmaps; the parent's reference stays
+      if (client.info("forked", ec).refcount != 1 || ec) ::_exit(13);
+      client.list(ec);
+      if (ec) ::_exit(14);
+    } catch (...) {
+      code = 20;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "child died of signal " << WTERMSIG(status);
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "see the exit codes in the child's branch";
+
+  // The parent's stream is intact: its next requests succeed and see the child's work.
+  EXPECT_EQ(client.attach_value<int>("target").load(), 42);
+  EXPECT_EQ(client.list().size(), 2U);
+  EXPECT_TRUE(eventually([&] { return refcount(client, "target") == 0; }))
+      << "the child's reference went with its connection";
+  EXPECT_EQ(refcount(client, "forked"), 1);
+  EXPECT_EQ(v.load(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The daemon process
+
+TEST(Core, SecondDaemonOnTheSameSocketRefusesToStart) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("survivor", 3);
+
+  const auto second = run({SHMD_BIN, "--socket", daemon.socket_path()}, {}, 30s);
+  EXPECT_NE(second.exit_code, 0);
+  std::string said = second.err + second.out;
+  std::transform(said.begin(), said.end(), said.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  EXPECT_TRUE(said.find("already") != std::string::npos || said.find("in use") != std::string::npos ||
+              said.find("running") != std::string::npos)
+      << "it should say another daemon answers there:\n" << said;
+
+  EXPECT_TRUE(daemon.running());
+  shm::Client again(daemon.socket_path());
+  EXPECT_EQ(again.attach_value<int>("survivor").load(), 3);
+}
+
+TEST(Core, StaleSocketFileIsReplaced) {
+  // A socket file that was bound and then abandoned: nobody answers on it.
+  DaemonProcess daemon({}, [](const std::filesystem::path& dir) {
+    const shm::UniqueFd s(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    const std::string path = (dir / "shmd.sock").string();
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    ASSERT_EQ(::bind(s.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0) << std::strerror(errno);
+  });
+  ASSERT_TRUE(std::filesystem::is_socket(daemon.socket_path()));
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("after.stale", 1);
+  EXPECT_EQ(client.list().size(), 1U);
+}
+
+TEST(Core, SigtermShutsDownCleanlyAndRemovesTheSocket) {
+  DaemonProcess daemon;
+  {
+    shm::Client client(daemon.socket_path());
+    auto v = client.create_value<int>("x");
+  }
+  const int status = daemon.stop(SIGTERM);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << daemon.log();
+  EXPECT_FALSE(std::filesystem::exists(daemon.socket_path()));
+}
+
+TEST(Core, SigintShutsDownCleanlyEvenWithClientsConnected) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("held");
+  ChildProcess holder(peer(daemon, {"attach-and-wait", "held"}));
+  ASSERT_EQ(holder.read_line(), "attached");
+  const int status = daemon.stop(SIGINT);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << daemon.log();
+  EXPECT_FALSE(std::filesystem::exists(daemon.socket_path()));
+  v.store(5);  // mappings outlive the daemon
+  EXPECT_EQ(v.load(), 5);
+}
+
+TEST(Core, SocketModeDefaultsTo0666AndCanBeSet) {
+  DaemonProcess by_default;
+  struct stat st{};
+  ASSERT_EQ(::stat(by_default.socket_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0666U);
+  DaemonProcess strict({"--socket-mode", "0600"});
+  ASSERT_EQ(::stat(strict.socket_path().c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600U);
+}
+
+TEST(Core, HelpAndVersionExitZero) {
+  const auto help = run({SHMD_BIN, "--help"}, {}, 30s);
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_NE(help.out.find("--socket"), std::string::npos) << help.out;
+  const auto version = run({SHMD_BIN, "--version"}, {}, 30s);
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_NE(version.out.find("0.1"), std::string::npos) << version.out;
+}
+
+TEST(Core, UnknownOptionIsAUsageError) {
+  const auto r = run({SHMD_BIN, "--no-such-option"}, {}, 30s);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_FALSE(r.err.empty());
+}
+
+TEST(Core, ManyShortConnectionsLeakNoDescriptors) {
+  DaemonProcess daemon;
+  shm::Client keeper(daemon.socket_path());
+  auto v = keeper.create_value<int>("k");
+  const std::size_t fds_before = daemon.open_fds();
+  for (int i = 0; i < 50; ++i) {
+    shm::Client c(daemon.socket_path());
+    auto a = c.attach_value<int>("k");
+    a.fetch_add(1);
+  }
+  EXPECT_EQ(v.load(), 50);
+  EXPECT_TRUE(eventually([&] { return daemon.open_fds() <= fds_before; }))
+      << daemon.open_fds() << " fds open, " << fds_before << " before";
+  EXPECT_EQ(refcount(keeper, "k"), 1);
+}
+
+}  // namespace

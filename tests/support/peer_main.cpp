@@ -1,0 +1,130 @@
+// shm-test-peer: a real client process for the integration tests, built only on libshmclient's
+// public API. It prints one line per event ("attached", "locked", ...) and flushes, so a test
+// awaits the line instead of sleeping. Commands that hold something wait for EOF on stdin (the
+// test closes it, or kills the peer).
+//
+//   shm-test-peer SOCKET write-double NAME V      attach Value<double>, store V, print "done"
+//   shm-test-peer SOCKET read-double NAME         attach Value<double>, print its value
+//   shm-test-peer SOCKET double-session NAME      attach Value<double>, print "attached", then
+//                                                 answer stdin lines "get" (value) and "set V" ("ok")
+//   shm-test-peer SOCKET attach-and-wait NAME     attach any segment, print "attached", wait
+//   shm-test-peer SOCKET create-and-wait NAME [ephemeral]
+//                                                 create Value<int>, print "created", wait
+//   shm-test-peer SOCKET lock-and-wait NAME       attach, lock, print "locked", wait, unlock
+//   shm-test-peer SOCKET lock-and-report NAME     attach, lock, print "owner_died=0|1", unlock
+//   shm-test-peer SOCKET add-int NAME N           attach Value<int>, N times lock and ++, print "done"
+//
+// Exit codes: 0 success, 1 an shm error (printed to stderr), 2 bad usage.
+
+#include <sys/prctl.h>
+
+#include <charconv>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shm/shm.hpp"
+
+namespace {
+
+/// Shortest text that reads back as exactly `v`.
+std::string text(double v) {
+  char buf[64];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, r.ptr);
+}
+
+void say(const std::string& line) {
+  std::cout << line << std::endl;  // endl: the test is waiting for this line
+}
+
+/// Blocks until stdin reaches EOF, answering nothing.
+void wait_for_eof() {
+  std::string ignored;
+  while (std::getline(std::cin, ignored)) {
+  }
+}
+
+int usage() {
+  std::cerr << "usage: shm-test-peer SOCKET COMMAND NAME [ARGS...] (see peer_main.cpp)\n";
+  return 2;
+}
+
+int run(const std::vector<std::string>& args) {
+  if (args.size() < 3) return usage();
+  const std::string& command = args[1];
+  const std::string& name = args[2];
+  shm::Client client(args[0]);
+
+  if (command == "write-double" && args.size() == 4) {
+    auto v = client.attach_value<double>(name);
+    v.store(std::stod(args[3]));
+    say("done");
+  } else if (command == "read-double") {
+    auto v = client.attach_value<double>(name);
+    say(text(v.load()));
+  } else if (command == "double-session") {
+    auto v = client.attach_value<double>(name);
+    say("attached");
+    std::string line;
+    while (std::getline(std::cin, line)) {
+      if (line == "get") {
+        say(text(v.load()));
+      } else if (line.starts_with("set ")) {
+        v.store(std::stod(line.substr(4)));
+        say("ok");
+      } else {
+        say("unknown command: " + line);
+      }
+    }
+  } else if (command == "attach-and-wait") {
+    auto s = client.attach(name);
+    say("attached");
+    wait_for_eof();
+  } else if (command == "create-and-wait") {
+    shm::CreateOptions options;
+    options.ephemeral = args.size() == 4 && args[3] == "ephemeral";
+    auto v = client.create_value<int>(name, 0, options);
+    say("created");
+    wait_for_eof();
+  } else if (command == "lock-and-wait") {
+    auto s = client.attach(name);
+    auto guard = s.lock();
+    say("locked");
+    wait_for_eof();
+  } else if (command == "lock-and-report") {
+    auto s = client.attach(name);
+    auto guard = s.lock();
+    say(guard.owner_died() ? "owner_died=1" : "owner_died=0");
+  } else if (command == "add-int" && args.size() == 4) {
+    auto v = client.attach_value<int>(name);
+    const long n = std::stol(args[3]);
+    for (long i = 0; i < n; ++i) {
+      auto guard = v.lock();
+      ++v.get();
+    }
+    say("done");
+  } else {
+    return usage();
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // If the test binary dies, take this peer with it rather than leaving it behind.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  try {
+    return run(std::vector<std::string>(argv + 1, argv + argc));
+  } catch (const shm::Error& e) {
+    std::cerr << "shm-test-peer: " << e.what() << " [" << e.code().value() << "]\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "shm-test-peer: " << e.what() << "\n";
+    return 2;
+  }
+}
