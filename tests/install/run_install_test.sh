@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Installs this build into a temporary prefix and uses it the way a libshmclient user would:
+#   1. cmake --install BUILD_DIR --prefix TMP/prefix; libshmclient.so has SONAME libshmclient.so.0
+#   2. builds tests/install/consumer out of tree with find_package(shmclient), against the shared
+#      (shmclient::shmclient) and the static (shmclient::shmclient_static) library
+#   3. builds the same main.cpp with a plain g++ command line from `pkg-config shmclient`
+#   4. starts the installed bin/shmd on a private socket (readiness through --ready-fd and a
+#      fifo, never a sleep) and runs each consumer against it, checking what it prints
+# Usage: run_install_test.sh BUILD_DIR SOURCE_DIR TEMP_DIR
+# Environment: CMAKE (default cmake), CXX (default g++), PKG_CONFIG (default pkg-config).
+set -euo pipefail
+
+build_dir=$(realpath "$1")
+source_dir=$(realpath "$2")
+mkdir -p "$3"
+cmake=${CMAKE:-cmake}
+cxx=${CXX:-g++}
+pkg_config=${PKG_CONFIG:-pkg-config}
+
+tmp=$(mktemp -d "$(realpath "$3")/run.XXXXXX")
+daemon_pid=
+cleanup() {
+  if [[ -n $daemon_pid ]]; then
+    kill "$daemon_pid" 2>/dev/null || true
+    wait "$daemon_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+step() { echo "== $*"; }
+
+step "install into $tmp/prefix"
+prefix=$tmp/prefix
+"$cmake" --install "$build_dir" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install"; }
+pc=$(find "$prefix" -path '*/pkgconfig/shmclient.pc' -print -quit)
+[[ -n $pc ]] || fail "no shmclient.pc under $prefix"
+libdir=$(dirname "$(dirname "$pc")")
+for f in bin/shmd bin/shmctl include/shm/shm.hpp include/shm/error.hpp; do
+  [[ -e $prefix/$f ]] || fail "$f not installed"
+done
+for f in libshmclient.a libshmclient.so libshmclient.so.0 cmake/shmclient/shmclientConfig.cmake \
+         cmake/shmclient/shmclientConfigVersion.cmake cmake/shmclient/shmclientTargets.cmake; do
+  [[ -e $libdir/$f ]] || fail "$libdir/$f not installed"
+done
+soname=$(readelf -d "$libdir/libshmclient.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[[ $soname == libshmclient.so.0 ]] || fail "SONAME is '$soname', expected libshmclient.so.0"
+echo "SONAME $soname -> $(readlink "$libdir/libshmclient.so.0")"
+
+step "consumer through find_package(shmclient)"
+"$cmake" -S "$source_dir/tests/install/consumer" -B "$tmp/consumer" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" >"$tmp/consumer.log" 2>&1 ||
+  { cat "$tmp/consumer.log"; fail "configuring the find_package consumer"; }
+"$cmake" --build "$tmp/consumer" >>"$tmp/consumer.log" 2>&1 ||
+  { cat "$tmp/consumer.log"; fail "building the find_package consumer"; }
+readelf -d "$tmp/consumer/consumer_shared" | grep -q 'NEEDED.*\[libshmclient.so.0\]' ||
+  fail "consumer_shared does not load libshmclient.so.0"
+! readelf -d "$tmp/consumer/consumer_static" | grep -q 'NEEDED.*libshmclient' ||
+  fail "consumer_static should not need libshmclient.so"
+
+step "consumer through pkg-config"
+export PKG_CONFIG_PATH=$libdir/pkgconfig
+echo "pkg-config: $("$pkg_config" --cflags --libs shmclient)"
+pc_libdir=$("$pkg_config" --variable=libdir shmclient)
+[[ $(realpath "$pc_libdir") == "$(realpath "$libdir")" ]] || fail "shmclient.pc libdir $pc_libdir is not $libdir"
+# shellcheck disable=SC2046 # pkg-config output is a list of words
+"$cxx" -std=c++20 -o "$tmp/consumer_pkgconfig" "$source_dir/tests/install/consumer/main.cpp" \
+  $("$pkg_config" --cflags --libs shmclient) -Wl,-rpath,"$pc_libdir" ||
+  fail "building the pkg-config consumer"
+
+step "run the consumers against the installed shmd"
+socket=$tmp/shmd.sock
+if ((${#socket} > 100)); then  # sun_path holds 108 bytes
+  socket=$(mktemp -u "${TMPDIR:-/tmp}/shmd-install.XXXXXX.sock")
+fi
+mkfifo "$tmp/ready"
+"$prefix/bin/shmd" --socket "$socket" --log-level warn --ready-fd 3 3>"$tmp/ready" &
+daemon_pid=$!
+ready=
+read -r -t 60 ready <"$tmp/ready" || true
+[[ $ready == READY ]] || fail "shmd did not become ready"
+
+check() {
+  local tag=$1 program=$2 out
+  out=$("$program" "$socket" "$tag") || fail "$tag exited with $?"
+  echo "$out"
+  [[ $out == "$tag value=42 sum=10 segments=2" ]] || fail "$tag printed '$out'"
+}
+check cmake-shared "$tmp/consumer/consumer_shared"
+check cmake-static "$tmp/consumer/consumer_static"
+check pkg-config "$tmp/consumer_pkgconfig"
+
+kill "$daemon_pid"
+wait "$daemon_pid" || fail "shmd exited with $? on SIGTERM"
+daemon_pid=
+[[ ! -e $socket ]] || fail "shmd left its socket behind"
+echo "PASS"
