@@ -1,0 +1,81 @@
+#include "child_process.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include "shm/unique_fd.hpp"
+
+extern char** environ;  // NOLINT: POSIX declares it nowhere else
+
+namespace shm::bench {
+namespace {
+
+/// Owns a posix_spawn_file_actions_t.
+class SpawnFileActions {
+ public:
+  /// Empty actions; throws std::system_error on failure.
+  SpawnFileActions() {
+    if (const int err = ::posix_spawn_file_actions_init(&actions_); err != 0)
+      throw std::system_error(err, std::generic_category(), "posix_spawn_file_actions_init");
+  }
+  SpawnFileActions(const SpawnFileActions&) = delete;
+  SpawnFileActions& operator=(const SpawnFileActions&) = delete;
+  ~SpawnFileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
+  /// The actions, for posix_spawn.
+  posix_spawn_file_actions_t* get() noexcept { return &actions_; }
+
+ private:
+  posix_spawn_file_actions_t actions_{};  ///< the owned actions
+};
+
+// Above every target number, so a dup2 never overwrites a source that is still to be mapped.
+constexpr int kStagingFloor = 64;
+
+}  // namespace
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vector<std::pair<int, int>>& fds)
+    : name_(argv.at(0)) {
+  SpawnFileActions actions;
+  std::vector<UniqueFd> staged;  // close-on-exec copies; only their dup2 targets reach the child
+  for (const auto& [source, target] : fds) {
+    staged.emplace_back(::fcntl(source, F_DUPFD_CLOEXEC, kStagingFloor));
+    if (!staged.back()) throw std::system_error(errno, std::generic_category(), "fcntl(F_DUPFD_CLOEXEC)");
+    if (const int err = ::posix_spawn_file_actions_adddup2(actions.get(), staged.back().get(), target); err != 0)
+      throw std::system_error(err, std::generic_category(), "posix_spawn_file_actions_adddup2");
+  }
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  if (const int err = ::posix_spawnp(&pid_, args[0], actions.get(), nullptr, args.data(), environ); err != 0) {
+    pid_ = -1;
+    throw std::system_error(err, std::generic_category(), "posix_spawn " + name_);
+  }
+}
+
+ChildProcess::~ChildProcess() {
+  if (pid_ < 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void ChildProcess::wait() {
+  if (pid_ < 0) return;
+  int status = 0;
+  pid_t r;
+  while ((r = ::waitpid(pid_, &status, 0)) < 0 && errno == EINTR) {
+  }
+  pid_ = -1;
+  if (r < 0) throw std::system_error(errno, std::generic_category(), "waitpid " + name_);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    throw std::runtime_error(name_ + " failed (wait status " + std::to_string(status) + ")");
+}
+
+}  // namespace shm::bench

@@ -1,0 +1,23 @@
+#pragma once
+/// The benchmark figures, one file each. Each measures shmd and its references in the same
+/// run and adds its results to the Report.
+
+#include "bench_config.hpp"
+#include "report.hpp"
+
+namespace shm::bench {
+
+/// Five processes add to one Value under its lock: robust mutex, Boost, Python mp.Value.
+void locked_increment(const BenchConfig& config, Report& report);
+/// Five processes fetch_add on one Value against std::atomic in a raw mapping.
+void atomic_increment(const BenchConfig& config, Report& report);
+/// Attach by name, touch, detach, against the fd-passing floor and Python's SharedMemory.
+void attach_detach(const BenchConfig& config, Report& report);
+/// Eight clients issuing create/info/remove against an eight-client bare-socket ping-pong.
+void control_ops(const BenchConfig& config, Report& report);
+/// Lab exercise 2 scaled up: two processes square an Array in place, against raw memory and Python.
+void bulk_square(const BenchConfig& config, Report& report);
+/// Absolute scale: held connections, 100,000 segments, listing them, daemon memory per segment.
+void scale(const BenchConfig& config, Report& report);
+
+}  // namespace shm::bench

@@ -1,0 +1,47 @@
+#!/usr/bin/env python3
+"""Turns shmd_bench's JSON report (stdin) into the table scripts/bench prints."""
+import json
+import sys
+
+
+def cost(value, unit):
+    """A cost in its unit, switching ns to us or ms when that reads better."""
+    if unit.startswith("ns") and value >= 1e6:
+        return f"{value / 1e6:.2f} ms{unit[2:]}"
+    if unit.startswith("ns") and value >= 1e4:
+        return f"{value / 1e3:.1f} us{unit[2:]}"
+    return f"{value:.3g} {unit}"
+
+
+def main():
+    report = json.load(sys.stdin)
+    rows = [("figure", "shmd", "reference", "ratio", "goal", "met")]
+    for name, f in report["figures"].items():
+        rows.append((name, cost(f["shmd"], f["unit"]), cost(f["reference"], f["unit"]),
+                     (f"{f['ratio']:.3f}" if f['ratio'] >= 0.01 else f"{f['ratio']:.2g}"), f"<= {f['goal']:g}", "yes" if f["met"] else "NO"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    rows = [("absolute", "value", "goal", "met")]
+    for name, a in report["absolute"].items():
+        goal = ""
+        if "goal" in a:
+            goal = (">= " if a["goal_is"] == "at_least" else "< ") + f"{a['goal']:g} {a['unit']}"
+        rows.append((name, f"{a['value']:.4g} {a['unit']}", goal, "" if "met" not in a else ("yes" if a["met"] else "NO")))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+    for name, a in report["absolute"].items():
+        print(f"  {name}: {a['note']}")
+    m = report["machine"]
+    print(f"\nmachine: {m.get('nproc')} x {m.get('cpu')}, {m.get('kernel')}, {m.get('memory')} RAM; {m.get('mode')} run")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+// The control_ops reference server: single-threaded epoll, like shmd's one io_context thread.
+// Each kPingBytes request gets a kPongBytes reply; no parsing, no work: the socket's floor.
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <map>
+#include <system_error>
+
+#include "gate_report.hpp"
+#include "pipe.hpp"
+#include "shm/unique_fd.hpp"
+#include "worker_args.hpp"
+
+namespace shm::bench {
+
+void pingpong_server(const WorkerArgs& args) {
+  const std::uint64_t clients = arg_number(args, 0);
+  UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
+  if (!epoll) throw std::system_error(errno, std::generic_category(), "epoll_create1");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = kResourceFd;
+  if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, kResourceFd, &ev) != 0)
+    throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+  std::map<int, UniqueFd> peers;
+  std::map<int, std::size_t> buffered;  // request bytes received and not yet answered
+  std::uint64_t accepted = 0;
+  std::array<epoll_event, 64> events{};
+  std::array<char, 4096> buffer{};
+  const std::array<char, kPongBytes> pong{};
+  while (accepted < clients || !peers.empty()) {
+    const int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()), -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw std::system_error(errno, std::generic_category(), "epoll_wait");
+    for (int i = 0; i < n; ++i) {
+      const int fd = events[static_cast<std::size_t>(i)].data.fd;
+      if (fd == kResourceFd) {
+        UniqueFd peer(::accept4(kResourceFd, nullptr, nullptr, SOCK_CLOEXEC));
+        if (!peer) continue;
+        ev.data.fd = peer.get();
+        if (::epoll_ctl(epoll.get(), EPOLL_CTL_ADD, peer.get(), &ev) != 0)
+          throw std::system_error(errno, std::generic_category(), "epoll_ctl");
+        ++accepted;
+        peers.emplace(peer.get(), std::move(peer));
+        continue;
+      }
+      const ssize_t got = ::read(fd, buffer.data(), buffer.size());
+      if (got <= 0) {
+        buffered.erase(fd);
+        peers.erase(fd);  // closing drops it from the epoll set
+        continue;
+      }
+      std::size_t& have = buffered[fd];
+      have += static_cast<std::size_t>(got);
+      for (; have >= kPingBytes; have -= kPingBytes) write_all(fd, pong.data(), pong.size());
+    }
+  }
+}
+
+}  // namespace shm::bench

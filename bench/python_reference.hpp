@@ -1,0 +1,15 @@
+#pragma once
+/// Runs one of the Python reference scripts in bench/python/.
+
+#include <string>
+#include <vector>
+
+#include "bench_config.hpp"
+
+namespace shm::bench {
+
+/// Runs `python3 bench/python/<script> ARGS...`, which prints one number: its cost per
+/// operation in nanoseconds. Throws std::runtime_error if it fails or prints something else.
+double run_python_reference(const BenchConfig& config, const std::string& script, const std::vector<std::string>& args);
+
+}  // namespace shm::bench

@@ -1,0 +1,56 @@
+#pragma once
+/// Report: every measured figure of one run, written out as JSON.
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace shm::bench {
+
+/// Collects ratio figures, absolute figures and the machine description, then prints JSON:
+/// {"ratios": {name: ratio}, "figures": {name: details}, "absolute": {name: details}, "machine": {...}}.
+class Report {
+ public:
+  /// A ratio figure: shmd's cost over the reference's (lower is better), with its goal.
+  void figure(const std::string& name, double shmd, double reference, const std::string& unit, double goal,
+              const std::string& note = {});
+  /// An absolute figure; `goal` is an upper bound unless `at_least`.
+  void absolute(const std::string& name, double value, const std::string& unit, std::optional<double> goal,
+                bool at_least = false, const std::string& note = {});
+  /// A line of the machine description.
+  void machine(const std::string& key, const std::string& value);
+  /// A numeric line of the machine description.
+  void machine(const std::string& key, double value);
+
+  /// The whole report as one JSON object.
+  [[nodiscard]] std::string json() const;
+
+ private:
+  /// One ratio figure.
+  struct Figure {
+    std::string name;   ///< e.g. locked_increment/robust_mutex
+    double shmd;        ///< shmd's cost
+    double reference;   ///< the reference's cost
+    std::string unit;   ///< unit of both costs
+    double goal;        ///< the highest acceptable ratio
+    std::string note;   ///< how it was measured
+  };
+  /// One absolute figure.
+  struct Absolute {
+    std::string name;           ///< e.g. create_100k_segments
+    double value;               ///< the measurement
+    std::string unit;           ///< its unit
+    std::optional<double> goal; ///< the bound, if any
+    bool at_least;              ///< the goal is a lower bound
+    std::string note;           ///< how it was measured
+  };
+  std::vector<Figure> figures_;                  ///< in measurement order
+  std::vector<Absolute> absolutes_;              ///< in measurement order
+  std::vector<std::pair<std::string, std::string>> machine_;  ///< key -> JSON value
+};
+
+/// `s` as a JSON string literal.
+std::string json_string(const std::string& s);
+
+}  // namespace shm::bench

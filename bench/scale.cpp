@@ -1,0 +1,137 @@
+// scale: absolute figures. Held connections, creating and listing 100,000 segments, and the
+// daemon's own memory per segment.
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "child_process.hpp"
+#include "daemon_memory.hpp"
+#include "figures.hpp"
+#include "gate_report.hpp"
+#include "memfd.hpp"
+#include "shm/shm.hpp"
+
+namespace shm::bench {
+namespace {
+
+constexpr std::size_t kConnections = 1000;
+constexpr std::size_t kSegments = 100'000;
+
+double seconds_since(std::int64_t start) { return static_cast<double>(monotonic_ns() - start) / 1e9; }
+
+void connections(const BenchConfig& config, Report& report) {
+  Client probe_owner(config.socket);
+  CreateOptions options;
+  options.ephemeral = true;
+  auto probe = probe_owner.create_value<int>("bench.conn", 0, options);
+  const std::uint64_t rss_before = proc_status_bytes(config.daemon_pid, "VmRSS");
+
+  std::vector<Client> clients;
+  clients.reserve(kConnections);
+  const std::int64_t start = monotonic_ns();
+  for (std::size_t i = 0; i < kConnections; ++i) {
+    std::error_code ec;
+    Client c(config.socket, ec);
+    if (ec) {
+      std::cerr << "shmd_bench: connection " << i << " refused: " << last_error_message() << '\n';
+      break;
+    }
+    clients.push_back(std::move(c));
+  }
+  const double open_s = seconds_since(start);
+  // Every connection must still be served, not merely accepted.
+  std::size_t served = 0;
+  const std::int64_t served_start = monotonic_ns();
+  for (auto& c : clients) {
+    std::error_code ec;
+    (void)c.info("bench.conn", ec);
+    if (!ec) ++served;
+  }
+  const double served_s = seconds_since(served_start);
+  const std::uint64_t rss_after = proc_status_bytes(config.daemon_pid, "VmRSS");
+  char note[256];
+  std::snprintf(note, sizeof note,
+                "opened in %.3f s (Hello included); one Info on each afterwards took %.3f s; daemon VmRSS +%.1f KiB per connection",
+                open_s, served_s,
+                static_cast<double>(rss_after - rss_before) / 1024.0 / static_cast<double>(std::max<std::size_t>(served, 1)));
+  report.absolute("connections_held", static_cast<double>(served), "connections", static_cast<double>(kConnections), true,
+                  note);
+}
+
+// Runs `shmctl list --json` with its output in a memfd; returns seconds and the entries printed.
+std::pair<double, std::size_t> shmctl_list(const BenchConfig& config) {
+  UniqueFd out = make_memfd(0);
+  const std::int64_t start = monotonic_ns();
+  ChildProcess shmctl({config.shmctl, "--socket", config.socket, "list", "--json"}, {{out.get(), STDOUT_FILENO}});
+  shmctl.wait();
+  const double seconds = seconds_since(start);
+  const std::size_t size = file_size(out.get());
+  std::error_code ec;
+  Mapping text = size > 0 ? Mapping::map(out.get(), size, Mapping::Access::read_only, ec) : Mapping{};
+  if (ec) throw std::system_error(ec, "mmap shmctl output");
+  const std::string_view s(reinterpret_cast<const char*>(text.data()), size);
+  std::size_t entries = 0;
+  for (auto pos = s.find("\"name\""); pos != std::string_view::npos; pos = s.find("\"name\"", pos + 1)) ++entries;
+  return {seconds, entries};
+}
+
+}  // namespace
+
+void scale(const BenchConfig& config, Report& report) {
+  connections(config, report);
+  std::cerr << "shmd_bench: connections done\n";
+
+  // The daemon lowers max-segments to fit its fd limit (one memfd per segment); where the hard
+  // limit is low (a container without CAP_SYS_RESOURCE) fewer than 100,000 fit, and the times
+  // are scaled up from what did.
+  const std::size_t wanted = config.scaled(kSegments, 10);
+  Client client(config.socket);
+  const std::uint64_t anon_before = proc_status_bytes(config.daemon_pid, "RssAnon");
+  const std::uint64_t rss_before = proc_status_bytes(config.daemon_pid, "VmRSS");
+  char name[32];
+  std::size_t count = 0;
+  const std::int64_t start = monotonic_ns();
+  for (; count < wanted; ++count) {
+    std::snprintf(name, sizeof name, "seg.%06zu", count);
+    std::error_code ec;
+    (void)client.create_value<int>(name, 0, {}, ec);  // the handle goes at once (a Detach); the segment stays
+    if (ec == Errc::limit_exceeded) break;
+    if (ec) throw Error(ec, last_error_message());
+  }
+  const double create_s = seconds_since(start);
+  const std::uint64_t anon_after = proc_status_bytes(config.daemon_pid, "RssAnon");
+  const std::uint64_t rss_after = proc_status_bytes(config.daemon_pid, "VmRSS");
+  if (count == 0) throw std::runtime_error("the daemon allowed no segments");
+  const double extrapolate = static_cast<double>(kSegments) / static_cast<double>(count);
+  std::string how;
+  if (count < kSegments) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, " (%zu segments%s, time scaled x%.2f)", count,
+                  count < wanted ? ", all the daemon's fd limit allows" : "", extrapolate);
+    how = buf;
+  }
+  report.absolute("create_100k_segments", create_s * extrapolate, "s", 10.0, false,
+                  "one client, create_value<int> then drop the handle (Create + Detach per segment)" + how);
+  std::cerr << "shmd_bench: create done\n";
+
+  const auto [list_s, entries] = shmctl_list(config);
+  if (entries < count) throw std::runtime_error("shmctl list printed " + std::to_string(entries) + " entries");
+  report.absolute("shmctl_list_json_100k", list_s * extrapolate, "s", 1.0, false,
+                  "`shmctl list --json` over " + std::to_string(entries) + " segments, output to a memfd" + how);
+
+  const double per_segment = static_cast<double>(anon_after - anon_before) / static_cast<double>(count);
+  char note[200];
+  std::snprintf(note, sizeof note, "daemon RssAnon delta / segments created; VmRSS delta %.0f B/segment (segment pages are shmem, not counted)",
+                static_cast<double>(rss_after - rss_before) / static_cast<double>(count));
+  report.absolute("daemon_bytes_per_segment", per_segment, "B", 2048.0, false, note);
+  std::cerr << "shmd_bench: scale done\n";
+}
+
+}  // namespace shm::bench

@@ -1,0 +1,45 @@
+#pragma once
+/// The jobs shmd_bench_worker can do, one per measured loop. Each parses its own arguments,
+/// sets up, calls wait_for_start(), runs its loop, and calls report_done(). They throw on failure.
+
+#include <string>
+#include <vector>
+
+namespace shm::bench {
+
+/// The arguments after the mode word.
+using WorkerArgs = std::vector<std::string>;
+
+/// SOCKET NAME ITERS: ITERS increments of a shmd Value<int> under its lock.
+void locked_shmd(const WorkerArgs& args);
+/// ITERS: increments under a hand-written robust mutex in the raw mapping on fd 5.
+void locked_robust(const WorkerArgs& args);
+/// SHM_NAME ITERS: increments under a Boost interprocess_mutex in a managed_shared_memory.
+void locked_boost(const WorkerArgs& args);
+
+/// SOCKET NAME ITERS: ITERS fetch_add(1) on a shmd Value<int>.
+void atomic_shmd(const WorkerArgs& args);
+/// ITERS: fetch_add(1) on a std::atomic<int> in the raw mapping on fd 5.
+void atomic_raw(const WorkerArgs& args);
+
+/// SOCKET NAME LO HI: squares elements [LO, HI) of a shmd Array<int> in place.
+void square_shmd(const WorkerArgs& args);
+/// LO HI: squares ints [LO, HI) of the raw mapping on fd 5 in place.
+void square_raw(const WorkerArgs& args);
+
+/// SOCKET PREFIX CYCLES: CYCLES of create, info, remove (and the detach that ends the handle).
+void control_shmd(const WorkerArgs& args);
+/// SOCKET ROUNDS: ROUNDS small request/response round trips with pingpong_server.
+void pingpong_client(const WorkerArgs& args);
+/// CLIENTS: echoes every message on the listening socket on fd 5 until CLIENTS clients left.
+void pingpong_server(const WorkerArgs& args);
+
+/// MEMFD_FD is fd 6: answers each request on the socket on fd 5 with a reply carrying that memfd.
+void fd_floor_server(const WorkerArgs& args);
+
+/// Message sizes of the bare-socket references: about what a shmd control request and reply take.
+inline constexpr std::size_t kPingBytes = 32;
+/// Reply size of the bare-socket references.
+inline constexpr std::size_t kPongBytes = 64;
+
+}  // namespace shm::bench
