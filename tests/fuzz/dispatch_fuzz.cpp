@@ -1,0 +1,139 @@
+// The fuzz body: bytes -> FrameDecoder -> Request -> RequestHandler, with no socket, the way a
+// Session drives them. Two connections take turns; the request id picks who is asking, so the
+// fuzzer can reach owner, group, other and root paths.
+
+#include "dispatch_fuzz.hpp"
+
+#include <sys/stat.h>
+
+#include <google/protobuf/stubs/logging.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "shm/wire/framing.hpp"
+#include "shmd.pb.h"
+#include "shmd/registry.hpp"
+#include "shmd/request_handler.hpp"
+
+namespace {
+
+namespace pb = shmd::v1;
+
+/// Small limits keep every memfd a few pages, so an input costs microseconds, not megabytes.
+shmd::Limits fuzz_limits() {
+  shmd::Limits limits;
+  limits.max_segment_bytes = 4096;
+  limits.max_total_bytes = 64 * 1024;
+  limits.max_segments = 16;
+  limits.max_name_length = 255;
+  limits.max_bytes_per_uid = 16 * 1024;
+  limits.max_segments_per_uid = 8;
+  return limits;
+}
+
+/// Who may be asking: an owner, a member of the owner's group, a stranger, and root.
+const std::array<shmd::Credentials, 4> kWho = {{
+    {1000, 1000, 101, {}},
+    {1001, 1000, 102, {}},
+    {2000, 2000, 103, {4242}},
+    {0, 0, 1, {}},
+}};
+
+[[noreturn]] void broken(const char* what) {
+  std::fprintf(stderr, "shmd_fuzz_one: invariant broken: %s\n", what);
+  std::abort();
+}
+
+/// A reply must fit one frame, echo the request id, and carry an fd exactly when it hands over a
+/// segment; the fd must be the segment's full size.
+void check_reply(const pb::Request& request, const shmd::Reply& reply) {
+  if (reply.response.ByteSizeLong() > shm::wire::kMaxFrameBytes) broken("reply larger than one frame");
+  if (reply.response.request_id() != request.request_id()) broken("reply does not echo the request id");
+  if (reply.response.has_error() && reply.response.body_case() != pb::Response::BODY_NOT_SET)
+    broken("an error reply carries a body");
+  if (reply.response.has_error() && reply.response.error().code() == pb::ERROR_CODE_UNSPECIFIED)
+    broken("an error reply without a code");
+  const auto body = reply.response.body_case();
+  const bool hands_over = body == pb::Response::kCreate || body == pb::Response::kAttach;
+  if (hands_over != static_cast<bool>(reply.fd)) broken("fd present without a segment, or missing with one");
+  if (reply.fd) {
+    struct stat st {};
+    if (::fstat(reply.fd.get(), &st) != 0) broken("the passed fd is not open");
+    const auto& info = body == pb::Response::kCreate ? reply.response.create().segment()
+                                                     : reply.response.attach().segment();
+    if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes()) broken("fd size differs from mapping_bytes");
+  }
+  if (reply.close_connection) broken("a parsed request asked to close the connection");
+}
+
+/// The registry's totals must equal the sum over what it lists.
+void check_registry(const shmd::Registry& registry) {
+  std::uint64_t bytes = 0;
+  std::size_t count = 0;
+  registry.for_each_after("", 0, [&](const shmd::SegmentRecord& r) {
+    bytes += r.sizes.mapping_bytes;
+    ++count;
+    return true;
+  });
+  if (bytes != registry.total_bytes()) broken("total_bytes differs from the sum of the segments");
+  if (count != registry.segment_count()) broken("segment_count differs from the listed segments");
+  if (count > registry.limits().max_segments) broken("more segments than max-segments");
+  if (bytes > registry.limits().max_total_bytes) broken("more bytes than max-total-bytes");
+}
+
+void silence_protobuf(google::protobuf::LogLevel, const char*, int, const std::string&) {}
+
+}  // namespace
+
+int shmd_fuzz_one(const std::uint8_t* data, std::size_t size) {
+  // Invalid UTF-8 in a string field makes protobuf log an error per input; that is expected here.
+  static const bool quiet = (google::protobuf::SetLogHandler(&silence_protobuf), true);
+  (void)quiet;
+
+  shmd::Registry registry(fuzz_limits());
+  shmd::RequestHandler handler(registry, "fuzz");
+  shm::wire::FrameDecoder decoder;
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  // Two feeds, so frames that straddle a read are decoded too.
+  const std::size_t split = size / 2;
+  const std::array<std::string_view, 2> reads = {input.substr(0, split), input.substr(split)};
+
+  std::string payload;
+  pb::Request request;
+  std::size_t frame = 0;
+  bool open = true;
+  for (const std::string_view bytes : reads) {
+    if (!open) break;
+    decoder.feed(bytes);
+    while (open && decoder.next(payload)) {
+      if (payload.size() > shm::wire::kMaxFrameBytes) broken("decoder returned an oversized frame");
+      if (!request.ParseFromString(payload)) {
+        open = false;  // the Session answers protocol_error and closes
+        break;
+      }
+      shmd::RequestContext ctx;
+      ctx.client = 1 + frame % 2;
+      ctx.credentials = kWho[request.request_id() % kWho.size()];
+      const shmd::Reply reply = handler.handle(ctx, request);
+      check_reply(request, reply);
+      check_registry(registry);
+      ++frame;
+    }
+    if (decoder.error() != shm::wire::FrameError::none) open = false;
+  }
+
+  registry.drop_client(1);
+  registry.drop_client(2);
+  check_registry(registry);
+  // With every connection gone, nothing is referenced, and nothing removed or ephemeral is left.
+  registry.for_each_after("", 0, [](const shmd::SegmentRecord& r) {
+    if (r.refcount != 0) broken("references survive the last connection");
+    if (r.removed || r.ephemeral) broken("a removed or ephemeral segment outlives its last reference");
+    return true;
+  });
+  return 0;
+}

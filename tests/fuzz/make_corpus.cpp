@@ -1,0 +1,284 @@
+// shm-fuzz-corpus: writes the seed corpus of the dispatch fuzzer (tests/fuzz/corpus/). Each file is
+// one connection's byte stream: valid requests of every type, alone and in sequences, and the
+// malformed frames and field values a hostile client would send. Rerun it after changing the
+// protocol; the files are committed.
+//
+//   shm-fuzz-corpus DIR
+
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "shm/wire/framing.hpp"
+#include "shmd.pb.h"
+
+namespace {
+
+namespace pb = shmd::v1;
+
+/// Request ids choose who asks in the fuzz body: id % 4 is 0 owner, 1 group, 2 other, 3 root.
+enum Who : std::uint64_t { kOwner = 0, kGroup = 1, kOther = 2, kRoot = 3 };
+
+/// One connection's byte stream under construction.
+class Stream {
+ public:
+  Stream& add(const pb::Request& r) {
+    shm::wire::append_frame(bytes_, r.SerializeAsString());
+    return *this;
+  }
+  Stream& raw(std::string_view b) {
+    bytes_.append(b);
+    return *this;
+  }
+  Stream& frame(std::string_view payload) {
+    shm::wire::append_frame(bytes_, payload);
+    return *this;
+  }
+  [[nodiscard]] const std::string& bytes() const { return bytes_; }
+
+ private:
+  std::string bytes_;
+};
+
+std::uint64_t next_id(Who who) {
+  static std::uint64_t n = 0;
+  return (++n) * 4 + who;
+}
+
+pb::Request hello(std::uint32_t version = 1) {
+  pb::Request r;
+  r.set_request_id(next_id(kOwner));
+  r.mutable_hello()->set_protocol_version(version);
+  r.mutable_hello()->set_client_name("corpus");
+  return r;
+}
+
+pb::Request create(const std::string& name, const std::string& typecode, pb::Kind kind, std::uint64_t length,
+                   Who who = kOwner, std::uint32_t mode = 0, std::string initial = {}, bool ephemeral = false,
+                   bool open_existing = false) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  auto* c = r.mutable_create();
+  c->set_name(name);
+  c->set_typecode(typecode);
+  c->set_kind(kind);
+  c->set_length(length);
+  c->set_mode(mode);
+  c->set_initial(std::move(initial));
+  c->set_ephemeral(ephemeral);
+  c->set_open_existing(open_existing);
+  return r;
+}
+
+pb::Request attach(const std::string& name, Who who = kOwner, bool read_only = false) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  r.mutable_attach()->set_name(name);
+  r.mutable_attach()->set_read_only(read_only);
+  return r;
+}
+
+pb::Request detach(std::uint64_t id, Who who = kOwner) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  r.mutable_detach()->set_id(id);
+  return r;
+}
+
+pb::Request remove_req(const std::string& name, Who who = kOwner) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  r.mutable_remove()->set_name(name);
+  return r;
+}
+
+pb::Request info(const std::string& name, Who who = kOwner) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  r.mutable_info()->set_name(name);
+  return r;
+}
+
+pb::Request list(const std::string& after_name = {}, std::uint64_t after_id = 0, std::uint32_t limit = 0,
+                 Who who = kOwner) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  r.mutable_list()->set_after_name(after_name);
+  r.mutable_list()->set_after_id(after_id);
+  r.mutable_list()->set_limit(limit);
+  return r;
+}
+
+pb::Request chmod_req(const std::string& name, std::uint32_t mode, Who who = kOwner) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  r.mutable_chmod()->set_name(name);
+  r.mutable_chmod()->set_mode(mode);
+  return r;
+}
+
+pb::Request reattach(std::uint64_t id, std::uint32_t references, Who who = kOwner) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  r.mutable_reattach()->set_id(id);
+  r.mutable_reattach()->set_references(references);
+  return r;
+}
+
+std::string varint(std::uint64_t v) {
+  std::string s;
+  shm::wire::append_varint(s, v);
+  return s;
+}
+
+std::string le64(double d) {
+  std::string s(sizeof d, '\0');
+  __builtin_memcpy(s.data(), &d, sizeof d);
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: shm-fuzz-corpus DIR\n");
+    return 2;
+  }
+  const std::filesystem::path dir = argv[1];
+  std::filesystem::create_directories(dir);
+  std::vector<std::pair<std::string, Stream>> files;
+  auto emit = [&](std::string name, Stream s) { files.emplace_back(std::move(name), std::move(s)); };
+  constexpr auto u64max = std::numeric_limits<std::uint64_t>::max();
+  constexpr auto u32max = std::numeric_limits<std::uint32_t>::max();
+
+  // Valid requests of every type, alone and in the order a client sends them.
+  emit("valid-hello", Stream().add(hello()));
+  emit("valid-hello-wrong-version", Stream().add(hello(2)));
+  emit("valid-create-value-double", Stream().add(create("total", "d", pb::VALUE, 1, kOwner, 0, le64(2.5))));
+  emit("valid-create-array-int", Stream().add(create("squares", "i", pb::ARRAY, 10)));
+  emit("valid-create-every-typecode", [] {
+    Stream s;
+    for (const char* t : {"c", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d"})
+      s.add(create(std::string("t") + t, t, pb::ARRAY, 3));
+    return s;
+  }());
+  emit("valid-create-attach-detach-remove",
+       Stream().add(create("v", "d", pb::VALUE, 1)).add(attach("v")).add(detach(1)).add(detach(1)).add(remove_req("v")));
+  emit("valid-attach-read-only-by-others", Stream()
+                                               .add(create("shared", "q", pb::VALUE, 1, kOwner, 0644))
+                                               .add(attach("shared", kOther, true))
+                                               .add(attach("shared", kOther, false))
+                                               .add(attach("shared", kGroup, true))
+                                               .add(info("shared", kOther)));
+  emit("valid-private-segment-seen-by-strangers", Stream()
+                                                      .add(create("secret", "i", pb::VALUE, 1, kOwner, 0600))
+                                                      .add(list({}, 0, 0, kOther))
+                                                      .add(info("secret", kOther))
+                                                      .add(attach("secret", kOther, true))
+                                                      .add(remove_req("secret", kOther))
+                                                      .add(chmod_req("secret", 0666, kOther))
+                                                      .add(remove_req("secret", kRoot)));
+  emit("valid-chmod-then-attach", Stream()
+                                      .add(create("m", "f", pb::VALUE, 1, kOwner, 0600))
+                                      .add(attach("m", kOther))
+                                      .add(chmod_req("m", 0666))
+                                      .add(attach("m", kOther))
+                                      .add(chmod_req("m", 0400, kRoot))
+                                      .add(attach("m", kOwner)));
+  emit("valid-remove-while-attached", Stream()
+                                          .add(create("r", "b", pb::ARRAY, 16))
+                                          .add(attach("r", kRoot))
+                                          .add(remove_req("r"))
+                                          .add(list())
+                                          .add(create("r", "b", pb::ARRAY, 16))
+                                          .add(detach(1))
+                                          .add(list()));
+  emit("valid-ephemeral", Stream().add(create("e", "H", pb::VALUE, 1, kOwner, 0, {}, true)).add(detach(1)).add(info("e")));
+  emit("valid-open-existing", Stream()
+                                  .add(create("o", "l", pb::ARRAY, 4))
+                                  .add(create("o", "l", pb::ARRAY, 4, kOwner, 0, {}, false, true))
+                                  .add(create("o", "l", pb::ARRAY, 5, kOwner, 0, {}, false, true))
+                                  .add(create("o", "d", pb::ARRAY, 4, kOther, 0, {}, false, true))
+                                  .add(create("o", "l", pb::ARRAY, 4)));
+  emit("valid-list-paging", [] {
+    Stream s;
+    for (int i = 0; i < 6; ++i) s.add(create("p" + std::to_string(i), "B", pb::VALUE, 1));
+    s.add(list({}, 0, 2)).add(list("p1", 2, 2)).add(list("p3", 4, 0)).add(list("zzz", u64max, 1));
+    return s;
+  }());
+  emit("valid-info-missing", Stream().add(info("nothing-here")));
+  emit("valid-reattach", Stream().add(create("ra", "Q", pb::VALUE, 1)).add(reattach(1, 3)).add(detach(1)).add(reattach(99, 1)));
+  emit("valid-per-uid-quota", [] {
+    Stream s;
+    for (int i = 0; i < 10; ++i) s.add(create("q" + std::to_string(i), "d", pb::VALUE, 1, kGroup));
+    for (int i = 0; i < 3; ++i) s.add(create("root" + std::to_string(i), "d", pb::VALUE, 1, kRoot));
+    return s;
+  }());
+  emit("valid-total-bytes-limit", [] {
+    Stream s;
+    for (int i = 0; i < 20; ++i) s.add(create("big" + std::to_string(i), "d", pb::ARRAY, 512, kRoot));
+    return s;
+  }());
+
+  // Broken frames.
+  emit("frame-varint-too-long", Stream().raw(std::string(11, '\x80')).raw("\x01"));
+  emit("frame-varint-ten-bytes-max-length", Stream().raw(varint(u64max)).raw("xyz"));
+  emit("frame-length-over-64k", Stream().raw(varint(shm::wire::kMaxFrameBytes + 1)).raw(std::string(16, 'a')));
+  emit("frame-length-2-to-the-63", Stream().raw(varint(std::uint64_t{1} << 63)));
+  emit("frame-truncated-payload", Stream().raw(varint(100)).raw(hello().SerializeAsString()));
+  emit("frame-truncated-varint", Stream().raw("\xff\xff"));
+  emit("frame-valid-then-truncated", Stream().add(hello()).add(create("t", "i", pb::VALUE, 1)).raw(varint(40)).raw("\x08"));
+  emit("frame-empty-payload", Stream().frame(""));
+  emit("frame-valid-then-oversized", Stream().add(hello()).raw(varint(1u << 20)));
+
+  // Payloads that are not Requests, or Requests without a known body.
+  emit("proto-garbage", Stream().frame("\xff\xff\xff\xff\xff\xff\xff"));
+  emit("proto-truncated-field", Stream().frame("\x5a\x10\x0a"));
+  emit("proto-wrong-wire-type", Stream().frame("\x08\x02\x05\x00"));  // request_id, then field 0
+  emit("proto-unknown-oneof-case", Stream().frame(std::string("\x08\x07\xa2\x06\x00", 5)));  // field 100, empty
+  emit("proto-invalid-utf8-name", Stream().frame(std::string("\x72\x04\x0a\x02\xc3\x28", 6)));  // info{name: C3 28}
+  emit("proto-body-not-set", Stream().add(pb::Request()));
+
+  // Well-formed Requests with hostile field values.
+  emit("field-typecode-unknown", Stream().add(create("x", "x", pb::VALUE, 1)));
+  emit("field-typecode-empty", Stream().add(create("x", "", pb::VALUE, 1)));
+  emit("field-typecode-multi-char", Stream().add(create("x", "id", pb::VALUE, 1)));
+  emit("field-typecode-nul", Stream().add(create("x", std::string(1, '\0'), pb::VALUE, 1)));
+  emit("field-kind-unspecified", Stream().add(create("x", "i", pb::KIND_UNSPECIFIED, 1)));
+  emit("field-kind-out-of-range", Stream().add(create("x", "i", static_cast<pb::Kind>(77), 1)));
+  emit("field-value-length-2", Stream().add(create("x", "i", pb::VALUE, 2)));
+  emit("field-array-length-0", Stream().add(create("x", "i", pb::ARRAY, 0)));
+  emit("field-array-length-overflows", Stream().add(create("x", "d", pb::ARRAY, std::uint64_t{1} << 61)));
+  emit("field-array-length-max", Stream().add(create("x", "d", pb::ARRAY, u64max)));
+  emit("field-array-over-segment-limit", Stream().add(create("x", "d", pb::ARRAY, 100000)));
+  emit("field-name-slash", Stream().add(create("a/b", "i", pb::VALUE, 1)).add(attach("../etc/passwd")));
+  emit("field-name-nul", Stream().add(create(std::string("a\0b", 3), "i", pb::VALUE, 1)).add(info(std::string(1, '\0'))));
+  emit("field-name-300-chars", Stream().add(create(std::string(300, 'n'), "i", pb::VALUE, 1)).add(remove_req(std::string(300, 'n'))));
+  emit("field-name-empty", Stream().add(create("", "i", pb::VALUE, 1)).add(attach("")));
+  emit("field-mode-over-0777", Stream().add(create("x", "i", pb::VALUE, 1, kOwner, 01777)).add(create("y", "i", pb::VALUE, 1, kOwner, u32max)));
+  emit("field-chmod-over-0777", Stream().add(create("c", "i", pb::VALUE, 1)).add(chmod_req("c", 04755)).add(chmod_req("c", u32max)));
+  emit("field-initial-wrong-size", Stream().add(create("x", "d", pb::VALUE, 1, kOwner, 0, "abc")).add(create("y", "i", pb::ARRAY, 2, kOwner, 0, std::string(9, 'z'))));
+  emit("field-detach-huge-id", Stream().add(detach(u64max)).add(detach(0)));
+  emit("field-reattach-missing-and-zero", Stream().add(reattach(u64max, 1)).add(reattach(0, 0)));
+
+  // Found by review, confirmed with the fuzz binary: Reattach adds `references` one at a time, so
+  // 2^32-1 of them keep the single-threaded daemon busy for minutes (and can wrap the 32-bit count).
+  emit("regression-reattach-huge-references",
+       Stream().add(create("v", "d", pb::VALUE, 1)).add(reattach(1, u32max)).add(detach(1)));
+
+  for (const auto& [name, stream] : files) {
+    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+    out.write(stream.bytes().data(), static_cast<std::streamsize>(stream.bytes().size()));
+    if (!out) {
+      std::fprintf(stderr, "shm-fuzz-corpus: cannot write %s\n", (dir / name).c_str());
+      return 1;
+    }
+  }
+  std::printf("wrote %zu files to %s\n", files.size(), dir.c_str());
+  return 0;
+}
