@@ -12,8 +12,10 @@ std::error_code from_pthread(int rc) noexcept {
   return make_error_code(errc_from_errno(rc));
 }
 
+}  // namespace
+
 // Turns a lock result into a LockState; EOWNERDEAD means we hold it and must repair it.
-LockState settle(pthread_mutex_t& m, int rc, std::error_code& ec) noexcept {
+LockState settle_robust_lock(pthread_mutex_t& m, int rc, std::error_code& ec) noexcept {
   ec.clear();
   switch (rc) {
     case 0: return LockState::acquired;
@@ -31,8 +33,6 @@ LockState settle(pthread_mutex_t& m, int rc, std::error_code& ec) noexcept {
   }
 }
 
-}  // namespace
-
 std::error_code init_robust_mutex(pthread_mutex_t& m) noexcept {
   pthread_mutexattr_t attr;
   if (int rc = ::pthread_mutexattr_init(&attr); rc != 0) return from_pthread(rc);
@@ -45,11 +45,11 @@ std::error_code init_robust_mutex(pthread_mutex_t& m) noexcept {
 }
 
 LockState lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept {
-  return settle(m, ::pthread_mutex_lock(&m), ec);
+  return settle_robust_lock(m, ::pthread_mutex_lock(&m), ec);
 }
 
 LockState try_lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept {
-  return settle(m, ::pthread_mutex_trylock(&m), ec);
+  return settle_robust_lock(m, ::pthread_mutex_trylock(&m), ec);
 }
 
 std::error_code unlock_robust_mutex(pthread_mutex_t& m) noexcept {

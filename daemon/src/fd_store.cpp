@@ -8,6 +8,7 @@
 #include <string>
 
 #include "shm/typecode.hpp"
+#include "shmd/segment_memory.hpp"
 
 namespace shmd {
 namespace {
@@ -61,6 +62,7 @@ std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentReco
     return "memfd size does not match the journal";
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
   if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return "memfd is not sealed";
+  if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure().message;
   r.id = m.id();
   r.name = m.name();
   r.typecode = type->code;

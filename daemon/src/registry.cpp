@@ -104,7 +104,7 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
       return fail(Errc::type_mismatch, "segment '" + existing.name + "' exists with typecode '" +
                                            std::string(1, existing.typecode) + "' and length " +
                                            std::to_string(existing.length));
-    add_reference(client, existing);
+    if (auto refused = add_references(client, existing)) return *std::move(refused);
     return CreateOutcome{&existing, false};
   }
 
@@ -135,22 +135,36 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
   live_names_.emplace(record.name, id);
   ordered_.emplace(OrderKey{record.name, id}, id);
   SegmentRecord& stored = by_id_.emplace(id, std::move(record)).first->second;
-  add_reference(client, stored);
+  (void)add_references(client, stored);  // a new segment has room for one
   if (observer_ != nullptr) observer_->segment_created(stored);
   return CreateOutcome{&stored, true};
 }
 
-Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
-                                              Access access) {
+Result<const SegmentRecord*> Registry::lookup(std::string_view name) const {
+  if (auto why = shm::check_segment_name(name, limits_.max_name_length); !why.empty())
+    return fail(Errc::invalid_argument, why);
   auto it = live_names_.find(name);
   if (it == live_names_.end()) return fail(Errc::not_found, "no segment named '" + std::string(name) + "'");
-  SegmentRecord& record = by_id_.at(it->second);
+  return &by_id_.at(it->second);
+}
+
+Result<SegmentRecord*> Registry::live(std::string_view name) {
+  auto found = lookup(name);
+  if (!found) return found.failure();
+  return const_cast<SegmentRecord*>(found.value());  // we own it; lookup() is the const view
+}
+
+Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
+                                              Access access) {
+  auto found = live(name);
+  if (!found) return found.failure();
+  SegmentRecord& record = *found.value();
   if (!permits(who, record, Access::read) || (access == Access::write && !permits(who, record, Access::write)))
     return fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + octal(record.mode) +
                                              ") may not be attached " +
                                              (access == Access::write ? "for writing" : "for reading") + " by uid " +
                                              std::to_string(who.uid));
-  add_reference(client, record);
+  if (auto refused = add_references(client, record)) return *std::move(refused);
   return &std::as_const(record);
 }
 
@@ -168,9 +182,9 @@ Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
 }
 
 Result<SegmentRecord*> Registry::live_for_owner(const Credentials& who, std::string_view name, const char* what) {
-  auto it = live_names_.find(name);
-  if (it == live_names_.end()) return fail(Errc::not_found, "no segment named '" + std::string(name) + "'");
-  SegmentRecord& record = by_id_.at(it->second);
+  auto found = live(name);
+  if (!found) return found.failure();
+  SegmentRecord& record = *found.value();
   if (!who.privileged() && who.uid != record.creator.uid)
     return fail(Errc::permission_denied, std::string("only the owner (uid ") + std::to_string(record.creator.uid) +
                                              ") or root may " + what + " segment '" + record.name + "'");
@@ -214,7 +228,7 @@ Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentia
   if (it == by_id_.end()) return fail(Errc::not_found, "no segment with id " + std::to_string(id));
   if (!permits(who, it->second, Access::read))
     return fail(Errc::permission_denied, "segment id " + std::to_string(id) + " is not readable by uid " + std::to_string(who.uid));
-  for (std::uint32_t i = 0; i < std::max(references, 1u); ++i) add_reference(client, it->second);
+  if (auto refused = add_references(client, it->second, std::max(references, 1U))) return *std::move(refused);
   return &std::as_const(it->second);
 }
 
@@ -253,9 +267,13 @@ void Registry::for_each_after(std::string_view after_name, std::uint64_t after_i
     if (!fn(by_id_.at(it->second))) return;
 }
 
-void Registry::add_reference(ClientId client, SegmentRecord& record) {
-  ++record.refcount;
-  ++refs_[client][record.id];
+std::optional<Failure> Registry::add_references(ClientId client, SegmentRecord& record, std::uint32_t count) {
+  if (count > kMaxReferences - record.refcount)
+    return fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
+                                          " references");
+  record.refcount += count;
+  refs_[client][record.id] += count;
+  return std::nullopt;
 }
 
 void Registry::take_name(SegmentRecord& record) {

@@ -193,8 +193,9 @@ void RequestHandler::on_list(const RequestContext& ctx, const pb::Request& req, 
 }
 
 void RequestHandler::on_info(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
-  const SegmentRecord* r = registry_.find(req.info().name());
-  if (r == nullptr) return set_error(reply, Errc::not_found, "no segment named '" + req.info().name() + "'");
+  auto found = registry_.lookup(req.info().name());
+  if (!found) return set_failure(reply, found.failure());
+  const SegmentRecord* r = found.value();
   if (!Registry::permits(ctx.credentials, *r, Access::read))
     return set_error(reply, Errc::permission_denied,
                      "segment '" + r->name + "' is not readable by uid " + std::to_string(ctx.credentials.uid));

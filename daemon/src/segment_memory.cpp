@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,11 +21,17 @@ Failure system_failure(const char* what, int err) {
 
 }  // namespace
 
+Result<bool> restrict_memfd_mode(int fd) {
+  if (::fchmod(fd, 0600) != 0) return system_failure("fchmod(memfd)", errno);
+  return true;
+}
+
 Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::string_view initial) {
   // The memfd name only shows in /proc/PID/fd links; the kernel caps it at 249 bytes.
   const std::string memfd_name = ("shmd:" + record.name).substr(0, 249);
   shm::UniqueFd fd(::memfd_create(memfd_name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) return system_failure("memfd_create", errno);
+  if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure();
   if (::ftruncate(fd.get(), static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
     const int err = errno;
     if (err == ENOMEM || err == ENOSPC || err == EFBIG)

@@ -40,7 +40,6 @@ asio::awaitable<void> Session::run() {
       co_return;
     }
     decoder_.feed(std::string_view(buffer.data(), n));
-    watch_partial_frame();
     while (decoder_.next(payload)) {
       if (!request.ParseFromString(payload)) {
         log_.warn("client {} (pid {}): sent a frame that is not a Request; closing", ctx_.client,

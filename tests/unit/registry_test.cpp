@@ -349,6 +349,19 @@ TEST(RegistryAccess, QuotasArePerUidAndRootIsExempt) {
   EXPECT_TRUE(r.create(kBob, carol, value_params("c3")).ok());
 }
 
+TEST(Registry, ReferenceCountsAreBoundedInsteadOfWrapping) {
+  Registry r;
+  const auto id = create_ok(r, kAlice, value_params("v"));
+  auto huge = r.reattach(kAlice, kAliceCreds, id, UINT32_MAX);
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(huge.failure().code, shm::Errc::limit_exceeded);
+  EXPECT_EQ(r.find("v")->refcount, 1u) << "a refused reattach changes nothing";
+  ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, id, kMaxReferences - 1).ok());
+  EXPECT_EQ(r.attach(kBob, kBobCreds, "v", Access::write).failure().code, shm::Errc::limit_exceeded);
+  r.drop_client(kAlice);
+  EXPECT_EQ(r.find("v")->refcount, 0u);
+}
+
 TEST(RegistryRestore, RestoredSegmentsKeepIdsAndWaitForReattach) {
   Registry r;
   SegmentRecord kept;

@@ -20,6 +20,9 @@ namespace shmd {
 /// Identifies one connection; references are held per connection.
 using ClientId = std::uint64_t;
 
+/// Most references one segment may have at once; far above real use, far below wrapping.
+inline constexpr std::uint32_t kMaxReferences = 1U << 24;
+
 /// What a create asks for.
 struct CreateParams {
   std::string_view name;           ///< the new segment's name
@@ -93,6 +96,9 @@ class Registry {
 
   /// The live segment called `name`, or nullptr.
   [[nodiscard]] const SegmentRecord* find(std::string_view name) const;
+  /// The live segment called `name`; invalid_argument for a malformed name (never echoed back),
+  /// not_found if there is none.
+  [[nodiscard]] Result<const SegmentRecord*> lookup(std::string_view name) const;
   /// Calls `fn` for each segment (live or removed-but-referenced) ordered by (name, id) and
   /// strictly after (`after_name`, `after_id`), until `fn` returns false.
   void for_each_after(std::string_view after_name, std::uint64_t after_id,
@@ -116,9 +122,10 @@ class Registry {
   };
   [[nodiscard]] std::optional<Failure> check_create(const Credentials& who, const CreateParams& params,
                                                     const shm::SegmentSizes& sizes) const;
-  void add_reference(ClientId client, SegmentRecord& record);
+  [[nodiscard]] std::optional<Failure> add_references(ClientId client, SegmentRecord& record, std::uint32_t count = 1);
   void release_if_unreferenced(SegmentRecord& record);
   void take_name(SegmentRecord& record);
+  Result<SegmentRecord*> live(std::string_view name);
   Result<SegmentRecord*> live_for_owner(const Credentials& who, std::string_view name, const char* what);
 
   /// What one uid holds, for quotas.

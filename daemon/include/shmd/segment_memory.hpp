@@ -10,6 +10,10 @@
 
 namespace shmd {
 
+/// Makes a memfd's inode 0600 (owned by the daemon). memfds start out 0777, which would let any
+/// holder of a read-only fd reopen it read-write through /proc/self/fd/N.
+Result<bool> restrict_memfd_mode(int fd);
+
 /// Creates a memfd of `record.sizes.mapping_bytes`, writes the header (magic, sizes, robust
 /// recursive mutex) and `initial` (empty = zeroed), then seals it against shrink, grow and
 /// further sealing, so no client can truncate it under the others.
