@@ -92,6 +92,10 @@ Client::Client(std::string socket_path, std::error_code& ec) {
   connection_ = detail::Connection::open(std::move(socket_path), ec);
 }
 
+void Client::set_reply_timeout(std::chrono::milliseconds timeout) noexcept {
+  if (connection_) connection_->set_reply_timeout(timeout);
+}
+
 const std::string& Client::socket_path() const noexcept {
   static const std::string none;
   return connection_ ? connection_->socket_path() : none;

@@ -1,5 +1,6 @@
 #include "connection.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -96,22 +97,30 @@ void Connection::reattach_locked(std::error_code& ec) {
   }
 }
 
+void Connection::set_reply_timeout(std::chrono::milliseconds timeout) noexcept {
+  std::lock_guard lock(mutex_);
+  reply_timeout_ = timeout;
+}
+
 void Connection::track(std::uint64_t id) {
   std::lock_guard lock(mutex_);
   ++held_[id];
 }
 
 void Connection::detach(std::uint64_t id, std::error_code& ec) {
-  std::unique_lock lock(mutex_);
-  if (pid_ == ::getpid()) {
-    if (auto it = held_.find(id); it != held_.end() && --it->second == 0) held_.erase(it);
-  }
-  lock.unlock();
+  ec.clear();
+  std::lock_guard lock(mutex_);
+  // A fork()ed child never speaks on its parent's stream; without a connection the reference
+  // already went with the old one (and is not re-registered: it is no longer in held_).
+  if (!socket_ || pid_ != ::getpid()) return;
+  if (auto it = held_.find(id); it != held_.end() && --it->second == 0) held_.erase(it);
   shmd::v1::Request request;
   request.mutable_detach()->set_id(id);
   shmd::v1::Response response;
   UniqueFd none;
-  call(request, response, none, ec);
+  exchange_locked(request, response, none, ec);
+  // A connection lost now took the reference with it: nothing is left to drop.
+  if (ec == Errc::connection_lost || ec == Errc::daemon_unavailable) ec.clear();
 }
 
 void Connection::drop_locked() noexcept {
@@ -143,6 +152,11 @@ void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, 
 
 void Connection::exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
                                  std::error_code& ec) {
+  send_locked(request, ec);
+  if (!ec) receive_locked(request.request_id(), response, fd, ec);
+}
+
+void Connection::send_locked(shmd::v1::Request& request, std::error_code& ec) {
   ec.clear();
   request.set_request_id(next_request_id_++);
   std::string frame;
@@ -162,13 +176,27 @@ void Connection::exchange_locked(shmd::v1::Request& request, shmd::v1::Response&
     }
     off += static_cast<std::size_t>(n);
   }
+}
 
+void Connection::receive_locked(std::uint64_t request_id, shmd::v1::Response& response, UniqueFd& fd,
+                                std::error_code& ec) {
   std::string payload;
   std::array<std::byte, 64 * 1024> buffer;
   while (!decoder_.next(payload)) {
     if (decoder_.error() != wire::FrameError::none) {
       drop_locked();
       fail(ec, Errc::protocol_error, "bad reply from shmd: " + std::string(wire::to_string(decoder_.error())));
+      return;
+    }
+    pollfd readable{socket_.get(), POLLIN, 0};
+    int ready;
+    do {
+      ready = ::poll(&readable, 1, static_cast<int>(reply_timeout_.count()));
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+      drop_locked();
+      fail(ec, Errc::daemon_unavailable,
+           "shmd at " + socket_path_ + " did not answer within " + std::to_string(reply_timeout_.count()) + " ms");
       return;
     }
     std::error_code rec;
@@ -181,7 +209,7 @@ void Connection::exchange_locked(shmd::v1::Request& request, shmd::v1::Response&
     }
     decoder_.feed(std::span<const std::byte>(buffer.data(), n));
   }
-  if (!response.ParseFromString(payload) || response.request_id() != request.request_id()) {
+  if (!response.ParseFromString(payload) || response.request_id() != request_id) {
     drop_locked();
     fail(ec, Errc::protocol_error, "shmd sent a reply that does not match the request");
     return;

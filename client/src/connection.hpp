@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -17,6 +18,9 @@
 #include "shmd.pb.h"
 
 namespace shm::detail {
+
+/// How long a reply may take by default. Generous: a socket-activated daemon may be starting.
+inline constexpr std::chrono::milliseconds kDefaultReplyTimeout{30'000};
 
 /// Records `message` as this thread's last error explanation (see shm::last_error_message()).
 void set_last_error_message(std::string message);
@@ -37,15 +41,20 @@ class Connection {
 
   /// Records a reference held by a live Segment, so it can be re-registered after a restart.
   void track(std::uint64_t id);
-  /// Forgets one tracked reference and asks the daemon to drop it.
+  /// Forgets one tracked reference and has the daemon drop it. Does not reconnect for this:
+  /// a lost connection took the reference with it.
   void detach(std::uint64_t id, std::error_code& ec);
 
   /// The socket path.
   [[nodiscard]] const std::string& socket_path() const noexcept { return socket_path_; }
+  /// How long to wait for each reply before giving up with Errc::daemon_unavailable.
+  void set_reply_timeout(std::chrono::milliseconds timeout) noexcept;
 
  private:
   explicit Connection(std::string socket_path) : socket_path_(std::move(socket_path)) {}
   void connect_locked(std::error_code& ec);
+  void send_locked(shmd::v1::Request& request, std::error_code& ec);
+  void receive_locked(std::uint64_t request_id, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void drop_locked() noexcept;
   void reattach_locked(std::error_code& ec);
@@ -55,6 +64,7 @@ class Connection {
   UniqueFd socket_;                    ///< the stream, or empty when not connected
   pid_t pid_ = 0;                      ///< process that opened socket_
   std::uint64_t next_request_id_ = 1;  ///< request ids, to match replies
+  std::chrono::milliseconds reply_timeout_{kDefaultReplyTimeout};  ///< bound on each wait for a reply
   wire::FrameDecoder decoder_{wire::kMaxFrameBytes};  ///< splits replies into frames
   std::vector<UniqueFd> pending_fds_;  ///< fds received but not yet matched to a reply
   std::unordered_map<std::uint64_t, std::uint32_t> held_;  ///< segment id -> references this process holds

@@ -50,50 +50,35 @@ std::span<std::byte> Segment::bytes() const noexcept {
   return mapping_.bytes().subspan(static_cast<std::size_t>(info_.data_offset), static_cast<std::size_t>(info_.size_bytes));
 }
 
-pthread_mutex_t& Segment::mutex() const noexcept {
-  return reinterpret_cast<SegmentHeader*>(mapping_.data())->mutex;
-}
-
-LockGuard Segment::lock(std::error_code& ec) noexcept {
-  if (!mapping_) {
-    detail::fail(ec, Errc::invalid_argument, "lock on a detached segment");
-    return {};
-  }
-  if (read_only_) {
+LockGuard Segment::refuse_lock(const char* what, std::error_code& ec) const noexcept {
+  if (!mapping_)
+    detail::fail(ec, Errc::invalid_argument, std::string(what) + " on a detached segment");
+  else
     detail::fail(ec, Errc::permission_denied, "segment '" + info_.name + "' is attached read-only and cannot be locked");
-    return {};
-  }
-  const LockState state = lock_robust_mutex(mutex(), ec);
-  if (ec) {
-    detail::set_last_error_message("cannot lock segment '" + info_.name + "': " + ec.message());
-    return {};
-  }
-  return LockGuard(&mutex(), state == LockState::owner_died);
+  return {};
 }
 
-LockGuard Segment::lock() {
-  std::error_code ec;
-  LockGuard guard = lock(ec);
-  if (ec) throw Error(ec, last_error_message());
-  return guard;
-}
-
-LockGuard Segment::try_lock(std::error_code& ec) noexcept {
-  if (!mapping_) {
-    detail::fail(ec, Errc::invalid_argument, "try_lock on a detached segment");
-    return {};
-  }
-  if (read_only_) {
-    detail::fail(ec, Errc::permission_denied, "segment '" + info_.name + "' is attached read-only and cannot be locked");
-    return {};
-  }
-  const LockState state = try_lock_robust_mutex(mutex(), ec);
+LockGuard Segment::settle_lock(int rc, std::error_code& ec) noexcept {
+  pthread_mutex_t& m = mutex();
+  const LockState state = settle_robust_lock(m, rc, ec);
   if (ec) {
     detail::set_last_error_message("cannot lock segment '" + info_.name + "': " + ec.message());
     return {};
   }
   if (state == LockState::busy) return {};
-  return LockGuard(&mutex(), state == LockState::owner_died);
+  return LockGuard(&m, state == LockState::owner_died);
+}
+
+LockGuard Segment::lock_slow(int rc) {
+  std::error_code ec;
+  LockGuard guard = rc == kNotLockable ? refuse_lock("lock", ec) : settle_lock(rc, ec);
+  if (ec) throw Error(ec, last_error_message());
+  return guard;
+}
+
+LockGuard Segment::try_lock(std::error_code& ec) noexcept {
+  if (!mapping_ || read_only_) return refuse_lock("try_lock", ec);
+  return settle_lock(::pthread_mutex_trylock(&mutex()), ec);
 }
 
 LockGuard Segment::try_lock() {
@@ -122,8 +107,5 @@ void Segment::detach() {
   if (ec) throw Error(ec, "detach '" + info_.name + "': " + last_error_message());
 }
 
-void LockGuard::unlock() noexcept {
-  if (mutex_ != nullptr) (void)unlock_robust_mutex(*std::exchange(mutex_, nullptr));
-}
 
 }  // namespace shm

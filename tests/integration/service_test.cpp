@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <thread>
 
+#include "child_process.hpp"
 #include "service_manager.hpp"
 #include "shm/shm.hpp"
 
@@ -28,9 +30,11 @@ TEST(Service, SocketActivatedDaemonServesTheInheritedSocketAndReportsReady) {
   ASSERT_NO_FATAL_FAILURE(sm.start());
   EXPECT_TRUE(sm.ready());
   EXPECT_NE(sm.status().find("0 segments"), std::string::npos) << sm.status();
-  shm::Client client(sm.socket_path());
-  auto v = client.create_value<int>("answer", 42);
-  EXPECT_EQ(client.attach_value<int>("answer").load(), 42);
+  {
+    shm::Client client(sm.socket_path());
+    auto v = client.create_value<int>("answer", 42);
+    EXPECT_EQ(client.attach_value<int>("answer").load(), 42);
+  }
   EXPECT_NE(sm.log().find("socket-activated"), std::string::npos);
   EXPECT_EQ(WEXITSTATUS(sm.terminate()), 0);
   EXPECT_TRUE(std::filesystem::exists(sm.socket_path())) << "the socket file belongs to the service manager";
@@ -105,11 +109,13 @@ TEST(Service, UnclaimedEphemeralSegmentsAreReleasedAfterTheGracePeriod) {
   ServiceManager sm({"--restore-grace", "0.2"});
   ASSERT_NO_FATAL_FAILURE(sm.start());
   {
-    shm::Client creator(sm.socket_path());
-    auto eph = creator.create_value<int>("orphan", 1, {.ephemeral = true});
-    auto kept = creator.create_value<int>("kept", 2);
+    // The creator dies with the daemon, so nobody will ever reattach its ephemeral segment.
+    shm::test::ChildProcess creator({SHM_TEST_PEER_BIN, sm.socket_path(), "create-and-wait", "orphan", "ephemeral"});
+    ASSERT_EQ(creator.read_line(), "created");
+    shm::Client client(sm.socket_path());
+    client.create_value<int>("kept", 2);
     sm.kill9();
-    // creator's handles die here: their detach reconnects to nothing and fails quietly.
+    creator.kill(SIGKILL);
   }
   ASSERT_NO_FATAL_FAILURE(sm.start());
   shm::Client client(sm.socket_path());

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -57,12 +58,26 @@ ServiceManager::ServiceManager(std::vector<std::string> extra_args) : extra_args
   if (::listen(listener_.get(), SOMAXCONN) != 0) throw std::runtime_error("listen failed");
   ::chmod(socket_path_.c_str(), 0666);
   notify_ = bound_socket(SOCK_DGRAM, notify_path_);
-  int on = 1;
-  ::setsockopt(notify_.get(), SOL_SOCKET, SO_PASSCRED, &on, sizeof on);
+  int wake[2];
+  if (::pipe2(wake, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  wake_read_.reset(wake[0]);
+  wake_write_.reset(wake[1]);
+  pump_ = std::thread([this] { pump(); });
+}
+
+void ServiceManager::pump() {
+  for (;;) {
+    pollfd p[2] = {{notify_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
+    if (::poll(p, 2, -1) < 0) continue;
+    if (p[1].revents != 0) return;
+    if (p[0].revents != 0) handle_one_message();
+  }
 }
 
 ServiceManager::~ServiceManager() {
   if (pid_ > 0) kill9();
+  [[maybe_unused]] const ssize_t n = ::write(wake_write_.get(), "x", 1);
+  pump_.join();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
 }
@@ -70,6 +85,7 @@ ServiceManager::~ServiceManager() {
 void ServiceManager::start() {
   ASSERT_EQ(pid_, -1) << "already running";
   drain();
+  std::unique_lock lock(mutex_);
   ready_ = false;
 
   // Everything the child needs is prepared before fork: only async-signal-safe calls after it.
@@ -100,7 +116,7 @@ void ServiceManager::start() {
   const int log_fd = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   const int high = 1000;  // staging area, above anything in use
 
-  pid_ = ::fork();
+  pid_ = ::fork();  // the pump thread holds no lock we need in the child: mutex_ is ours now
   if (pid_ == 0) {
     format_decimal(listen_pid.data() + std::strlen("LISTEN_PID="), static_cast<long>(::getpid()));
     ::dup2(log_fd, STDERR_FILENO);
@@ -112,16 +128,17 @@ void ServiceManager::start() {
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
+  lock.unlock();
   ::close(log_fd);
   ASSERT_GT(pid_, 0) << "fork failed";
 
-  // Await READY=1 (never sleep): block on the notify socket, noticing if shmd dies instead.
+  // Await READY=1 (never sleep for it): the pump thread sets it; we also notice if shmd dies.
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (!ready_) {
-    pollfd p{notify_.get(), POLLIN, 0};
-    if (::poll(&p, 1, 100) > 0) {
-      handle_one_message();
-      continue;
+  for (;;) {
+    {
+      std::unique_lock wait(mutex_);
+      // Woken by each notification; the timeout only bounds how late a crash is noticed.
+      if (changed_.wait_for(wait, std::chrono::milliseconds(100), [this] { return ready_; })) return;
     }
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -137,8 +154,9 @@ void ServiceManager::kill9() {
   ::kill(pid_, SIGKILL);
   ::waitpid(pid_, nullptr, 0);
   pid_ = -1;
-  ready_ = false;
   drain();
+  std::lock_guard lock(mutex_);
+  ready_ = false;
 }
 
 int ServiceManager::terminate() {
@@ -147,23 +165,40 @@ int ServiceManager::terminate() {
   int status = 0;
   ::waitpid(pid_, &status, 0);
   pid_ = -1;
-  ready_ = false;
   drain();
+  std::lock_guard lock(mutex_);
+  ready_ = false;
   return status;
 }
 
 void ServiceManager::drain() {
+  // Datagrams already sent are queued on notify_; wait until the pump thread has taken them all.
   for (;;) {
-    pollfd p{notify_.get(), POLLIN, 0};
-    if (::poll(&p, 1, 0) <= 0) return;
-    handle_one_message();
+    int queued = 0;
+    {
+      std::lock_guard lock(mutex_);  // held while a message is handled, so "empty" means "processed"
+      if (::ioctl(notify_.get(), FIONREAD, &queued) == 0 && queued == 0) return;
+    }
+    pollfd none{-1, 0, 0};
+    ::poll(&none, 0, 1);
   }
+}
+
+std::string ServiceManager::status() const {
+  std::lock_guard lock(mutex_);
+  return status_;
+}
+
+bool ServiceManager::ready() const {
+  std::lock_guard lock(mutex_);
+  return ready_;
 }
 
 bool ServiceManager::handle_one_message() {
   std::array<std::byte, 4096> buffer;
   std::vector<UniqueFd> fds;
   std::error_code ec;
+  std::lock_guard lock(mutex_);
   const std::size_t n = wire::recv_with_fds(notify_.get(), buffer, fds, ec);
   if (ec) return false;
   std::map<std::string, std::string> fields;
@@ -177,10 +212,12 @@ bool ServiceManager::handle_one_message() {
     for (auto& fd : fds) store_.emplace(fields["FDNAME"], std::move(fd));
   }
   if (fields["FDSTOREREMOVE"] == "1") store_.erase(fields["FDNAME"]);
+  changed_.notify_all();
   return true;
 }
 
 std::size_t ServiceManager::stored(const std::string& prefix) const {
+  std::lock_guard lock(mutex_);
   std::size_t count = 0;
   for (const auto& [name, fd] : store_) count += name.starts_with(prefix) ? 1U : 0U;
   return count;

@@ -6,16 +6,20 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shm/unique_fd.hpp"
 
 namespace shm::test {
 
-/// A fake service manager supervising one shmd.
+/// A fake service manager supervising one shmd. Like PID 1 it reads notifications all the time
+/// (on its own thread): shmd's sd_notify() blocks if nobody drains the datagram queue.
 class ServiceManager {
  public:
   /// Binds the service socket and the notify socket in a fresh temporary directory.
@@ -31,7 +35,7 @@ class ServiceManager {
   void kill9();
   /// SIGTERMs shmd and returns its wait status.
   int terminate();
-  /// Processes notifications already queued (FDSTORE, FDSTOREREMOVE, STATUS).
+  /// Waits until every notification sent so far has been processed (FDSTORE, FDSTOREREMOVE, STATUS).
   void drain();
 
   /// The service socket clients connect to.
@@ -39,9 +43,9 @@ class ServiceManager {
   /// How many stored fds have a name starting with `prefix`.
   [[nodiscard]] std::size_t stored(const std::string& prefix) const;
   /// The last STATUS= line.
-  [[nodiscard]] const std::string& status() const noexcept { return status_; }
+  [[nodiscard]] std::string status() const;
   /// Whether READY=1 came from the current process.
-  [[nodiscard]] bool ready() const noexcept { return ready_; }
+  [[nodiscard]] bool ready() const;
   /// The daemon's log so far.
   [[nodiscard]] std::string log() const;
   /// The daemon's pid, or -1.
@@ -49,6 +53,7 @@ class ServiceManager {
 
  private:
   bool handle_one_message();
+  void pump();
 
   std::vector<std::string> extra_args_;           ///< added to shmd's command line
   std::filesystem::path dir_;                     ///< temporary directory
@@ -56,10 +61,14 @@ class ServiceManager {
   std::string notify_path_;                       ///< NOTIFY_SOCKET
   UniqueFd listener_;                             ///< socket-activation listener, kept across restarts
   UniqueFd notify_;                               ///< datagram socket shmd notifies
+  UniqueFd wake_read_, wake_write_;               ///< stops the pump thread
+  mutable std::mutex mutex_;                      ///< guards what the pump thread writes
+  std::condition_variable changed_;               ///< signalled after each notification
   std::multimap<std::string, UniqueFd> store_;    ///< FDNAME -> stored fds
   std::string status_;                            ///< last STATUS=
   bool ready_ = false;                            ///< READY=1 seen from the current process
   pid_t pid_ = -1;                                ///< running shmd
+  std::thread pump_;                              ///< reads notifications, like PID 1
 };
 
 }  // namespace shm::test

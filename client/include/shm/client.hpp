@@ -5,6 +5,7 @@
 /// shm::Errc in shm_category(); the daemon's explanation is in last_error_message()), and a
 /// throwing overload that throws shm::Error whose what() includes that explanation.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -49,6 +50,9 @@ class Client {
 
   /// The socket this client talks to.
   [[nodiscard]] const std::string& socket_path() const noexcept;
+  /// Bounds each wait for a reply (default 30 s); past it a call fails with
+  /// Errc::daemon_unavailable instead of hanging on a daemon that does not answer.
+  void set_reply_timeout(std::chrono::milliseconds timeout) noexcept;
 
   /// Creates a segment (or opens it, with options.open_existing) and maps it.
   Segment create(std::string_view name, const SegmentSpec& spec, std::error_code& ec);

@@ -34,7 +34,9 @@ class LockGuard {
   [[nodiscard]] bool owns_lock() const noexcept { return mutex_ != nullptr; }
   explicit operator bool() const noexcept { return owns_lock(); }
   /// Releases the lock early.
-  void unlock() noexcept;
+  void unlock() noexcept {
+    if (mutex_ != nullptr) ::pthread_mutex_unlock(std::exchange(mutex_, nullptr));
+  }
 
  private:
   friend class Segment;

@@ -11,6 +11,7 @@
 #include "shm/lock_guard.hpp"
 #include "shm/mapping.hpp"
 #include "shm/segment_info.hpp"
+#include "shm/segment_layout.hpp"
 
 namespace shm {
 
@@ -52,9 +53,28 @@ class Segment {
 
   /// Takes the segment's lock, blocking; reports a dead previous owner on the guard.
   /// A read-only attachment cannot lock (Errc::permission_denied): the mutex lives in the segment.
-  LockGuard lock(std::error_code& ec) noexcept;
+  LockGuard lock(std::error_code& ec) noexcept {
+    // Inline fast path: an uncontended lock costs what a hand-written pthread_mutex_lock costs.
+    if (mapping_ && !read_only_) [[likely]] {
+      pthread_mutex_t& m = mutex();
+      if (const int rc = ::pthread_mutex_lock(&m); rc != 0) [[unlikely]]
+        return settle_lock(rc, ec);
+      ec.clear();
+      return LockGuard(&m, false);
+    }
+    return refuse_lock("lock", ec);
+  }
   /// Throwing form of lock(ec).
-  LockGuard lock();
+  LockGuard lock() {
+    if (mapping_ && !read_only_) [[likely]] {
+      pthread_mutex_t& m = mutex();
+      const int rc = ::pthread_mutex_lock(&m);
+      if (rc == 0) [[likely]]
+        return LockGuard(&m, false);
+      return lock_slow(rc);  // we may hold it already (EOWNERDEAD): never lock twice
+    }
+    return lock_slow(kNotLockable);
+  }
   /// Takes the lock if it is free; an empty guard if somebody else holds it.
   LockGuard try_lock(std::error_code& ec) noexcept;
   /// Throwing form of try_lock(ec).
@@ -68,7 +88,13 @@ class Segment {
  private:
   friend struct detail::SegmentAccess;
   Segment(SegmentInfo info, Mapping mapping, std::shared_ptr<detail::Connection> connection, bool read_only) noexcept;
-  [[nodiscard]] pthread_mutex_t& mutex() const noexcept;
+  [[nodiscard]] pthread_mutex_t& mutex() const noexcept {
+    return reinterpret_cast<SegmentHeader*>(mapping_.data())->mutex;
+  }
+  LockGuard settle_lock(int rc, std::error_code& ec) noexcept;
+  LockGuard refuse_lock(const char* what, std::error_code& ec) const noexcept;
+  static constexpr int kNotLockable = -1;  ///< lock_slow(): detached or read-only, nothing was tried
+  LockGuard lock_slow(int rc);
 
   SegmentInfo info_;                               ///< daemon's metadata
   Mapping mapping_;                                ///< the whole memfd, header included
