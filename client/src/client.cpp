@@ -75,6 +75,17 @@ Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<deta
   return {};
 }
 
+// One request/response on `connection`; a Client that never connected fails cleanly.
+bool exchange(const std::shared_ptr<detail::Connection>& connection, pb::Request& request, pb::Response& response,
+              UniqueFd& fd, std::error_code& ec) {
+  if (!connection) {
+    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
+    return false;
+  }
+  connection->call(request, response, fd, ec);
+  return !ec;
+}
+
 }  // namespace
 
 std::string default_socket_path() {
@@ -102,10 +113,6 @@ const std::string& Client::socket_path() const noexcept {
 }
 
 Segment Client::create(std::string_view name, const SegmentSpec& spec, std::error_code& ec) {
-  if (!connection_) {
-    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
-    return {};
-  }
   pb::Request request;
   auto* c = request.mutable_create();
   c->set_name(std::string(name));
@@ -118,40 +125,29 @@ Segment Client::create(std::string_view name, const SegmentSpec& spec, std::erro
   c->set_initial(reinterpret_cast<const char*>(spec.initial.data()), spec.initial.size());
   pb::Response response;
   UniqueFd fd;
-  connection_->call(request, response, fd, ec);
-  if (ec) return {};
+  if (!exchange(connection_, request, response, fd, ec)) return {};
   return map_reply(response.create().segment(), std::move(fd), connection_, AccessMode::read_write, ec);
 }
 
 Segment Client::attach(std::string_view name, std::error_code& ec) { return attach(name, AccessMode::read_write, ec); }
 
 Segment Client::attach(std::string_view name, AccessMode mode, std::error_code& ec) {
-  if (!connection_) {
-    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
-    return {};
-  }
   pb::Request request;
   request.mutable_attach()->set_name(std::string(name));
   request.mutable_attach()->set_read_only(mode == AccessMode::read_only);
   pb::Response response;
   UniqueFd fd;
-  connection_->call(request, response, fd, ec);
-  if (ec) return {};
+  if (!exchange(connection_, request, response, fd, ec)) return {};
   return map_reply(response.attach().segment(), std::move(fd), connection_, mode, ec);
 }
 
 SegmentInfo Client::chmod(std::string_view name, std::uint32_t mode, std::error_code& ec) {
-  if (!connection_) {
-    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
-    return {};
-  }
   pb::Request request;
   request.mutable_chmod()->set_name(std::string(name));
   request.mutable_chmod()->set_mode(mode);
   pb::Response response;
   UniqueFd fd;
-  connection_->call(request, response, fd, ec);
-  if (ec) return {};
+  if (!exchange(connection_, request, response, fd, ec)) return {};
   return from_wire(response.chmod().segment());
 }
 
@@ -163,44 +159,30 @@ SegmentInfo Client::chmod(std::string_view name, std::uint32_t mode) {
 }
 
 void Client::remove(std::string_view name, std::error_code& ec) {
-  if (!connection_) {
-    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
-    return;
-  }
   pb::Request request;
   request.mutable_remove()->set_name(std::string(name));
   pb::Response response;
   UniqueFd fd;
-  connection_->call(request, response, fd, ec);
+  (void)exchange(connection_, request, response, fd, ec);
 }
 
 SegmentInfo Client::info(std::string_view name, std::error_code& ec) {
-  if (!connection_) {
-    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
-    return {};
-  }
   pb::Request request;
   request.mutable_info()->set_name(std::string(name));
   pb::Response response;
   UniqueFd fd;
-  connection_->call(request, response, fd, ec);
-  if (ec) return {};
+  if (!exchange(connection_, request, response, fd, ec)) return {};
   return from_wire(response.info().segment());
 }
 
 std::vector<SegmentInfo> Client::list(std::error_code& ec) {
   std::vector<SegmentInfo> all;
-  if (!connection_) {
-    detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
-    return all;
-  }
   pb::Request request;
   request.mutable_list();  // from the start: ("", 0)
   pb::Response response;
   for (;;) {
     UniqueFd fd;
-    connection_->call(request, response, fd, ec);
-    if (ec) return {};
+    if (!exchange(connection_, request, response, fd, ec)) return {};
     const auto& page = response.list();
     for (const auto& s : page.segments()) all.push_back(from_wire(s));
     if (!page.more() || page.segments_size() == 0) return all;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "eventually.hpp"
 #include "daemon_process.hpp"
 #include "raw_client.hpp"
 #include "shm/segment_layout.hpp"
@@ -32,6 +33,8 @@
 #include "shm/wire/framing.hpp"
 
 namespace {
+
+using shm::test::eventually;
 
 using namespace std::chrono_literals;
 using shm::Errc;
@@ -41,18 +44,6 @@ using shm::test::RawClient;
 using shm::test::run;
 
 const std::string kPeer = SHM_TEST_PEER_BIN;
-
-/// Re-checks `condition` until it holds or `timeout` passes. This awaits a state the daemon
-/// reaches asynchronously (e.g. after noticing a dead peer); it is not a readiness sleep.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
-}
 
 /// The segment's reference count, or -1 if the daemon does not know the name.
 long refcount(shm::Client& client, std::string_view name) {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "child_process.hpp"
+#include "eventually.hpp"
 #include "daemon_process.hpp"
 #include "raw_client.hpp"
 #include "shm/shm.hpp"
@@ -33,22 +34,12 @@
 
 namespace {
 
+using shm::test::eventually;
+
 namespace pb = shmd::v1;
 using namespace std::chrono_literals;
 using shm::test::DaemonProcess;
 using shm::test::RawClient;
-
-/// Re-checks `condition` until it holds or `timeout` passes: awaits a state the daemon reaches
-/// asynchronously (a closed session, a released fd). Not a readiness sleep.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
 
 /// Waits until the daemon holds at most `expected` fds; returns the last count seen. "At most":
 /// one socket the daemon holds at the baseline goes away later by itself (see the report to the lead).

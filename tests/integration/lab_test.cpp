@@ -7,11 +7,11 @@
 #include <sstream>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "child_process.hpp"
 #include "daemon_process.hpp"
+#include "eventually.hpp"
 #include "shm/shm.hpp"
 
 namespace {
@@ -35,13 +35,13 @@ class LabTest : public ::testing::Test {
   /// (up to a deadline) for the list to settle rather than reading it once.
   std::vector<std::string> settled_segment_names() {
     shm::Client client(daemon_.socket_path());
-    const auto deadline = std::chrono::steady_clock::now() + 10s;
-    for (;;) {
-      std::vector<std::string> names;
+    std::vector<std::string> names;
+    shm::test::eventually([&] {
+      names.clear();
       for (const auto& info : client.list()) names.push_back(info.name);
-      if (names.empty() || std::chrono::steady_clock::now() > deadline) return names;
-      std::this_thread::sleep_for(10ms);
-    }
+      return names.empty();
+    });
+    return names;
   }
 
   DaemonProcess daemon_;  ///< the real shmd for this test

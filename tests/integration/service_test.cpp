@@ -4,26 +4,16 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
-#include <thread>
 
 #include "child_process.hpp"
+#include "eventually.hpp"
 #include "service_manager.hpp"
 #include "shm/shm.hpp"
 
 namespace {
 
+using shm::test::eventually;
 using shm::test::ServiceManager;
-
-// Polls `pred` until it holds or `timeout` passes (awaiting a condition, not sleeping for readiness).
-template <class Pred>
-bool eventually(Pred pred, std::chrono::seconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
 
 TEST(Service, SocketActivatedDaemonServesTheInheritedSocketAndReportsReady) {
   ServiceManager sm;
