@@ -45,11 +45,6 @@ Segment::~Segment() {
   detach(ignored);
 }
 
-std::span<std::byte> Segment::bytes() const noexcept {
-  if (!mapping_) return {};
-  return mapping_.bytes().subspan(static_cast<std::size_t>(info_.data_offset), static_cast<std::size_t>(info_.size_bytes));
-}
-
 LockGuard Segment::refuse_lock(const char* what, std::error_code& ec) const noexcept {
   if (!mapping_)
     detail::fail(ec, Errc::invalid_argument, std::string(what) + " on a detached segment");

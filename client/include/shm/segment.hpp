@@ -47,7 +47,10 @@ class Segment {
   [[nodiscard]] std::size_t length() const noexcept { return static_cast<std::size_t>(info_.length); }
   /// The element bytes, straight in shared memory. Writing them through a read-only
   /// attachment faults (SIGSEGV): check read_only().
-  [[nodiscard]] std::span<std::byte> bytes() const noexcept;
+  [[nodiscard]] std::span<std::byte> bytes() const noexcept {
+    if (!mapping_) return {};
+    return mapping_.bytes().subspan(static_cast<std::size_t>(info_.data_offset), static_cast<std::size_t>(info_.size_bytes));
+  }
   /// True when attached read-only (the mapping is PROT_READ).
   [[nodiscard]] bool read_only() const noexcept { return read_only_; }
 
