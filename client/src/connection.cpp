@@ -1,6 +1,5 @@
 #include "connection.hpp"
 
-#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -66,6 +65,7 @@ void Connection::connect_locked(std::error_code& ec) {
   }
   socket_ = std::move(fd);
   pid_ = ::getpid();
+  apply_timeout_locked();
 
   shmd::v1::Request hello;
   hello.mutable_hello()->set_protocol_version(kProtocolVersion);
@@ -100,6 +100,15 @@ void Connection::reattach_locked(std::error_code& ec) {
 void Connection::set_reply_timeout(std::chrono::milliseconds timeout) noexcept {
   std::lock_guard lock(mutex_);
   reply_timeout_ = timeout;
+  apply_timeout_locked();
+}
+
+void Connection::apply_timeout_locked() noexcept {
+  if (!socket_) return;
+  // A receive timeout on the socket bounds each wait without an extra poll() per reply.
+  const auto ms = reply_timeout_.count();
+  const timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
+  ::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
 void Connection::track(std::uint64_t id) {
@@ -188,19 +197,15 @@ void Connection::receive_locked(std::uint64_t request_id, shmd::v1::Response& re
       fail(ec, Errc::protocol_error, "bad reply from shmd: " + std::string(wire::to_string(decoder_.error())));
       return;
     }
-    pollfd readable{socket_.get(), POLLIN, 0};
-    int ready;
-    do {
-      ready = ::poll(&readable, 1, static_cast<int>(reply_timeout_.count()));
-    } while (ready < 0 && errno == EINTR);
-    if (ready == 0) {
+    std::error_code rec;
+    const std::size_t n = wire::recv_with_fds(socket_.get(), buffer, pending_fds_, rec);
+    if (rec == std::errc::resource_unavailable_try_again || rec == std::errc::operation_would_block) {
+      // SO_RCVTIMEO ran out (set in apply_timeout_locked): the daemon accepted but does not answer.
       drop_locked();
       fail(ec, Errc::daemon_unavailable,
            "shmd at " + socket_path_ + " did not answer within " + std::to_string(reply_timeout_.count()) + " ms");
       return;
     }
-    std::error_code rec;
-    const std::size_t n = wire::recv_with_fds(socket_.get(), buffer, pending_fds_, rec);
     if (rec || n == 0) {
       drop_locked();
       fail(ec, Errc::connection_lost,

@@ -57,6 +57,7 @@ class Connection {
   void receive_locked(std::uint64_t request_id, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void drop_locked() noexcept;
+  void apply_timeout_locked() noexcept;
   void reattach_locked(std::error_code& ec);
 
   std::mutex mutex_;                   ///< one request in flight

@@ -141,3 +141,28 @@ TEST(Service, SecondRestartRestoresFromTheCompactedJournal) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Service, ClientGivesUpOnASocketThatAcceptsButNeverAnswers) {
+  // With socket activation the listener outlives the daemon: connect() succeeds and nobody
+  // answers until systemd starts shmd again. A call must fail in bounded time, not hang.
+  ServiceManager sm;
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  client.create_value<int>("v", 1);
+  EXPECT_EQ(WEXITSTATUS(sm.terminate()), 0);
+  client.set_reply_timeout(std::chrono::milliseconds(300));
+  const auto started = std::chrono::steady_clock::now();
+  std::error_code ec;
+  client.info("v", ec);
+  EXPECT_EQ(ec, shm::Errc::daemon_unavailable) << ec.message() << ": " << shm::last_error_message();
+  EXPECT_NE(shm::last_error_message().find("did not answer"), std::string::npos) << shm::last_error_message();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+
+  // Once the service manager starts shmd again, the same client works again.
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_EQ(client.info("v").name, "v");
+}
+
+}  // namespace
