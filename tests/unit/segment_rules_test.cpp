@@ -1,0 +1,162 @@
+// Segment names, sizes, typecodes and the shm error category: the rules both sides share.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <google/protobuf/util/delimited_message_util.h>
+#include <google/protobuf/util/message_differencer.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <set>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "shm/error.hpp"
+#include "shm/mapping.hpp"
+#include "shm/names.hpp"
+#include "shm/robust_mutex.hpp"
+#include "shm/segment_layout.hpp"
+#include "shm/typecode.hpp"
+#include "shm/unique_fd.hpp"
+#include "shm/wire/fd_passing.hpp"
+#include "shm/wire/framing.hpp"
+#include "shmd.pb.h"
+
+namespace {
+
+using shm::wire::append_frame;
+using shm::wire::append_varint;
+using shm::wire::FrameDecoder;
+using shm::wire::FrameError;
+using shm::wire::kMaxFrameBytes;
+
+// ---------------------------------------------------------------------------------------------
+// Names, sizes, typecodes
+
+TEST(SegmentName, AcceptsTheAllowedAlphabet) {
+  EXPECT_EQ(shm::check_segment_name("a"), "");
+  EXPECT_EQ(shm::check_segment_name("Temperature_01.sensor-b"), "");
+  EXPECT_EQ(shm::check_segment_name("..."), "");
+  EXPECT_EQ(shm::check_segment_name(std::string(shm::kMaxNameLength, 'x')), "");
+}
+
+TEST(SegmentName, RefusesEmptyTooLongAndForeignCharacters) {
+  EXPECT_NE(shm::check_segment_name(""), "");
+  EXPECT_NE(shm::check_segment_name(std::string(shm::kMaxNameLength + 1, 'x')), "");
+  for (const std::string bad : {"a/b", "a b", "a:b", "na\xc3\xafve", "tab\t", "star*", "new\nline"})
+    EXPECT_NE(shm::check_segment_name(bad), "") << bad;
+  EXPECT_NE(shm::check_segment_name(std::string("nul\0byte", 8)), "");
+}
+
+TEST(SegmentName, HonoursAConfiguredMaximum) {
+  EXPECT_EQ(shm::check_segment_name("12345678", 8), "");
+  const std::string why = shm::check_segment_name("123456789", 8);
+  EXPECT_NE(why, "");
+  EXPECT_NE(why.find('8'), std::string::npos) << "the message should name the limit: " << why;
+}
+
+TEST(SegmentSizes, DataStartsAfterAnAlignedHeader) {
+  EXPECT_EQ(shm::kDataOffset % shm::kSegmentAlignment, 0U);
+  EXPECT_GE(shm::kDataOffset, sizeof(shm::SegmentHeader));
+  const auto s = shm::segment_sizes(8, 1000);
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->data_bytes, 8000U);
+  EXPECT_EQ(s->mapping_bytes, 8000U + shm::kDataOffset);
+}
+
+TEST(SegmentSizes, RefusesZeroElementSizeAndOverflow) {
+  constexpr auto max = std::numeric_limits<std::uint64_t>::max();
+  EXPECT_FALSE(shm::segment_sizes(0, 1));
+  EXPECT_FALSE(shm::segment_sizes(8, max));
+  EXPECT_FALSE(shm::segment_sizes(max, 2));
+  EXPECT_FALSE(shm::segment_sizes(1, max));  // the header pushes it over
+  const std::uint64_t largest = (max - shm::kDataOffset) / 8;
+  const auto edge = shm::segment_sizes(8, largest);
+  ASSERT_TRUE(edge);
+  EXPECT_LE(edge->mapping_bytes, max);
+  EXPECT_FALSE(shm::segment_sizes(8, largest + 1));
+  static_assert(shm::segment_sizes(4, 1)->mapping_bytes == shm::kDataOffset + 4);
+}
+
+TEST(Typecode, TableHasPythonsThirteenCodesWithLp64Sizes) {
+  const std::string codes = "cbBhHiIlLqQfd";
+  ASSERT_EQ(std::size(shm::kTypeCodes), codes.size());
+  for (const char c : codes) EXPECT_TRUE(shm::type_info(c)) << c;
+  for (const char c : std::string("xuwe?zs\0", 8)) EXPECT_FALSE(shm::type_info(c)) << c;
+  EXPECT_EQ(shm::type_info('l')->size, 8U);
+  EXPECT_EQ(shm::type_info('i')->size, 4U);
+  EXPECT_EQ(shm::type_info('d')->size, 8U);
+}
+
+template <class T>
+void expect_own_code_fits() {
+  EXPECT_TRUE(shm::typecode_accepts<T>(shm::typecode_of<T>)) << shm::typecode_of<T>;
+  EXPECT_EQ(shm::type_info(shm::typecode_of<T>)->size, sizeof(T));
+}
+
+TEST(Typecode, EveryElementTypeAcceptsItsOwnCode) {
+  expect_own_code_fits<char>();
+  expect_own_code_fits<signed char>();
+  expect_own_code_fits<unsigned char>();
+  expect_own_code_fits<short>();
+  expect_own_code_fits<unsigned short>();
+  expect_own_code_fits<int>();
+  expect_own_code_fits<unsigned int>();
+  expect_own_code_fits<long>();
+  expect_own_code_fits<unsigned long>();
+  expect_own_code_fits<long long>();
+  expect_own_code_fits<unsigned long long>();
+  expect_own_code_fits<float>();
+  expect_own_code_fits<double>();
+}
+
+TEST(Typecode, AcceptsOnlySameSizeAndClass) {
+  using shm::typecode_accepts;
+  EXPECT_TRUE(typecode_accepts<std::int64_t>('l'));
+  EXPECT_TRUE(typecode_accepts<std::int64_t>('q'));
+  EXPECT_TRUE(typecode_accepts<std::uint64_t>('L'));
+  EXPECT_TRUE(typecode_accepts<std::uint64_t>('Q'));
+  EXPECT_FALSE(typecode_accepts<double>('i'));
+  EXPECT_FALSE(typecode_accepts<double>('q'));
+  EXPECT_FALSE(typecode_accepts<float>('i'));
+  EXPECT_FALSE(typecode_accepts<int>('f'));
+  EXPECT_FALSE(typecode_accepts<int>('I'));
+  EXPECT_FALSE(typecode_accepts<unsigned>('i'));
+  EXPECT_FALSE(typecode_accepts<int>('l'));
+  EXPECT_FALSE(typecode_accepts<int>('h'));
+  EXPECT_FALSE(typecode_accepts<char>('b'));
+  EXPECT_FALSE(typecode_accepts<signed char>('c'));
+  EXPECT_FALSE(typecode_accepts<unsigned char>('b'));
+  EXPECT_FALSE(typecode_accepts<int>('x'));
+  EXPECT_FALSE(typecode_accepts<int>('\0'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Errors
+
+TEST(ErrorCode, UsesTheShmCategoryAndMapsErrnoInOnePlace) {
+  const std::error_code ec = shm::Errc::not_found;
+  EXPECT_STREQ(ec.category().name(), "shm");
+  EXPECT_FALSE(ec.message().empty());
+  EXPECT_EQ(ec, std::errc::no_such_file_or_directory);
+  EXPECT_EQ(shm::errc_from_errno(ENOENT), shm::Errc::not_found);
+  EXPECT_EQ(shm::errc_from_errno(EEXIST), shm::Errc::already_exists);
+  EXPECT_EQ(shm::errc_from_errno(ECONNREFUSED), shm::Errc::daemon_unavailable);
+  EXPECT_EQ(shm::errc_from_errno(EPIPE), shm::Errc::connection_lost);
+  EXPECT_EQ(shm::errc_from_errno(ENOTRECOVERABLE), shm::Errc::lock_unrecoverable);
+  for (int e = 1; e <= 15; ++e) EXPECT_FALSE(shm::make_error_code(static_cast<shm::Errc>(e)).message().empty());
+}
+
+}  // namespace
