@@ -54,13 +54,14 @@ class AccessTest : public ::testing::Test {
     daemon_ = std::make_unique<DaemonProcess>(std::move(args));
     // DaemonProcess makes its directory 0700; other users need to reach the 0666 socket in it.
     std::filesystem::permissions(daemon_->dir(), std::filesystem::perms(0755));
+    probe_ = shm::test::copy_for_other_users(ACCESS_PROBE_BIN, daemon_->dir().string());
     client_ = std::make_unique<shm::Client>(daemon_->socket_path());
   }
 
   /// Runs access-probe as uid:gid with no supplementary groups; returns its key=value lines.
   std::map<std::string, std::string> probe_as(unsigned uid, unsigned gid, std::vector<std::string> args) {
     std::vector<std::string> argv = {"setpriv", "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(gid),
-                                     "--clear-groups", ACCESS_PROBE_BIN, daemon_->socket_path()};
+                                     "--clear-groups", probe_, daemon_->socket_path()};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto result = shm::test::run(argv);
     EXPECT_EQ(result.exit_code, 0) << "access-probe failed: " << result.err;
@@ -83,6 +84,7 @@ class AccessTest : public ::testing::Test {
   }
 
   std::unique_ptr<DaemonProcess> daemon_;
+  std::string probe_;  ///< access-probe, copied where every user may run it
   std::unique_ptr<shm::Client> client_;
 };
 

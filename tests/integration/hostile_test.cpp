@@ -586,8 +586,9 @@ TEST(HostileConnections, PerUidConnectionCapRefusesTheSixthButNotRoot) {
     GTEST_SKIP() << "setpriv (util-linux) is not installed";
   DaemonProcess daemon({"--max-connections-per-uid", "5"});
   std::filesystem::permissions(daemon.dir(), std::filesystem::perms(0755));
+  const std::string probe = shm::test::copy_for_other_users(ACCESS_PROBE_BIN, daemon.dir().string());
   auto connect_as_nobody = [&](int n) {
-    const auto r = shm::test::run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ACCESS_PROBE_BIN,
+    const auto r = shm::test::run({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", probe,
                                    daemon.socket_path(), "connect", std::to_string(n)});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     std::map<std::string, std::string> out;

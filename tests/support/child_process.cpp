@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -262,6 +263,14 @@ RunResult ChildProcess::wait(std::chrono::seconds timeout) {
   stdout_fd_.reset();
   stdin_fd_.reset();
   return result;
+}
+
+std::string copy_for_other_users(const std::string& binary, const std::string& dir) {
+  namespace fs = std::filesystem;
+  const fs::path copy = fs::path(dir) / fs::path(binary).filename();
+  fs::copy_file(binary, copy, fs::copy_options::overwrite_existing);
+  fs::permissions(copy, fs::perms(0755));
+  return copy.string();
 }
 
 }  // namespace shm::test

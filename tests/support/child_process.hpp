@@ -14,6 +14,10 @@
 
 namespace shm::test {
 
+/// Copies the program `binary` into `dir` (mode 0755) and returns the copy's path, so that another
+/// user (setpriv) can run it even when the build tree sits under a directory only root may enter.
+std::string copy_for_other_users(const std::string& binary, const std::string& dir);
+
 /// What a finished program did.
 struct RunResult {
   int exit_code = -1;     ///< exit status, or -1 if killed by a signal
