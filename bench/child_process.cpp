@@ -9,30 +9,13 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "shm/spawn_file_actions.hpp"
 #include "shm/unique_fd.hpp"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
 namespace shm::bench {
 namespace {
-
-/// Owns a posix_spawn_file_actions_t.
-class SpawnFileActions {
- public:
-  /// Empty actions; throws std::system_error on failure.
-  SpawnFileActions() {
-    if (const int err = ::posix_spawn_file_actions_init(&actions_); err != 0)
-      throw std::system_error(err, std::generic_category(), "posix_spawn_file_actions_init");
-  }
-  SpawnFileActions(const SpawnFileActions&) = delete;
-  SpawnFileActions& operator=(const SpawnFileActions&) = delete;
-  ~SpawnFileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
-  /// The actions, for posix_spawn.
-  posix_spawn_file_actions_t* get() noexcept { return &actions_; }
-
- private:
-  posix_spawn_file_actions_t actions_{};  ///< the owned actions
-};
 
 // Above every target number, so a dup2 never overwrites a source that is still to be mapped.
 constexpr int kStagingFloor = 64;
@@ -46,8 +29,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::vect
   for (const auto& [source, target] : fds) {
     staged.emplace_back(::fcntl(source, F_DUPFD_CLOEXEC, kStagingFloor));
     if (!staged.back()) throw std::system_error(errno, std::generic_category(), "fcntl(F_DUPFD_CLOEXEC)");
-    if (const int err = ::posix_spawn_file_actions_adddup2(actions.get(), staged.back().get(), target); err != 0)
-      throw std::system_error(err, std::generic_category(), "posix_spawn_file_actions_adddup2");
+    actions.add_dup2(staged.back().get(), target);
   }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

@@ -11,28 +11,12 @@
 #include <system_error>
 #include <utility>
 
+#include "shm/spawn_file_actions.hpp"
+
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
 namespace shm::lab {
 namespace {
-
-/// Owns a posix_spawn_file_actions_t.
-class SpawnFileActions {
- public:
-  /// Initialised, empty actions; throws std::system_error on failure.
-  SpawnFileActions() {
-    if (const int err = ::posix_spawn_file_actions_init(&actions_); err != 0)
-      throw std::system_error(err, std::generic_category(), "posix_spawn_file_actions_init");
-  }
-  SpawnFileActions(const SpawnFileActions&) = delete;
-  SpawnFileActions& operator=(const SpawnFileActions&) = delete;
-  ~SpawnFileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
-  /// The actions, for posix_spawn.
-  posix_spawn_file_actions_t* get() noexcept { return &actions_; }
-
- private:
-  posix_spawn_file_actions_t actions_{};  ///< the owned actions
-};
 
 }  // namespace
 
@@ -65,7 +49,7 @@ void Process::start() {
   for (auto& w : words) argv.push_back(w.data());
   argv.push_back(nullptr);
 
-  SpawnFileActions actions;
+  shm::SpawnFileActions actions;
   // Like multiprocessing's spawn, the child inherits nothing but the standard streams: not the
   // parent's daemon connection, nor its segment fds, even one that lacked O_CLOEXEC.
   if (const int err = ::posix_spawn_file_actions_addclosefrom_np(actions.get(), 3); err != 0)

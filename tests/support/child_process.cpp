@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "shm/spawn_file_actions.hpp"
+
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
 namespace shm::test {
@@ -45,24 +47,9 @@ Pipe make_pipe() {
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
-/// posix_spawn file actions, released on scope exit.
-class FileActions {
- public:
-  FileActions() { ::posix_spawn_file_actions_init(&actions_); }
-  FileActions(const FileActions&) = delete;
-  FileActions& operator=(const FileActions&) = delete;
-  ~FileActions() { ::posix_spawn_file_actions_destroy(&actions_); }
-  void dup2(int from, int to) { ::posix_spawn_file_actions_adddup2(&actions_, from, to); }
-  void open(int fd, const char* path, int flags) { ::posix_spawn_file_actions_addopen(&actions_, fd, path, flags, 0); }
-  [[nodiscard]] const posix_spawn_file_actions_t* get() const { return &actions_; }
-
- private:
-  posix_spawn_file_actions_t actions_{};  ///< the wrapped actions
-};
-
 /// Starts `argv` (searching PATH) with this process's environment plus `env`.
 pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
-            const FileActions& actions) {
+            SpawnFileActions& actions) {
   if (argv.empty()) throw std::invalid_argument("spawn: empty argv");
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -151,10 +138,10 @@ RunResult run(const std::vector<std::string>& argv, const std::map<std::string, 
               std::chrono::seconds timeout) {
   Pipe out = make_pipe();
   Pipe err = make_pipe();
-  FileActions actions;
-  actions.open(0, "/dev/null", O_RDONLY);
-  actions.dup2(out.write.get(), 1);
-  actions.dup2(err.write.get(), 2);
+  SpawnFileActions actions;
+  actions.add_open(0, "/dev/null", O_RDONLY);
+  actions.add_dup2(out.write.get(), 1);
+  actions.add_dup2(err.write.get(), 2);
   const pid_t pid = spawn(argv, env, actions);
   out.write.reset();
   err.write.reset();
@@ -183,9 +170,9 @@ RunResult run(const std::vector<std::string>& argv, const std::map<std::string, 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
   Pipe in = make_pipe();
   Pipe out = make_pipe();
-  FileActions actions;
-  actions.dup2(in.read.get(), 0);
-  actions.dup2(out.write.get(), 1);
+  SpawnFileActions actions;
+  actions.add_dup2(in.read.get(), 0);
+  actions.add_dup2(out.write.get(), 1);
   pid_ = spawn(argv, env, actions);
   stdin_fd_ = std::move(in.write);
   stdout_fd_ = std::move(out.read);

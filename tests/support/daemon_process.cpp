@@ -18,6 +18,7 @@
 #include <system_error>
 
 #include "child_process.hpp"
+#include "shm/spawn_file_actions.hpp"
 
 namespace shm::test {
 namespace {
@@ -89,15 +90,13 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, const Prepare&
     for (auto& e : environment) envp.push_back(e.data());
     envp.push_back(nullptr);
 
-    posix_spawn_file_actions_t actions;
-    ::posix_spawn_file_actions_init(&actions);
-    ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    ::posix_spawn_file_actions_addopen(&actions, 2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-    ::posix_spawn_file_actions_adddup2(&actions, 2, 1);
+    SpawnFileActions actions;
+    actions.add_open(0, "/dev/null", O_RDONLY);
+    actions.add_open(2, log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+    actions.add_dup2(2, 1);
     // dup2 onto itself clears FD_CLOEXEC in the child only (glibc >= 2.29), so just the daemon inherits it.
-    ::posix_spawn_file_actions_adddup2(&actions, ready_write.get(), ready_write.get());
-    const int rc = ::posix_spawn(&pid_, SHMD_BIN, &actions, nullptr, args.data(), envp.data());
-    ::posix_spawn_file_actions_destroy(&actions);
+    actions.add_dup2(ready_write.get(), ready_write.get());
+    const int rc = ::posix_spawn(&pid_, SHMD_BIN, actions.get(), nullptr, args.data(), envp.data());
     if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn " SHMD_BIN);
     ready_write.reset();  // else EOF never comes if the daemon dies
 
