@@ -20,8 +20,9 @@ Daemon::Daemon(Config config)
       registry_(config_.limits),
       handler_(registry_, version()) {}
 
-// Sorts what systemd handed over: the listening socket (socket activation) and stored segments.
-Result<shm::UniqueFd> Daemon::adopt_fds() {
+// Sorts what systemd handed over: stored segments go to the registry, and the listening socket
+// (socket activation) is returned, or nothing when shmd must bind its own.
+shm::UniqueFd Daemon::adopt_fds() {
   std::vector<InheritedFd> inherited = take_inherited_fds();
   if (notifier_.enabled()) {
     fd_store_ = std::make_unique<FdStore>(notifier_, registry_, *log_);
@@ -49,8 +50,7 @@ Result<shm::UniqueFd> Daemon::adopt_fds() {
 
 Result<std::unique_ptr<Daemon>> Daemon::create(Config config) {
   std::unique_ptr<Daemon> d(new Daemon(std::move(config)));
-  auto inherited_listener = d->adopt_fds();
-  shm::UniqueFd listener = std::move(inherited_listener.value());
+  shm::UniqueFd listener = d->adopt_fds();
   std::string owned_socket_path;  // systemd owns an activated socket's file; we own one we bind
   if (!listener) {
     auto bound = bind_listening_socket(d->config_.socket_path, d->config_.socket_mode);

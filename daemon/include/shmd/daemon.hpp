@@ -45,7 +45,7 @@ class Daemon {
 
  private:
   explicit Daemon(Config config);
-  Result<shm::UniqueFd> adopt_fds();
+  shm::UniqueFd adopt_fds();
   void schedule_status();
   [[nodiscard]] std::string status_line() const;
 
