@@ -3,13 +3,12 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-#include <new>
 
-#include "shm/mapping.hpp"
 #include "shm/robust_mutex.hpp"
 
 namespace shmd {
@@ -17,6 +16,26 @@ namespace {
 
 Failure system_failure(const char* what, int err) {
   return fail(shm::Errc::internal, std::string(what) + ": " + std::strerror(err));
+}
+
+// Writes `header` at offset 0 and `initial` right after it, in one pwritev unless it comes up short.
+Result<bool> write_prefix(int fd, const shm::SegmentHeader& header, std::string_view initial) {
+  auto* head = reinterpret_cast<const char*>(&header);
+  const std::size_t total = sizeof header + initial.size();
+  for (std::size_t done = 0; done < total;) {
+    iovec iov[2];
+    int parts = 0;
+    if (done < sizeof header) iov[parts++] = {const_cast<char*>(head + done), sizeof header - done};
+    if (const std::size_t from = done > sizeof header ? done - sizeof header : 0; from < initial.size())
+      iov[parts++] = {const_cast<char*>(initial.data() + from), initial.size() - from};
+    const ssize_t n = ::pwritev(fd, iov, parts, static_cast<off_t>(done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == ENOMEM || errno == ENOSPC))
+      return fail(shm::Errc::limit_exceeded, "the system has no memory for the segment");
+    if (n <= 0) return system_failure("pwritev(memfd)", n < 0 ? errno : EIO);
+    done += static_cast<std::size_t>(n);
+  }
+  return true;
 }
 
 }  // namespace
@@ -40,24 +59,22 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
     return system_failure("ftruncate", err);
   }
 
-  {
-    std::error_code ec;
-    // Only the header page and the initial data are touched; the rest stays unallocated.
-    shm::Mapping map = shm::Mapping::map(fd.get(), static_cast<std::size_t>(record.sizes.mapping_bytes),
-                                         shm::Mapping::Access::read_write, ec);
-    if (ec) return system_failure("mmap", ec.value());
-    auto* header = new (map.data()) shm::SegmentHeader{};
-    header->magic = shm::kSegmentMagic;
-    header->layout_version = shm::kLayoutVersion;
-    header->typecode = record.typecode;
-    header->kind = static_cast<std::uint8_t>(record.kind);
-    header->element_size = record.element_size;
-    header->length = record.length;
-    header->data_offset = shm::kDataOffset;
-    if (auto err = shm::init_robust_mutex(header->mutex))
-      return fail(shm::Errc::internal, "pthread_mutex_init: " + err.message());
-    if (!initial.empty()) std::memcpy(map.data() + shm::kDataOffset, initial.data(), initial.size());
-  }
+  // The header is built here and written with the initial data in one pwritev: no mapping, no
+  // page fault in the daemon. Copying the freshly initialised mutex is sound because a
+  // process-shared mutex holds no addresses (every process maps it elsewhere anyway) and nobody
+  // can lock it before the fd is handed out.
+  shm::SegmentHeader header{};
+  header.magic = shm::kSegmentMagic;
+  header.layout_version = shm::kLayoutVersion;
+  header.typecode = record.typecode;
+  header.kind = static_cast<std::uint8_t>(record.kind);
+  header.element_size = record.element_size;
+  header.length = record.length;
+  header.data_offset = shm::kDataOffset;
+  if (auto err = shm::init_robust_mutex(header.mutex))
+    return fail(shm::Errc::internal, "pthread_mutex_init: " + err.message());
+  static_assert(sizeof(shm::SegmentHeader) == shm::kDataOffset, "the data follows the header directly");
+  if (auto written = write_prefix(fd.get(), header, initial); !written.ok()) return written.failure();
 
   if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
     return system_failure("fcntl(F_ADD_SEALS)", errno);
