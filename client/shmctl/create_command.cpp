@@ -63,8 +63,11 @@ class CreateCommand final : public Command {
     spec.initial = initial;
 
     std::error_code ec;
-    // The reference this takes is dropped when shmctl exits, which ends an ephemeral segment.
-    const shm::Segment segment = ctx.client().create(name_, spec, ec);
+    shm::Segment segment = ctx.client().create(name_, spec, ec);
+    if (ec) throw ctx.failure(ec, "create " + name_);
+    // Dropped and waited for, so the count is right as soon as shmctl returns (an ephemeral
+    // segment is gone by then).
+    segment.detach(ec);
     if (ec) throw ctx.failure(ec, "create " + name_);
     return ExitCode::ok;
   }

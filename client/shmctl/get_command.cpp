@@ -32,6 +32,8 @@ class GetCommand final : public Command {
       ctx.report("warning: a process died holding " + name_ + "'s lock; its contents may be half-updated");
     const char tc = segment.typecode();
     const bool value = segment.info().kind == shm::Kind::value;
+    segment.detach(ec);  // waited for: the count is right as soon as shmctl returns
+    if (ec) throw ctx.failure(ec, "get " + name_);
     if (json_)
       ctx.out() << (value ? shm::format_json_element(tc, data) : shm::format_json_list(tc, data)) << '\n';
     else

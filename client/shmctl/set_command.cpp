@@ -52,6 +52,8 @@ class SetCommand final : public Command {
     write_elements(segment, first, data, owner_died);
     if (owner_died)
       ctx.report("warning: a process died holding " + name_ + "'s lock; other elements may be half-updated");
+    segment.detach(ec);  // waited for: the count is right as soon as shmctl returns
+    if (ec) throw ctx.failure(ec, "set " + name_);
     return ExitCode::ok;
   }
 

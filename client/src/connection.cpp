@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "fork_generation.hpp"
 #include "shm/error.hpp"
 #include "shm/wire/fd_passing.hpp"
 
@@ -64,7 +65,7 @@ void Connection::connect_locked(std::error_code& ec) {
     return;
   }
   socket_ = std::move(fd);
-  pid_ = ::getpid();
+  generation_ = fork_generation();
   apply_timeout_locked();
 
   shmd::v1::Request hello;
@@ -116,13 +117,32 @@ void Connection::track(std::uint64_t id) {
   ++held_[id];
 }
 
+bool Connection::untrack_locked(std::uint64_t id) {
+  // A fork()ed child never speaks on its parent's stream; without a connection the reference
+  // already went with the old one (and is not re-registered: it is no longer in held_).
+  if (!socket_ || generation_ != fork_generation()) return false;
+  if (auto it = held_.find(id); it != held_.end() && --it->second == 0) held_.erase(it);
+  return true;
+}
+
+void Connection::release(std::uint64_t id) noexcept {
+  std::lock_guard lock(mutex_);
+  if (!untrack_locked(id)) return;
+  try {
+    shmd::v1::Request request;
+    request.mutable_detach()->set_id(id);
+    request.mutable_detach()->set_no_reply(true);
+    std::error_code ec;
+    send_locked(request, ec);  // a lost connection took the reference with it
+  } catch (const std::bad_alloc&) {
+    // No memory for a 20-byte frame: the reference stays until this connection closes.
+  }
+}
+
 void Connection::detach(std::uint64_t id, std::error_code& ec) {
   ec.clear();
   std::lock_guard lock(mutex_);
-  // A fork()ed child never speaks on its parent's stream; without a connection the reference
-  // already went with the old one (and is not re-registered: it is no longer in held_).
-  if (!socket_ || pid_ != ::getpid()) return;
-  if (auto it = held_.find(id); it != held_.end() && --it->second == 0) held_.erase(it);
+  if (!untrack_locked(id)) return;
   shmd::v1::Request request;
   request.mutable_detach()->set_id(id);
   shmd::v1::Response response;
@@ -141,7 +161,7 @@ void Connection::drop_locked() noexcept {
 void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
                       std::error_code& ec) {
   std::lock_guard lock(mutex_);
-  if (socket_ && pid_ != ::getpid()) {
+  if (socket_ && generation_ != fork_generation()) {
     // We are a fork()ed child: the stream and the references belong to the parent. Close our
     // copy (the parent's stays open) and speak on a connection of our own.
     drop_locked();

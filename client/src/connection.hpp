@@ -44,6 +44,9 @@ class Connection {
   /// Forgets one tracked reference and has the daemon drop it. Does not reconnect for this:
   /// a lost connection took the reference with it.
   void detach(std::uint64_t id, std::error_code& ec);
+  /// Like detach(), but sends a quiet Detach and does not wait: the daemon applies it before
+  /// anything else this connection asks, and other connections see it a moment later.
+  void release(std::uint64_t id) noexcept;
 
   /// The socket path.
   [[nodiscard]] const std::string& socket_path() const noexcept { return socket_path_; }
@@ -59,11 +62,13 @@ class Connection {
   void drop_locked() noexcept;
   void apply_timeout_locked() noexcept;
   void reattach_locked(std::error_code& ec);
+  /// Forgets one tracked reference; false if it is not this process's to drop.
+  bool untrack_locked(std::uint64_t id);
 
   std::mutex mutex_;                   ///< one request in flight
   std::string socket_path_;            ///< where the daemon listens
   UniqueFd socket_;                    ///< the stream, or empty when not connected
-  pid_t pid_ = 0;                      ///< process that opened socket_
+  unsigned generation_ = 0;            ///< fork_generation() of the process that opened socket_
   std::uint64_t next_request_id_ = 1;  ///< request ids, to match replies
   std::chrono::milliseconds reply_timeout_{kDefaultReplyTimeout};  ///< bound on each wait for a reply
   wire::FrameDecoder decoder_{wire::kMaxFrameBytes};  ///< splits replies into frames

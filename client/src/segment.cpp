@@ -1,10 +1,9 @@
 #include "shm/segment.hpp"
 
-#include <unistd.h>
-
 #include <cstddef>
 
 #include "connection.hpp"
+#include "fork_generation.hpp"
 #include "shm/client.hpp"
 #include "shm/error.hpp"
 #include "shm/robust_mutex.hpp"
@@ -17,32 +16,34 @@ Segment::Segment(SegmentInfo info, Mapping mapping, std::shared_ptr<detail::Conn
     : info_(std::move(info)),
       mapping_(std::move(mapping)),
       connection_(std::move(connection)),
-      owner_pid_(::getpid()),
+      owner_generation_(detail::fork_generation()),
       read_only_(read_only) {}
 
 Segment::Segment(Segment&& other) noexcept
     : info_(std::move(other.info_)),
       mapping_(std::move(other.mapping_)),
       connection_(std::move(other.connection_)),
-      owner_pid_(std::exchange(other.owner_pid_, 0)),
+      owner_generation_(std::exchange(other.owner_generation_, 0)),
       read_only_(other.read_only_) {}
 
 Segment& Segment::operator=(Segment&& other) noexcept {
   if (this != &other) {
-    std::error_code ignored;
-    detach(ignored);
+    release();
     info_ = std::move(other.info_);
     mapping_ = std::move(other.mapping_);
     connection_ = std::move(other.connection_);
-    owner_pid_ = std::exchange(other.owner_pid_, 0);
+    owner_generation_ = std::exchange(other.owner_generation_, 0);
     read_only_ = other.read_only_;
   }
   return *this;
 }
 
-Segment::~Segment() {
-  std::error_code ignored;
-  detach(ignored);
+Segment::~Segment() { release(); }
+
+void Segment::release() noexcept {
+  mapping_.reset();
+  auto connection = std::move(connection_);
+  if (connection && owner_generation_ == detail::fork_generation()) connection->release(info_.id);
 }
 
 LockGuard Segment::refuse_lock(const char* what, std::error_code& ec) const noexcept {
@@ -88,7 +89,7 @@ void Segment::detach(std::error_code& ec) noexcept {
   mapping_.reset();
   auto connection = std::move(connection_);
   // A fork()ed child's copy maps the memory, but the reference is its parent's to drop.
-  if (!connection || owner_pid_ != ::getpid()) return;
+  if (!connection || owner_generation_ != detail::fork_generation()) return;
   try {
     connection->detach(info_.id, ec);
   } catch (const std::bad_alloc&) {

@@ -45,16 +45,17 @@ void fill_info(const SegmentRecord& r, pb::SegmentInfo& out) {
   out.set_removed(r.removed);
 }
 
-// The reply owns its own descriptor, so the send may finish after the registry frees the segment.
+// A writable attach lends the registry's memfd: no copy per attach. The session sends it before
+// anything else runs, and copies it only if it must wait for the socket (see Session::send).
 // A read-only attach gets the memfd reopened O_RDONLY: mmap(PROT_WRITE, MAP_SHARED) and
 // mprotect(PROT_WRITE) of it then fail with EACCES, whatever the client tries.
 bool attach_fd(Reply& reply, const SegmentRecord& r, Access access) {
   if (access == Access::write) {
-    reply.fd.reset(::fcntl(r.memfd.get(), F_DUPFD_CLOEXEC, 0));
-  } else {
-    const std::string path = "/proc/self/fd/" + std::to_string(r.memfd.get());
-    reply.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    reply.lent_fd = &r.memfd;
+    return true;
   }
+  const std::string path = "/proc/self/fd/" + std::to_string(r.memfd.get());
+  reply.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (reply.fd) return true;
   set_error(reply, Errc::limit_exceeded, std::string("cannot pass the segment: ") + std::strerror(errno));
   return false;
@@ -159,6 +160,7 @@ void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req
 }
 
 void RequestHandler::on_detach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
+  reply.no_reply = req.detach().no_reply();
   auto left = registry_.detach(ctx.client, req.detach().id());
   if (!left) return set_failure(reply, left.failure());
   reply.response.mutable_detach()->set_refcount(left.value());

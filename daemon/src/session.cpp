@@ -3,7 +3,11 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
+#include <fcntl.h>
+
 #include <array>
+#include <cerrno>
+#include <cstring>
 
 #include "shm/wire/fd_passing.hpp"
 
@@ -51,6 +55,7 @@ asio::awaitable<void> Session::run() {
       if (reply.response.has_error())
         log_.debug("client {}: request {} refused: {}", ctx_.client, request.request_id(),
                    reply.response.error().message());
+      if (reply.no_reply) continue;
       if (!co_await send(reply) || reply.close_connection) co_return;
     }
     watch_partial_frame();
@@ -86,7 +91,8 @@ asio::awaitable<bool> Session::send(const Reply& reply) {
   std::string frame;
   shm::wire::append_frame(frame, reply.response.SerializeAsString());
   auto rest = std::as_bytes(std::span(frame));
-  int fd = reply.fd.get();  // rides with the first byte sent
+  int fd = reply.fd_to_send();  // rides with the first byte sent
+  shm::UniqueFd kept;           // our own copy of a lent fd, made only if we must wait
   while (!rest.empty()) {
     std::error_code ec;
     const std::size_t sent = shm::wire::send_with_fd(socket_.native_handle(), rest, fd, ec);
@@ -98,6 +104,16 @@ asio::awaitable<bool> Session::send(const Reply& reply) {
     if (ec != std::errc::resource_unavailable_try_again && ec != std::errc::operation_would_block) {
       log_.debug("client {}: write failed: {}", ctx_.client, ec.message());
       co_return false;
+    }
+    if (fd >= 0 && !kept) {
+      // Other sessions run while we wait, and one may free the segment behind a lent fd.
+      kept.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
+      if (!kept) {
+        log_.warn("client {}: cannot keep the segment fd while the socket is full: {}", ctx_.client,
+                  std::strerror(errno));
+        co_return false;
+      }
+      fd = kept.get();
     }
     std::error_code wait_ec;
     co_await socket_.async_wait(asio::socket_base::wait_write, asio::redirect_error(asio::use_awaitable, wait_ec));

@@ -59,10 +59,10 @@ void check_reply(const pb::Request& request, const shmd::Reply& reply) {
     broken("an error reply without a code");
   const auto body = reply.response.body_case();
   const bool hands_over = body == pb::Response::kCreate || body == pb::Response::kAttach;
-  if (hands_over != static_cast<bool>(reply.fd)) broken("fd present without a segment, or missing with one");
-  if (reply.fd) {
+  if (hands_over != reply.has_fd()) broken("fd present without a segment, or missing with one");
+  if (reply.has_fd()) {
     struct stat st {};
-    if (::fstat(reply.fd.get(), &st) != 0) broken("the passed fd is not open");
+    if (::fstat(reply.fd_to_send(), &st) != 0) broken("the passed fd is not open");
     const auto& info = body == pb::Response::kCreate ? reply.response.create().segment()
                                                      : reply.response.attach().segment();
     if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes()) broken("fd size differs from mapping_bytes");

@@ -42,6 +42,7 @@ using shm::test::ChildProcess;
 using shm::test::DaemonProcess;
 using shm::test::RawClient;
 using shm::test::run;
+namespace pb = shmd::v1;
 
 const std::string kPeer = SHM_TEST_PEER_BIN;
 
@@ -199,6 +200,51 @@ TEST(Core, DetachDropsOneReference) {
   EXPECT_EQ(refcount(client, "d"), 1);
   v.detach();
   EXPECT_EQ(refcount(client, "d"), 0);  // persistent: the segment stays without references
+}
+
+TEST(Core, DroppedHandleIsReleasedBeforeTheSameClientsNextRequest) {
+  // Destroying a handle does not wait for the daemon, but its client's next request is answered
+  // only after the release: no extra round trip, and no stale count for the dropping client.
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("dropped");
+  for (int i = 0; i < 100; ++i) {
+    { auto extra = client.attach_value<int>("dropped"); }
+    ASSERT_EQ(refcount(client, "dropped"), 1) << "round " << i;
+  }
+  v = shm::Value<int>();  // move assignment releases too (`v = {}` would store 0: Value reads like an int)
+  EXPECT_EQ(refcount(client, "dropped"), 0);
+  // Other connections see it as soon as they ask after the daemon read it.
+  shm::Client other(daemon.socket_path());
+  EXPECT_TRUE(eventually([&] { return refcount(other, "dropped") == 0; }));
+}
+
+TEST(Core, QuietDetachSendsNoReplyEvenWhenRefused) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("quiet");
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  pb::Request attach;
+  attach.set_request_id(10);
+  attach.mutable_attach()->set_name("quiet");
+  const auto attached = raw.call(attach);
+  ASSERT_TRUE(attached && !attached->first.has_error());
+  const std::uint64_t id = attached->first.attach().segment().id();
+  pb::Request quiet;
+  quiet.mutable_detach()->set_id(id);
+  quiet.mutable_detach()->set_no_reply(true);
+  quiet.set_request_id(11);
+  ASSERT_TRUE(raw.send_request(quiet));  // applied
+  quiet.set_request_id(12);
+  ASSERT_TRUE(raw.send_request(quiet));  // NOT_ATTACHED now, still silent
+  pb::Request info;
+  info.set_request_id(13);
+  info.mutable_info()->set_name("quiet");
+  const auto reply = raw.call(info);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->first.request_id(), 13u) << "the quiet detaches were answered: " << reply->first.ShortDebugString();
+  EXPECT_EQ(reply->first.info().segment().refcount(), 1u) << "only the creator's reference is left";
 }
 
 // ---------------------------------------------------------------------------------------------

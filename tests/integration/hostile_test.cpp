@@ -422,6 +422,45 @@ TEST_F(HostileTest, HundredsOfRandomFramesLeaveDataAndDescriptorsUnchanged) {
   expect_unharmed();
 }
 
+TEST_F(HostileTest, AttachRepliesQueuedBehindAFullSocketStillCarryTheRightSegment) {
+  // Thousands of attaches sent at once, none read until all are sent: the daemon's replies fill
+  // the socket, so most fds wait with their reply. Each must still be the segment it names.
+  constexpr int kRequests = 2000;
+  {
+    RawClient greedy(daemon_->socket_path());
+    ASSERT_TRUE(greedy.hello());
+    std::string bytes;
+    for (int i = 0; i < kRequests; ++i) {
+      pb::Request r = named(i % 2 == 0 ? "keep" : "keep-array", 0);
+      r.set_request_id(static_cast<std::uint64_t>(i) + 100);
+      bytes += frame(r.SerializeAsString());
+    }
+    ASSERT_TRUE(greedy.send_bytes(bytes));
+    for (int i = 0; i < kRequests; ++i) {
+      auto reply = greedy.receive(30s);
+      ASSERT_TRUE(reply) << "reply " << i << " never came";
+      auto& [response, fds] = *reply;
+      ASSERT_FALSE(response.has_error()) << response.error().message();
+      ASSERT_EQ(response.request_id(), static_cast<std::uint64_t>(i) + 100);
+      ASSERT_EQ(fds.size(), 1u) << "reply " << i;
+      const auto& info = response.attach().segment();
+      if (i % 2 == 0) {
+        double v = 0;
+        ASSERT_EQ(::pread(fds[0].get(), &v, sizeof v, static_cast<off_t>(info.data_offset())), ssize_t{sizeof v});
+        ASSERT_EQ(v, 42.5) << "reply " << i << " carried another segment's fd";
+      } else {
+        std::array<int, 4> a{};
+        ASSERT_EQ(::pread(fds[0].get(), a.data(), sizeof a, static_cast<off_t>(info.data_offset())),
+                  ssize_t{sizeof a});
+        ASSERT_EQ(a, (std::array<int, 4>{1, 2, 3, 4})) << "reply " << i << " carried another segment's fd";
+      }
+    }
+  }
+  // Closing the connection gave back all 2,000 references.
+  EXPECT_TRUE(eventually([&] { return client_->info("keep").refcount == 1; }));
+  expect_unharmed();
+}
+
 /// Sends a Hello frame with `fds` attached as SCM_RIGHTS.
 bool send_hello_with_fds(int socket, const std::vector<int>& fds) {
   pb::Request r;
@@ -491,7 +530,7 @@ TEST_F(HostileTest, ReattachWithAHugeReferenceCountDoesNotStallTheDaemon) {
   if (!reply) {
     // The daemon is busy for minutes: do not wait for it in the teardown.
     daemon_->stop(SIGKILL);
-    keep_ = {};
+    keep_ = shm::Value<double>();  // `= {}` would store 0.0
     keep_array_ = {};
     client_.reset();
     return;

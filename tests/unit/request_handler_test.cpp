@@ -53,13 +53,14 @@ TEST_F(RequestHandlerTest, HelloReportsVersionAndRefusesOthers) {
   EXPECT_FALSE(bad.close_connection);
 }
 
-TEST_F(RequestHandlerTest, CreateHandsOverADuplicateOfTheMemfd) {
+TEST_F(RequestHandlerTest, CreateLendsTheRegistrysMemfd) {
   Reply r = create("v");
   ASSERT_FALSE(r.response.has_error()) << r.response.error().message();
-  ASSERT_TRUE(r.fd);
-  EXPECT_NE(r.fd.get(), registry_.find("v")->memfd.get());
+  ASSERT_TRUE(r.has_fd());
+  EXPECT_FALSE(r.fd) << "a writable attach needs no copy of its own";
+  EXPECT_EQ(r.fd_to_send(), registry_.find("v")->memfd.get());
   struct stat st{};
-  ASSERT_EQ(::fstat(r.fd.get(), &st), 0);
+  ASSERT_EQ(::fstat(r.fd_to_send(), &st), 0);
   EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), r.response.create().segment().mapping_bytes());
   const auto& info = r.response.create().segment();
   EXPECT_TRUE(r.response.create().created());
@@ -77,7 +78,7 @@ TEST_F(RequestHandlerTest, MalformedCreatesGetErrorsWithoutFds) {
     Reply r = create("x", typecode, kind);
     ASSERT_TRUE(r.response.has_error());
     EXPECT_EQ(r.response.error().code(), pb::INVALID_ARGUMENT);
-    EXPECT_FALSE(r.fd);
+    EXPECT_FALSE(r.has_fd());
   }
   EXPECT_EQ(registry_.segment_count(), 0u);
 }
@@ -108,6 +109,21 @@ TEST_F(RequestHandlerTest, DetachOfUnheldSegmentIsNotAttached) {
   Reply mine = call(req, 1);
   ASSERT_TRUE(mine.response.has_detach());
   EXPECT_EQ(mine.response.detach().refcount(), 0u);
+}
+
+TEST_F(RequestHandlerTest, QuietDetachIsAppliedButAsksForNoReply) {
+  Reply c = create("v");
+  pb::Request req;
+  req.mutable_detach()->set_id(c.response.create().segment().id());
+  req.mutable_detach()->set_no_reply(true);
+  Reply refused = call(req, /*client=*/2);
+  EXPECT_TRUE(refused.no_reply) << "not even an error goes back";
+  EXPECT_EQ(registry_.find("v")->refcount, 1u);
+  Reply applied = call(req, 1);
+  EXPECT_TRUE(applied.no_reply);
+  EXPECT_EQ(registry_.find("v")->refcount, 0u);
+  req.mutable_detach()->set_no_reply(false);
+  EXPECT_FALSE(call(req, 1).no_reply) << "an ordinary Detach is answered";
 }
 
 TEST_F(RequestHandlerTest, ListPagesStayUnderTheFrameLimitAndCoverEverything) {

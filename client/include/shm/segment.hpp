@@ -22,6 +22,9 @@ struct SegmentAccess;
 
 /// One reference to a segment: its mapping plus the daemon-side reference count it holds.
 /// Destroying it (or `detach()`) unmaps and drops the reference. Move-only.
+/// The destructor (and move assignment) does not wait for the daemon: the reference is gone for
+/// every later request of this Client at once, and for other connections a moment later.
+/// `detach()` waits for the daemon's answer: when it returns, every connection sees the new count.
 /// In a child created by fork() an inherited Segment still maps the memory, but its reference
 /// belongs to the parent: the child's copy only unmaps.
 class Segment {
@@ -83,7 +86,7 @@ class Segment {
   /// Throwing form of try_lock(ec).
   LockGuard try_lock();
 
-  /// Unmaps and tells the daemon to drop this reference. Idempotent.
+  /// Unmaps and has the daemon drop this reference, waiting until it has. Idempotent.
   void detach(std::error_code& ec) noexcept;
   /// Throwing form of detach(ec).
   void detach();
@@ -98,11 +101,13 @@ class Segment {
   LockGuard refuse_lock(const char* what, std::error_code& ec) const noexcept;
   static constexpr int kNotLockable = -1;  ///< lock_slow(): detached or read-only, nothing was tried
   LockGuard lock_slow(int rc);
+  /// Unmaps and drops the reference without waiting for the daemon (destructor, move assignment).
+  void release() noexcept;
 
   SegmentInfo info_;                               ///< daemon's metadata
   Mapping mapping_;                                ///< the whole memfd, header included
   std::shared_ptr<detail::Connection> connection_; ///< where the reference is held
-  int owner_pid_ = 0;                              ///< process that holds the reference
+  unsigned owner_generation_ = 0;                  ///< fork generation of the process that holds the reference
   bool read_only_ = false;                         ///< mapped PROT_READ
 };
 

@@ -16,8 +16,17 @@ inline constexpr std::uint32_t kProtocolVersion = 1;
 /// A response, the fd to send with it (if any), and whether to close the connection after it.
 struct Reply {
   shmd::v1::Response response;  ///< the reply message
-  shm::UniqueFd fd;             ///< a duplicate of the segment memfd to pass, or empty
-  bool close_connection = false;///< the request stream is broken beyond repair
+  shm::UniqueFd fd;             ///< a descriptor of the reply's own to pass (a read-only reopen), or empty
+  /// The registry's memfd to pass, lent rather than duplicated: it stays open only until the
+  /// daemon runs another request, so the sender must duplicate it before it waits for anything.
+  const shm::UniqueFd* lent_fd = nullptr;
+  bool close_connection = false;  ///< the request stream is broken beyond repair
+  bool no_reply = false;          ///< the client asked for no answer (a quiet Detach): send nothing
+
+  /// The descriptor to send with the response, or -1.
+  [[nodiscard]] int fd_to_send() const noexcept { return fd ? fd.get() : lent_fd != nullptr ? lent_fd->get() : -1; }
+  /// True when a descriptor rides with the response.
+  [[nodiscard]] bool has_fd() const noexcept { return fd_to_send() >= 0; }
 };
 
 /// Identity of the connection a request came in on.
