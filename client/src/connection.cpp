@@ -1,11 +1,14 @@
 #include "connection.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 
 #include "fork_generation.hpp"
@@ -66,7 +69,6 @@ void Connection::connect_locked(std::error_code& ec) {
   }
   socket_ = std::move(fd);
   generation_ = fork_generation();
-  apply_timeout_locked();
 
   shmd::v1::Request hello;
   hello.mutable_hello()->set_protocol_version(kProtocolVersion);
@@ -101,15 +103,20 @@ void Connection::reattach_locked(std::error_code& ec) {
 void Connection::set_reply_timeout(std::chrono::milliseconds timeout) noexcept {
   std::lock_guard lock(mutex_);
   reply_timeout_ = timeout;
-  apply_timeout_locked();
 }
 
-void Connection::apply_timeout_locked() noexcept {
-  if (!socket_) return;
-  // A receive timeout on the socket bounds each wait without an extra poll() per reply.
-  const auto ms = reply_timeout_.count();
-  const timeval tv{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-  ::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+bool Connection::wait_readable_locked(std::chrono::steady_clock::time_point deadline) noexcept {
+  // poll() rather than a blocking recv(): a thread asleep in recv() on a Unix socket is also woken
+  // each time the daemon reads a request of ours (the kernel's write-space wakeup does not say
+  // what it is for), one useless wake-up per request. poll() sleeps until a reply is there.
+  for (;;) {
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    pollfd p{socket_.get(), POLLIN, 0};
+    const int rc = ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, INT_MAX)));
+    if (rc > 0) return true;
+    if (rc == 0) return false;
+    if (errno != EINTR) return true;  // let recv() report what is wrong
+  }
 }
 
 void Connection::track(std::uint64_t id) {
@@ -211,21 +218,23 @@ void Connection::receive_locked(std::uint64_t request_id, shmd::v1::Response& re
                                 std::error_code& ec) {
   std::string payload;
   std::array<std::byte, 64 * 1024> buffer;
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = reply_timeout_ >= std::chrono::hours(24 * 365) ? Clock::time_point::max() : Clock::now() + reply_timeout_;
   while (!decoder_.next(payload)) {
     if (decoder_.error() != wire::FrameError::none) {
       drop_locked();
       fail(ec, Errc::protocol_error, "bad reply from shmd: " + std::string(wire::to_string(decoder_.error())));
       return;
     }
-    std::error_code rec;
-    const std::size_t n = wire::recv_with_fds(socket_.get(), buffer, pending_fds_, rec);
-    if (rec == std::errc::resource_unavailable_try_again || rec == std::errc::operation_would_block) {
-      // SO_RCVTIMEO ran out (set in apply_timeout_locked): the daemon accepted but does not answer.
+    if (!wait_readable_locked(deadline)) {
+      // The daemon accepted but does not answer (a socket-activated listener with no daemon, say).
       drop_locked();
       fail(ec, Errc::daemon_unavailable,
            "shmd at " + socket_path_ + " did not answer within " + std::to_string(reply_timeout_.count()) + " ms");
       return;
     }
+    std::error_code rec;
+    const std::size_t n = wire::recv_with_fds(socket_.get(), buffer, pending_fds_, rec);
     if (rec || n == 0) {
       drop_locked();
       fail(ec, Errc::connection_lost,

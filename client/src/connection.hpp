@@ -60,7 +60,8 @@ class Connection {
   void receive_locked(std::uint64_t request_id, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void drop_locked() noexcept;
-  void apply_timeout_locked() noexcept;
+  /// Waits until a reply can be read; false once `deadline` passes.
+  bool wait_readable_locked(std::chrono::steady_clock::time_point deadline) noexcept;
   void reattach_locked(std::error_code& ec);
   /// Forgets one tracked reference; false if it is not this process's to drop.
   bool untrack_locked(std::uint64_t id);
