@@ -6,6 +6,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -38,6 +39,11 @@ Result<bool> write_prefix(int fd, const shm::SegmentHeader& header, std::string_
   return true;
 }
 
+/// Segments up to this size are written whole instead of ftruncate()d first: one system call less.
+constexpr std::size_t kWholeWriteLimit = 4096;
+/// The data of a small segment created without initial data.
+constexpr std::array<char, kWholeWriteLimit - shm::kDataOffset> kZeros{};
+
 }  // namespace
 
 Result<bool> restrict_memfd_mode(int fd) {
@@ -51,7 +57,12 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
   shm::UniqueFd fd(::memfd_create(memfd_name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) return system_failure("memfd_create", errno);
   if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure();
-  if (::ftruncate(fd.get(), static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
+  // A segment of one page or less is written whole (header and data, zeros if no initial data),
+  // and that write sizes the file. A bigger one is sized first and only its header (and initial
+  // data) written, so untouched pages stay unallocated.
+  const bool write_whole = record.sizes.mapping_bytes <= kWholeWriteLimit;
+  if (initial.empty() && write_whole) initial = std::string_view(kZeros.data(), record.sizes.data_bytes);
+  if (!write_whole && ::ftruncate(fd.get(), static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
     const int err = errno;
     if (err == ENOMEM || err == ENOSPC || err == EFBIG)
       return fail(shm::Errc::limit_exceeded, "the system cannot provide " +

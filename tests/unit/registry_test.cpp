@@ -98,6 +98,39 @@ TEST(Registry, InitialDataIsWrittenAfterTheHeader) {
   ::munmap(map, s->sizes.mapping_bytes);
 }
 
+TEST(Registry, MemfdIsExactlyTheMappingSizeWithHeaderAndDataInPlace) {
+  // Small segments are written whole, bigger ones sized first and written in part: both ways the
+  // file must be exactly mapping_bytes, with the header, the initial data or zeros.
+  Registry r;
+  std::vector<std::int64_t> big(2000);
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::int64_t>(i) * 3;
+  struct Case {
+    std::string name;
+    std::uint64_t length;
+    std::vector<std::int64_t> initial;
+  };
+  const std::vector<Case> cases = {{"small.zero", 1, {}},      {"small.init", 4, {1, 2, 3, 4}},
+                                   {"page.zero", (4096 - shm::kDataOffset) / 8, {}},
+                                   {"big.zero", 2000, {}},     {"big.init", 2000, big}};
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    CreateParams p = array_params(c.name, c.length, 'q');
+    p.initial = std::string_view(reinterpret_cast<const char*>(c.initial.data()), c.initial.size() * 8);
+    create_ok(r, kAlice, p);
+    const SegmentRecord* s = r.find(c.name);
+    ASSERT_NE(s, nullptr);
+    const auto size = static_cast<off_t>(s->sizes.mapping_bytes);
+    EXPECT_EQ(::lseek(s->memfd.get(), 0, SEEK_END), size);
+    shm::SegmentHeader header{};
+    ASSERT_EQ(::pread(s->memfd.get(), &header, sizeof header, 0), ssize_t{sizeof header});
+    EXPECT_EQ(header.magic, shm::kSegmentMagic);
+    EXPECT_EQ(header.length, c.length);
+    std::vector<std::int64_t> data(c.length, -1);
+    ASSERT_EQ(::pread(s->memfd.get(), data.data(), data.size() * 8, shm::kDataOffset), static_cast<ssize_t>(data.size() * 8));
+    EXPECT_EQ(data, c.initial.empty() ? std::vector<std::int64_t>(c.length, 0) : c.initial);
+  }
+}
+
 TEST(Registry, AttachAndDetachCountReferences) {
   Registry r;
   const auto id = create_ok(r, kAlice, value_params("v"));
