@@ -63,11 +63,13 @@ class CreateCommand final : public Command {
     spec.initial = initial;
 
     std::error_code ec;
-    shm::Segment segment = ctx.client().create(name_, spec, ec);
-    if (ec) throw ctx.failure(ec, "create " + name_);
-    // Dropped and waited for, so the count is right as soon as shmctl returns (an ephemeral
-    // segment is gone by then).
-    segment.detach(ec);
+    if (spec.options.ephemeral) {
+      // Ephemeral: made, then dropped (and waited for) when shmctl is done with it, which ends it.
+      shm::Segment segment = ctx.client().create(name_, spec, ec);
+      if (!ec) segment.detach(ec);
+    } else {
+      (void)ctx.client().create_detached(name_, spec, ec);  // nothing to map: no reference, no fd
+    }
     if (ec) throw ctx.failure(ec, "create " + name_);
     return ExitCode::ok;
   }

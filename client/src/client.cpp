@@ -75,6 +75,18 @@ Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<deta
   return {};
 }
 
+// The CreateRequest for `spec`, shared by create() and create_detached().
+void fill_create(pb::CreateRequest& c, std::string_view name, const SegmentSpec& spec) {
+  c.set_name(std::string(name));
+  c.set_typecode(std::string(1, spec.typecode));
+  c.set_kind(spec.kind == Kind::array ? pb::ARRAY : pb::VALUE);
+  c.set_length(spec.length);
+  c.set_mode(spec.options.mode);
+  c.set_ephemeral(spec.options.ephemeral);
+  c.set_open_existing(spec.options.open_existing);
+  c.set_initial(reinterpret_cast<const char*>(spec.initial.data()), spec.initial.size());
+}
+
 // One request/response on `connection`; a Client that never connected fails cleanly.
 bool exchange(const std::shared_ptr<detail::Connection>& connection, pb::Request& request, pb::Response& response,
               UniqueFd& fd, std::error_code& ec) {
@@ -114,19 +126,28 @@ const std::string& Client::socket_path() const noexcept {
 
 Segment Client::create(std::string_view name, const SegmentSpec& spec, std::error_code& ec) {
   pb::Request request;
-  auto* c = request.mutable_create();
-  c->set_name(std::string(name));
-  c->set_typecode(std::string(1, spec.typecode));
-  c->set_kind(spec.kind == Kind::array ? pb::ARRAY : pb::VALUE);
-  c->set_length(spec.length);
-  c->set_mode(spec.options.mode);
-  c->set_ephemeral(spec.options.ephemeral);
-  c->set_open_existing(spec.options.open_existing);
-  c->set_initial(reinterpret_cast<const char*>(spec.initial.data()), spec.initial.size());
+  fill_create(*request.mutable_create(), name, spec);
   pb::Response response;
   UniqueFd fd;
   if (!exchange(connection_, request, response, fd, ec)) return {};
   return map_reply(response.create().segment(), std::move(fd), connection_, AccessMode::read_write, ec);
+}
+
+SegmentInfo Client::create_detached(std::string_view name, const SegmentSpec& spec, std::error_code& ec) {
+  pb::Request request;
+  fill_create(*request.mutable_create(), name, spec);
+  request.mutable_create()->set_no_attach(true);
+  pb::Response response;
+  UniqueFd fd;
+  if (!exchange(connection_, request, response, fd, ec)) return {};
+  return from_wire(response.create().segment());
+}
+
+SegmentInfo Client::create_detached(std::string_view name, const SegmentSpec& spec) {
+  std::error_code ec;
+  SegmentInfo info = create_detached(name, spec, ec);
+  throw_if(ec, "create", name);
+  return info;
 }
 
 Segment Client::attach(std::string_view name, std::error_code& ec) { return attach(name, AccessMode::read_write, ec); }

@@ -22,8 +22,9 @@ thread_local std::string t_last_error;
 
 constexpr std::uint32_t kProtocolVersion = 1;
 
-bool carries_segment(const shmd::v1::Response& r) {
-  return r.body_case() == shmd::v1::Response::kCreate || r.body_case() == shmd::v1::Response::kAttach;
+bool carries_segment(const shmd::v1::Request& q, const shmd::v1::Response& r) {
+  if (r.body_case() == shmd::v1::Response::kCreate) return !q.create().no_attach();
+  return r.body_case() == shmd::v1::Response::kAttach;
 }
 
 }  // namespace
@@ -189,7 +190,7 @@ void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, 
 void Connection::exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
                                  std::error_code& ec) {
   send_locked(request, ec);
-  if (!ec) receive_locked(request.request_id(), response, fd, ec);
+  if (!ec) receive_locked(request, response, fd, ec);
 }
 
 void Connection::send_locked(shmd::v1::Request& request, std::error_code& ec) {
@@ -214,7 +215,7 @@ void Connection::send_locked(shmd::v1::Request& request, std::error_code& ec) {
   }
 }
 
-void Connection::receive_locked(std::uint64_t request_id, shmd::v1::Response& response, UniqueFd& fd,
+void Connection::receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
                                 std::error_code& ec) {
   std::string payload;
   std::array<std::byte, 64 * 1024> buffer;
@@ -243,12 +244,12 @@ void Connection::receive_locked(std::uint64_t request_id, shmd::v1::Response& re
     }
     decoder_.feed(std::span<const std::byte>(buffer.data(), n));
   }
-  if (!response.ParseFromString(payload) || response.request_id() != request_id) {
+  if (!response.ParseFromString(payload) || response.request_id() != request.request_id()) {
     drop_locked();
     fail(ec, Errc::protocol_error, "shmd sent a reply that does not match the request");
     return;
   }
-  if (carries_segment(response)) {
+  if (carries_segment(request, response)) {
     if (pending_fds_.empty()) {
       drop_locked();
       fail(ec, Errc::protocol_error, "shmd's reply should carry a segment fd but has none");

@@ -57,7 +57,7 @@ class Connection {
   explicit Connection(std::string socket_path) : socket_path_(std::move(socket_path)) {}
   void connect_locked(std::error_code& ec);
   void send_locked(shmd::v1::Request& request, std::error_code& ec);
-  void receive_locked(std::uint64_t request_id, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
+  void receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
   void drop_locked() noexcept;
   /// Waits until a reply can be read; false once `deadline` passes.

@@ -125,6 +125,10 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
     set_error(reply, Errc::invalid_argument, "kind must be VALUE or ARRAY");
     return;
   }
+  if (c.no_attach() && c.ephemeral()) {
+    set_error(reply, Errc::invalid_argument, "an ephemeral segment without a reference would vanish at once: no_attach and ephemeral exclude each other");
+    return;
+  }
   CreateParams params;
   params.name = c.name();
   params.typecode = c.typecode()[0];
@@ -136,6 +140,15 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
   params.open_existing = c.open_existing();
   auto outcome = registry_.create(ctx.client, ctx.credentials, params);
   if (!outcome) return set_failure(reply, outcome.failure());
+  if (c.no_attach()) {
+    // Made (or found) as any create is, then let go: the segment is persistent, so it stays.
+    auto* body = reply.response.mutable_create();
+    fill_info(*outcome->segment, *body->mutable_segment());
+    body->set_created(outcome->created);
+    const auto left = registry_.detach(ctx.client, outcome->segment->id);
+    body->mutable_segment()->set_refcount(left ? left.value() : 0);
+    return;
+  }
   if (!attach_fd(reply, *outcome->segment, Access::write)) {
     // The client never sees this reference: undo it, and undo the segment if we made it.
     const std::uint64_t id = outcome->segment->id;

@@ -219,6 +219,35 @@ TEST(Core, DroppedHandleIsReleasedBeforeTheSameClientsNextRequest) {
   EXPECT_TRUE(eventually([&] { return refcount(other, "dropped") == 0; }));
 }
 
+TEST(Core, CreateDetachedMakesASegmentWithoutAReference) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  const int init[] = {4, 5, 6};
+  const shm::SegmentSpec spec{'i', shm::Kind::array, 3, std::as_bytes(std::span(init)), {}};
+  const auto info = client.create_detached("admin.made", spec);
+  EXPECT_EQ(info.refcount, 0u);
+  EXPECT_EQ(info.length, 3u);
+  EXPECT_EQ(refcount(client, "admin.made"), 0);
+  auto a = client.attach_array<int>("admin.made");
+  EXPECT_EQ(std::vector<int>(a.begin(), a.end()), (std::vector<int>{4, 5, 6}));
+
+  std::error_code ec;
+  client.create_detached("admin.made", spec, ec);
+  EXPECT_EQ(ec, Errc::already_exists);
+  shm::SegmentSpec reopen = spec;
+  reopen.options.open_existing = true;
+  EXPECT_EQ(client.create_detached("admin.made", reopen).refcount, 1u) << "only `a` holds it";
+  reopen.length = 4;
+  reopen.initial = {};
+  client.create_detached("admin.made", reopen, ec);
+  EXPECT_EQ(ec, Errc::type_mismatch);
+  shm::SegmentSpec eph = spec;
+  eph.options.ephemeral = true;
+  client.create_detached("admin.eph", eph, ec);
+  EXPECT_EQ(ec, Errc::invalid_argument);
+  EXPECT_TRUE(gone(client, "admin.eph"));
+}
+
 TEST(Core, QuietDetachSendsNoReplyEvenWhenRefused) {
   DaemonProcess daemon;
   shm::Client client(daemon.socket_path());

@@ -72,6 +72,30 @@ TEST_F(RequestHandlerTest, CreateLendsTheRegistrysMemfd) {
   EXPECT_EQ(info.refcount(), 1u);
 }
 
+TEST_F(RequestHandlerTest, CreateWithoutAttachLeavesNoReferenceAndPassesNoFd) {
+  pb::Request req;
+  auto* c = req.mutable_create();
+  c->set_name("admin");
+  c->set_typecode("i");
+  c->set_kind(pb::VALUE);
+  c->set_length(1);
+  c->set_no_attach(true);
+  Reply r = call(req);
+  ASSERT_FALSE(r.response.has_error()) << r.response.error().message();
+  EXPECT_FALSE(r.has_fd());
+  EXPECT_TRUE(r.response.create().created());
+  EXPECT_EQ(r.response.create().segment().refcount(), 0u);
+  ASSERT_NE(registry_.find("admin"), nullptr) << "a persistent segment stays without references";
+  EXPECT_EQ(registry_.find("admin")->refcount, 0u);
+
+  c->set_name("gone-at-once");
+  c->set_ephemeral(true);
+  Reply refused = call(req);
+  ASSERT_TRUE(refused.response.has_error());
+  EXPECT_EQ(refused.response.error().code(), pb::INVALID_ARGUMENT);
+  EXPECT_EQ(registry_.find("gone-at-once"), nullptr);
+}
+
 TEST_F(RequestHandlerTest, MalformedCreatesGetErrorsWithoutFds) {
   for (const auto& [typecode, kind] : std::vector<std::pair<std::string, pb::Kind>>{
            {"", pb::VALUE}, {"dd", pb::VALUE}, {"d", pb::KIND_UNSPECIFIED}, {"d", static_cast<pb::Kind>(42)}}) {

@@ -58,6 +58,12 @@ class Client {
   Segment create(std::string_view name, const SegmentSpec& spec, std::error_code& ec);
   /// Throwing form of create().
   Segment create(std::string_view name, const SegmentSpec& spec);
+  /// Creates a segment (or, with options.open_existing, checks an existing one) without
+  /// attaching: no reference, no mapping, no fd (SysV `shmget` without `shmat`). For admin tools.
+  /// Errc::invalid_argument with options.ephemeral, which would vanish at once.
+  SegmentInfo create_detached(std::string_view name, const SegmentSpec& spec, std::error_code& ec);
+  /// Throwing form of create_detached().
+  SegmentInfo create_detached(std::string_view name, const SegmentSpec& spec);
   /// Attaches to an existing segment by name and maps it read-write (needs the r and w bits).
   Segment attach(std::string_view name, std::error_code& ec);
   /// Attaches with `mode`; read_only needs only the r bit and maps PROT_READ.
