@@ -20,8 +20,8 @@ namespace shm::bench {
 namespace {
 
 constexpr int kClients = 8;
-// What one control_shmd cycle sends: Create, Info, Remove, and the Detach of the dropped handle.
-constexpr int kRequestsPerCycle = 4;
+// What one control_shmd cycle sends: Create (without attaching), Info, Remove.
+constexpr int kRequestsPerCycle = 3;
 
 UniqueFd listen_unix(const std::string& path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -66,7 +66,7 @@ void control_ops(const BenchConfig& config, Report& report) {
   });
   report.figure("control_ops/socket_pingpong", medians[0], medians[1], "ns/request", 1.67,
                 "8 clients x " + std::to_string(cycles) +
-                    " cycles of create+info+remove(+detach) = 4 requests; makespan / requests, vs 8 clients of 32-byte ping / 64-byte pong");
+                    " cycles of create (no attach) + info + remove = 3 requests; makespan / requests, vs 8 clients of 32-byte ping / 64-byte pong");
   std::cerr << "shmd_bench: control_ops done\n";
 }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <span>
 #include <system_error>
 
 #include "pipe.hpp"
@@ -37,12 +38,16 @@ void control_shmd(const WorkerArgs& args) {
   const std::uint64_t cycles = arg_number(args, 2);
   std::vector<std::string> names;
   for (std::uint64_t i = 0; i < cycles; ++i) names.push_back(prefix + std::to_string(i));
+  const int zero = 0;
+  const SegmentSpec spec{'i', Kind::value, 1, std::as_bytes(std::span(&zero, 1)), {}};
   wait_for_start();
   for (const auto& name : names) {
-    auto value = client.create_value<int>(name, 0);
+    // Control requests, as an admin tool makes them: create without attaching (`shmctl create`),
+    // info, remove (which frees the unreferenced segment).
+    (void)client.create_detached(name, spec);
     (void)client.info(name);
     client.remove(name);
-  }  // the handle's destructor sends the fourth request, Detach, which frees the segment
+  }
   report_done();
 }
 
