@@ -105,7 +105,7 @@ asio::awaitable<bool> Session::send(const Reply& reply) {
       log_.debug("client {}: write failed: {}", ctx_.client, ec.message());
       co_return false;
     }
-    if (fd >= 0 && !kept) {
+    if (fd >= 0 && !reply.fd && !kept) {
       // Other sessions run while we wait, and one may free the segment behind a lent fd.
       kept.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
       if (!kept) {
