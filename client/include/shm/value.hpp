@@ -63,7 +63,7 @@ class Value {
 
   /// Same as load().
   operator Plain() const noexcept { return load(); }  // NOLINT(google-explicit-constructor): Value reads like a T
-  /// Same as store().
+  /// Same as store(). Note that `v = {}` stores `T{}` too; to drop the handle, assign `Value<T>()`.
   Value& operator=(Plain v) noexcept
     requires kWritable
   {
