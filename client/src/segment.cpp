@@ -40,10 +40,16 @@ Segment& Segment::operator=(Segment&& other) noexcept {
 
 Segment::~Segment() { release(); }
 
-void Segment::release() noexcept {
+std::shared_ptr<detail::Connection> Segment::unmap() noexcept {
   mapping_.reset();
   auto connection = std::move(connection_);
-  if (connection && owner_generation_ == detail::fork_generation()) connection->release(info_.id);
+  // A fork()ed child's copy maps the memory, but the reference is its parent's to drop.
+  if (!connection || owner_generation_ != detail::fork_generation()) return nullptr;
+  return connection;
+}
+
+void Segment::release() noexcept {
+  if (auto connection = unmap()) connection->release(info_.id);
 }
 
 LockGuard Segment::refuse_lock(const char* what, std::error_code& ec) const noexcept {
@@ -86,10 +92,8 @@ LockGuard Segment::try_lock() {
 
 void Segment::detach(std::error_code& ec) noexcept {
   ec.clear();
-  mapping_.reset();
-  auto connection = std::move(connection_);
-  // A fork()ed child's copy maps the memory, but the reference is its parent's to drop.
-  if (!connection || owner_generation_ != detail::fork_generation()) return;
+  auto connection = unmap();
+  if (!connection) return;
   try {
     connection->detach(info_.id, ec);
   } catch (const std::bad_alloc&) {

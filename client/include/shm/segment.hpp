@@ -101,6 +101,8 @@ class Segment {
   LockGuard refuse_lock(const char* what, std::error_code& ec) const noexcept;
   static constexpr int kNotLockable = -1;  ///< lock_slow(): detached or read-only, nothing was tried
   LockGuard lock_slow(int rc);
+  /// Unmaps and empties the handle; returns the connection if this process holds the reference.
+  std::shared_ptr<detail::Connection> unmap() noexcept;
   /// Unmaps and drops the reference without waiting for the daemon (destructor, move assignment).
   void release() noexcept;
 
