@@ -49,7 +49,7 @@ double floor_per_op(const BenchConfig& config, std::size_t mapping_bytes, std::u
     std::error_code ec;
     Mapping map = Mapping::map(fds.front().get(), mapping_bytes, Mapping::Access::read_write, ec);
     if (ec) throw std::system_error(ec, "mmap");
-    map.data()[kDataOffset] = std::byte{1};
+    map.data()[kValueDataOffset] = std::byte{1};
     fds.clear();  // munmap happens as `map` goes; close here
   }
   const std::int64_t elapsed = monotonic_ns() - start;

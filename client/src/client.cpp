@@ -43,16 +43,17 @@ std::string check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
   if (::fstat(fd, &st) != 0) return std::string("fstat: ") + std::strerror(errno);
   if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes)
     return "memfd is " + std::to_string(st.st_size) + " bytes, daemon said " + std::to_string(info.mapping_bytes);
-  const auto sizes = segment_sizes(info.element_size, info.length);
+  const std::uint8_t kind = info.kind == Kind::value ? kValueKind : kArrayKind;
+  const auto sizes = segment_sizes(info.element_size, info.length, kind);
   const auto type = type_info(info.typecode);
   if (!sizes || !type || type->size != info.element_size || sizes->data_bytes != info.size_bytes ||
-      sizes->mapping_bytes != info.mapping_bytes || info.data_offset != kDataOffset)
+      sizes->mapping_bytes != info.mapping_bytes || info.data_offset != sizes->data_offset)
     return "daemon's sizes for the segment are inconsistent";
   const auto* h = reinterpret_cast<const SegmentHeader*>(map.data());
   if (h->magic != kSegmentMagic || h->layout_version != kLayoutVersion)
     return "segment header has a bad magic or layout version";
-  if (h->typecode != info.typecode || h->element_size != info.element_size || h->length != info.length ||
-      h->data_offset != info.data_offset)
+  if (h->typecode != info.typecode || h->kind != kind || h->element_size != info.element_size ||
+      h->length != info.length || h->data_offset != info.data_offset)
     return "segment header disagrees with the daemon's metadata";
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <map>
@@ -55,13 +56,21 @@ std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentReco
   if (!type || m.typecode() > 0x7f) return "unknown typecode";
   if (m.kind() != static_cast<std::uint32_t>(SegmentKind::value) && m.kind() != static_cast<std::uint32_t>(SegmentKind::array))
     return "unknown kind";
-  const auto sizes = shm::segment_sizes(type->size, m.length());
+  const auto sizes = shm::segment_sizes(type->size, m.length(), static_cast<std::uint8_t>(m.kind()));
   if (!sizes) return "impossible length";
   struct stat st{};
   if (::fstat(fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != sizes->mapping_bytes)
     return "memfd size does not match the journal";
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
   if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return "memfd is not sealed";
+  // A segment made by a daemon with another header layout would be refused by every client.
+  shm::SegmentHeader header{};
+  if (::pread(fd.get(), &header, sizeof header, 0) != static_cast<ssize_t>(sizeof header) ||
+      header.magic != shm::kSegmentMagic)
+    return "memfd has no segment header";
+  if (header.layout_version != shm::kLayoutVersion)
+    return "segment header has layout version " + std::to_string(header.layout_version) + "; this daemon writes " +
+           std::to_string(shm::kLayoutVersion);
   if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure().message;
   r.id = m.id();
   r.name = m.name();

@@ -90,7 +90,7 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
   if (p.kind == SegmentKind::value && p.length != 1)
     return fail(Errc::invalid_argument, "a Value has length 1, not " + std::to_string(p.length));
   if (p.kind == SegmentKind::array && p.length == 0) return fail(Errc::invalid_argument, "an Array needs length >= 1");
-  const auto sizes = shm::segment_sizes(type->size, p.length);
+  const auto sizes = shm::segment_sizes(type->size, p.length, static_cast<std::uint8_t>(p.kind));
   if (!sizes)
     return fail(Errc::limit_exceeded, "length " + std::to_string(p.length) + " overflows the segment size");
 

@@ -32,7 +32,7 @@ void fill_info(const SegmentRecord& r, pb::SegmentInfo& out) {
   out.set_kind(static_cast<pb::Kind>(r.kind));
   out.set_length(r.length);
   out.set_element_size(r.element_size);
-  out.set_data_offset(shm::kDataOffset);
+  out.set_data_offset(r.sizes.data_offset);
   out.set_size_bytes(r.sizes.data_bytes);
   out.set_mapping_bytes(r.sizes.mapping_bytes);
   out.set_refcount(r.refcount);

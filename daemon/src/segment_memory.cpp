@@ -19,16 +19,16 @@ Failure system_failure(const char* what, int err) {
   return fail(shm::Errc::internal, std::string(what) + ": " + std::strerror(err));
 }
 
-// Writes `header` at offset 0 and `initial` right after it, in one pwritev unless it comes up short.
-Result<bool> write_prefix(int fd, const shm::SegmentHeader& header, std::string_view initial) {
+// Writes `header` at offset 0 and `trailing` right after it, in one pwritev unless it comes up short.
+Result<bool> write_prefix(int fd, const shm::SegmentHeader& header, std::string_view trailing) {
   auto* head = reinterpret_cast<const char*>(&header);
-  const std::size_t total = sizeof header + initial.size();
+  const std::size_t total = sizeof header + trailing.size();
   for (std::size_t done = 0; done < total;) {
     iovec iov[2];
     int parts = 0;
     if (done < sizeof header) iov[parts++] = {const_cast<char*>(head + done), sizeof header - done};
-    if (const std::size_t from = done > sizeof header ? done - sizeof header : 0; from < initial.size())
-      iov[parts++] = {const_cast<char*>(initial.data() + from), initial.size() - from};
+    if (const std::size_t from = done > sizeof header ? done - sizeof header : 0; from < trailing.size())
+      iov[parts++] = {const_cast<char*>(trailing.data() + from), trailing.size() - from};
     const ssize_t n = ::pwritev(fd, iov, parts, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == ENOMEM || errno == ENOSPC))
@@ -42,7 +42,7 @@ Result<bool> write_prefix(int fd, const shm::SegmentHeader& header, std::string_
 /// Segments up to this size are written whole instead of ftruncate()d first: one system call less.
 constexpr std::size_t kWholeWriteLimit = 4096;
 /// The data of a small segment created without initial data.
-constexpr std::array<char, kWholeWriteLimit - shm::kDataOffset> kZeros{};
+constexpr std::array<char, kWholeWriteLimit - sizeof(shm::SegmentHeader)> kZeros{};
 
 }  // namespace
 
@@ -57,19 +57,6 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
   shm::UniqueFd fd(::memfd_create(memfd_name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) return system_failure("memfd_create", errno);
   if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure();
-  // A segment of one page or less is written whole (header and data, zeros if no initial data),
-  // and that write sizes the file. A bigger one is sized first and only its header (and initial
-  // data) written, so untouched pages stay unallocated.
-  const bool write_whole = record.sizes.mapping_bytes <= kWholeWriteLimit;
-  if (initial.empty() && write_whole) initial = std::string_view(kZeros.data(), record.sizes.data_bytes);
-  if (!write_whole && ::ftruncate(fd.get(), static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
-    const int err = errno;
-    if (err == ENOMEM || err == ENOSPC || err == EFBIG)
-      return fail(shm::Errc::limit_exceeded, "the system cannot provide " +
-                                                 std::to_string(record.sizes.mapping_bytes) + " bytes");
-    return system_failure("ftruncate", err);
-  }
-
   // The header is built here and written with the initial data in one pwritev: no mapping, no
   // page fault in the daemon. Copying the freshly initialised mutex is sound because a
   // process-shared mutex holds no addresses (every process maps it elsewhere anyway) and nobody
@@ -81,11 +68,29 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
   header.kind = static_cast<std::uint8_t>(record.kind);
   header.element_size = record.element_size;
   header.length = record.length;
-  header.data_offset = shm::kDataOffset;
+  header.data_offset = record.sizes.data_offset;
   if (auto err = shm::init_robust_mutex(header.mutex))
     return fail(shm::Errc::internal, "pthread_mutex_init: " + err.message());
-  static_assert(sizeof(shm::SegmentHeader) == shm::kDataOffset, "the data follows the header directly");
-  if (auto written = write_prefix(fd.get(), header, initial); !written.ok()) return written.failure();
+  std::string_view trailing = initial;  // what follows the header: an Array's elements
+  if (record.kind == SegmentKind::value) {
+    if (initial.size() > sizeof header.value) return fail(shm::Errc::internal, "a Value's initial data does not fit");
+    std::memcpy(header.value, initial.data(), initial.size());
+    trailing = {};
+  }
+  // A segment of one page or less is written whole (header and elements, zeros if no initial
+  // data), and that write sizes the file. A bigger one is sized first and only its header (and
+  // initial data) written, so untouched pages stay unallocated.
+  const bool write_whole = record.sizes.mapping_bytes <= kWholeWriteLimit;
+  if (trailing.empty() && write_whole)
+    trailing = std::string_view(kZeros.data(), record.sizes.mapping_bytes - sizeof header);
+  if (!write_whole && ::ftruncate(fd.get(), static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
+    const int err = errno;
+    if (err == ENOMEM || err == ENOSPC || err == EFBIG)
+      return fail(shm::Errc::limit_exceeded, "the system cannot provide " +
+                                                 std::to_string(record.sizes.mapping_bytes) + " bytes");
+    return system_failure("ftruncate", err);
+  }
+  if (auto written = write_prefix(fd.get(), header, trailing); !written.ok()) return written.failure();
 
   if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
     return system_failure("fcntl(F_ADD_SEALS)", errno);

@@ -244,9 +244,9 @@ shmd::v1::SegmentInfo sample_info(std::string name) {
   s.set_kind(shmd::v1::ARRAY);
   s.set_length(1000);
   s.set_element_size(8);
-  s.set_data_offset(shm::kDataOffset);
+  s.set_data_offset(shm::kArrayDataOffset);
   s.set_size_bytes(8000);
-  s.set_mapping_bytes(8000 + shm::kDataOffset);
+  s.set_mapping_bytes(8000 + shm::kArrayDataOffset);
   s.set_refcount(3);
   s.set_uid(1000);
   s.set_gid(1000);

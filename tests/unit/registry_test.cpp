@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -89,7 +90,7 @@ TEST(Registry, InitialDataIsWrittenAfterTheHeader) {
   const SegmentRecord* s = r.find("init");
   void* map = ::mmap(nullptr, s->sizes.mapping_bytes, PROT_READ, MAP_SHARED, s->memfd.get(), 0);
   ASSERT_NE(map, MAP_FAILED);
-  const auto* data = reinterpret_cast<const int*>(static_cast<const char*>(map) + shm::kDataOffset);
+  const auto* data = reinterpret_cast<const int*>(static_cast<const char*>(map) + shm::kArrayDataOffset);
   EXPECT_EQ(data[0], 7);
   EXPECT_EQ(data[2], 9);
   const auto* header = static_cast<const shm::SegmentHeader*>(map);
@@ -110,7 +111,7 @@ TEST(Registry, MemfdIsExactlyTheMappingSizeWithHeaderAndDataInPlace) {
     std::vector<std::int64_t> initial;
   };
   const std::vector<Case> cases = {{"small.zero", 1, {}},      {"small.init", 4, {1, 2, 3, 4}},
-                                   {"page.zero", (4096 - shm::kDataOffset) / 8, {}},
+                                   {"page.zero", (4096 - shm::kArrayDataOffset) / 8, {}},
                                    {"big.zero", 2000, {}},     {"big.init", 2000, big}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
@@ -126,8 +127,26 @@ TEST(Registry, MemfdIsExactlyTheMappingSizeWithHeaderAndDataInPlace) {
     EXPECT_EQ(header.magic, shm::kSegmentMagic);
     EXPECT_EQ(header.length, c.length);
     std::vector<std::int64_t> data(c.length, -1);
-    ASSERT_EQ(::pread(s->memfd.get(), data.data(), data.size() * 8, shm::kDataOffset), static_cast<ssize_t>(data.size() * 8));
+    ASSERT_EQ(::pread(s->memfd.get(), data.data(), data.size() * 8, shm::kArrayDataOffset), static_cast<ssize_t>(data.size() * 8));
     EXPECT_EQ(data, c.initial.empty() ? std::vector<std::int64_t>(c.length, 0) : c.initial);
+  }
+  // A Value is just its header, its element inside it next to the mutex.
+  CreateParams v = value_params("value.init", 'd');
+  const double pi = 3.25;
+  v.initial = std::string_view(reinterpret_cast<const char*>(&pi), sizeof pi);
+  create_ok(r, kAlice, v);
+  create_ok(r, kAlice, value_params("value.zero", 'd'));
+  for (const char* name : {"value.init", "value.zero"}) {
+    SCOPED_TRACE(name);
+    const SegmentRecord* s = r.find(name);
+    ASSERT_NE(s, nullptr);
+    EXPECT_EQ(::lseek(s->memfd.get(), 0, SEEK_END), static_cast<off_t>(sizeof(shm::SegmentHeader)));
+    shm::SegmentHeader header{};
+    ASSERT_EQ(::pread(s->memfd.get(), &header, sizeof header, 0), ssize_t{sizeof header});
+    EXPECT_EQ(header.data_offset, shm::kValueDataOffset);
+    double got = -1;
+    std::memcpy(&got, header.value, sizeof got);
+    EXPECT_EQ(got, name == std::string("value.init") ? pi : 0.0);
   }
 }
 
@@ -403,7 +422,7 @@ TEST(RegistryRestore, RestoredSegmentsKeepIdsAndWaitForReattach) {
   kept.typecode = 'i';
   kept.length = 1;
   kept.element_size = 4;
-  kept.sizes = *shm::segment_sizes(4, 1);
+  kept.sizes = *shm::segment_sizes(4, 1, shm::kValueKind);
   kept.creator = kAliceCreds;
   SegmentRecord eph = SegmentRecord{};
   eph.id = 42;

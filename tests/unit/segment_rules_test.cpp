@@ -67,27 +67,48 @@ TEST(SegmentName, HonoursAConfiguredMaximum) {
   EXPECT_NE(why.find('8'), std::string::npos) << "the message should name the limit: " << why;
 }
 
-TEST(SegmentSizes, DataStartsAfterAnAlignedHeader) {
-  EXPECT_EQ(shm::kDataOffset % shm::kSegmentAlignment, 0U);
-  EXPECT_GE(shm::kDataOffset, sizeof(shm::SegmentHeader));
-  const auto s = shm::segment_sizes(8, 1000);
+TEST(SegmentSizes, ArrayDataStartsAfterTheHeaderAligned) {
+  EXPECT_EQ(shm::kArrayDataOffset % shm::kSegmentAlignment, 0U);
+  EXPECT_GE(shm::kArrayDataOffset, sizeof(shm::SegmentHeader));
+  const auto s = shm::segment_sizes(8, 1000, shm::kArrayKind);
   ASSERT_TRUE(s);
+  EXPECT_EQ(s->data_offset, shm::kArrayDataOffset);
   EXPECT_EQ(s->data_bytes, 8000U);
-  EXPECT_EQ(s->mapping_bytes, 8000U + shm::kDataOffset);
+  EXPECT_EQ(s->mapping_bytes, 8000U + shm::kArrayDataOffset);
+}
+
+TEST(SegmentSizes, AValueSharesTheMutexCacheLineInsideTheHeader) {
+  constexpr std::size_t kLine = shm::kSegmentAlignment;
+  const std::size_t mutex_at = offsetof(shm::SegmentHeader, mutex);
+  EXPECT_EQ(shm::kValueDataOffset / kLine, mutex_at / kLine);
+  EXPECT_EQ((mutex_at + sizeof(pthread_mutex_t) - 1) / kLine, mutex_at / kLine) << "the mutex spans one line";
+  EXPECT_EQ(shm::kValueDataOffset % 8, 0U) << "8-byte elements stay naturally aligned";
+  for (const std::uint64_t size : {1U, 2U, 4U, 8U}) {
+    const auto s = shm::segment_sizes(size, 1, shm::kValueKind);
+    ASSERT_TRUE(s);
+    EXPECT_EQ(s->data_offset, shm::kValueDataOffset);
+    EXPECT_EQ(s->data_bytes, size);
+    EXPECT_EQ(s->mapping_bytes, sizeof(shm::SegmentHeader)) << "a Value is its header";
+  }
+  EXPECT_FALSE(shm::segment_sizes(4, 2, shm::kValueKind)) << "a Value has one element";
+  EXPECT_FALSE(shm::segment_sizes(16, 1, shm::kValueKind)) << "and it fits its 8-byte slot";
+  EXPECT_FALSE(shm::segment_sizes(4, 1, 3)) << "unknown kind";
 }
 
 TEST(SegmentSizes, RefusesZeroElementSizeAndOverflow) {
   constexpr auto max = std::numeric_limits<std::uint64_t>::max();
-  EXPECT_FALSE(shm::segment_sizes(0, 1));
-  EXPECT_FALSE(shm::segment_sizes(8, max));
-  EXPECT_FALSE(shm::segment_sizes(max, 2));
-  EXPECT_FALSE(shm::segment_sizes(1, max));  // the header pushes it over
-  const std::uint64_t largest = (max - shm::kDataOffset) / 8;
-  const auto edge = shm::segment_sizes(8, largest);
+  constexpr auto kArray = shm::kArrayKind;
+  EXPECT_FALSE(shm::segment_sizes(0, 1, kArray));
+  EXPECT_FALSE(shm::segment_sizes(0, 1, shm::kValueKind));
+  EXPECT_FALSE(shm::segment_sizes(8, max, kArray));
+  EXPECT_FALSE(shm::segment_sizes(max, 2, kArray));
+  EXPECT_FALSE(shm::segment_sizes(1, max, kArray));  // the header pushes it over
+  const std::uint64_t largest = (max - shm::kArrayDataOffset) / 8;
+  const auto edge = shm::segment_sizes(8, largest, kArray);
   ASSERT_TRUE(edge);
   EXPECT_LE(edge->mapping_bytes, max);
-  EXPECT_FALSE(shm::segment_sizes(8, largest + 1));
-  static_assert(shm::segment_sizes(4, 1)->mapping_bytes == shm::kDataOffset + 4);
+  EXPECT_FALSE(shm::segment_sizes(8, largest + 1, kArray));
+  static_assert(shm::segment_sizes(4, 1, shm::kArrayKind)->mapping_bytes == shm::kArrayDataOffset + 4);
 }
 
 TEST(Typecode, TableHasPythonsThirteenCodesWithLp64Sizes) {

@@ -74,7 +74,7 @@ const char* vname[] = {"a glibc robust+recursive", "b glibc robust normal", "c g
 enum Layout { COMPACT, SPLIT, SHMD };
 const char* lname[] = {"compact", "split", "shmd-hdr"};
 // COMPACT: mutex @0, int @40 (one line). SPLIT: mutex @0, int @64. SHMD: mutex @40 (straddles
-// lines 0/1, as SegmentHeader::mutex), int @128 (kDataOffset).
+// lines 0/1, as SegmentHeader::mutex), int @128 (layout v1, before the Value moved next to the mutex).
 size_t mutex_off(Layout l) { return l == SHMD ? 40 : 0; }
 size_t value_off(Layout l) { return l == COMPACT ? 40 : l == SPLIT ? 64 : 128; }
 

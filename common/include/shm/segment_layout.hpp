@@ -1,9 +1,12 @@
 #pragma once
-/// The layout of a segment's memfd: a 64-byte-aligned header, then the elements.
+/// The layout of a segment's memfd: a 128-byte header, then an Array's elements.
 ///
-///   offset 0              SegmentHeader (magic, version, typecode, sizes, robust mutex)
-///   offset data_offset    length * element_size bytes of elements (data_offset = 128, 64-aligned)
+///   offset 0     magic, version, typecode, kind, sizes          (cache line 0, written once)
+///   offset 64    a Value's element (at most 8 bytes)            (cache line 1 ...
+///   offset 72    the robust mutex                               ... shared with the Value)
+///   offset 128   an Array's elements, 64-aligned                (data_offset = 128)
 ///
+/// A Value's element sits in the mutex's cache line: a locked update touches one line, not two.
 /// The daemon writes the header once, before any client sees the fd. Clients may scribble on it,
 /// so nobody trusts it for sizes: the daemon's reply is authoritative and clients only check that
 /// the header agrees with it.
@@ -18,8 +21,12 @@ namespace shm {
 
 /// "SHMDSEG\0" as a little-endian 64-bit number.
 inline constexpr std::uint64_t kSegmentMagic = 0x0047455344'4d4853ULL;
-/// Bumped whenever the header layout changes.
-inline constexpr std::uint32_t kLayoutVersion = 1;
+/// Bumped whenever the header layout changes. (1 had the mutex at 40 and every element at 128.)
+inline constexpr std::uint32_t kLayoutVersion = 2;
+/// SegmentHeader::kind of a Value (as in the protocol).
+inline constexpr std::uint8_t kValueKind = 1;
+/// SegmentHeader::kind of an Array (as in the protocol).
+inline constexpr std::uint8_t kArrayKind = 2;
 /// Alignment of the header and of the data that follows it (one cache line).
 inline constexpr std::size_t kSegmentAlignment = 64;
 
@@ -34,7 +41,10 @@ struct alignas(kSegmentAlignment) SegmentHeader {
   std::uint32_t reserved1;       ///< zero
   std::uint64_t length;          ///< number of elements
   std::uint64_t data_offset;     ///< offset of element 0 from the start of the segment
+  std::byte reserved2[24];       ///< zero
+  std::byte value[8];            ///< a Value's element; zero in an Array
   pthread_mutex_t mutex;         ///< process-shared, robust, recursive
+  std::byte reserved3[16];       ///< zero
 };
 
 static_assert(sizeof(pthread_mutex_t) == 40, "glibc x86-64 mutex size");
@@ -42,26 +52,36 @@ static_assert(offsetof(SegmentHeader, magic) == 0);
 static_assert(offsetof(SegmentHeader, typecode) == 12);
 static_assert(offsetof(SegmentHeader, length) == 24);
 static_assert(offsetof(SegmentHeader, data_offset) == 32);
-static_assert(offsetof(SegmentHeader, mutex) == 40);
+static_assert(offsetof(SegmentHeader, value) == 64);
+static_assert(offsetof(SegmentHeader, mutex) == 72);
+static_assert(offsetof(SegmentHeader, mutex) + sizeof(pthread_mutex_t) <= 128, "mutex and Value share line 1");
 static_assert(sizeof(SegmentHeader) == 128 && alignof(SegmentHeader) == kSegmentAlignment);
 
-/// Offset of the first element: the header rounded up to the alignment.
-inline constexpr std::size_t kDataOffset =
-    (sizeof(SegmentHeader) + kSegmentAlignment - 1) / kSegmentAlignment * kSegmentAlignment;
+/// Offset of a Value's element, inside the header next to the mutex.
+inline constexpr std::size_t kValueDataOffset = offsetof(SegmentHeader, value);
+/// Offset of an Array's first element: right after the header, 64-aligned.
+inline constexpr std::size_t kArrayDataOffset = sizeof(SegmentHeader);
 
 /// Sizes of one segment, computed without overflow.
 struct SegmentSizes {
+  std::uint64_t data_offset;    ///< where element 0 starts
   std::uint64_t data_bytes;     ///< length * element_size
-  std::uint64_t mapping_bytes;  ///< kDataOffset + data_bytes (the memfd's size)
+  std::uint64_t mapping_bytes;  ///< the memfd's size: the header, plus an Array's elements
 };
 
-/// The sizes for `length` elements of `element_size` bytes, or nullopt if they overflow 64 bits.
-constexpr std::optional<SegmentSizes> segment_sizes(std::uint64_t element_size,
-                                                    std::uint64_t length) noexcept {
+/// The sizes for `length` elements of `element_size` bytes of `kind` (kValueKind or kArrayKind),
+/// or nullopt if they overflow 64 bits or a Value is not one element that fits its slot.
+constexpr std::optional<SegmentSizes> segment_sizes(std::uint64_t element_size, std::uint64_t length,
+                                                    std::uint8_t kind) noexcept {
   if (element_size == 0) return std::nullopt;
-  if (length > (UINT64_MAX - kDataOffset) / element_size) return std::nullopt;
+  if (kind == kValueKind) {
+    if (length != 1 || element_size > sizeof(SegmentHeader::value)) return std::nullopt;
+    return SegmentSizes{kValueDataOffset, element_size, sizeof(SegmentHeader)};
+  }
+  if (kind != kArrayKind) return std::nullopt;
+  if (length > (UINT64_MAX - kArrayDataOffset) / element_size) return std::nullopt;
   const std::uint64_t data = element_size * length;
-  return SegmentSizes{data, kDataOffset + data};
+  return SegmentSizes{kArrayDataOffset, data, kArrayDataOffset + data};
 }
 
 }  // namespace shm
