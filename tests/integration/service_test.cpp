@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstddef>
+#include <cstring>
 
 #include "child_process.hpp"
 #include "eventually.hpp"
 #include "service_manager.hpp"
+#include "shm/segment_layout.hpp"
 #include "shm/shm.hpp"
 
 namespace {
@@ -48,6 +51,29 @@ TEST(Service, SegmentsAreStoredAndFreedInTheFdStore) {
   (void)client.info("a");
   sm.drain();
   EXPECT_EQ(sm.stored("seg-"), 1u) << "b was freed with its last reference";
+}
+
+TEST(Service, SegmentsOfAnotherLayoutVersionAreNotRestored) {
+  ServiceManager sm;
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  {
+    auto old = client.create_array<int>("old.layout", 4);
+    client.create_array<int>("current.layout", 4);
+    // Make `old` look as if an older daemon had written it: every client would refuse its header.
+    std::byte* base = old.segment().bytes().data() - old.segment().info().data_offset;
+    const std::uint32_t version = shm::kLayoutVersion - 1;
+    std::memcpy(base + offsetof(shm::SegmentHeader, layout_version), &version, sizeof version);
+  }
+  sm.kill9();
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_NE(sm.log().find("segment header has layout version " + std::to_string(shm::kLayoutVersion - 1)),
+            std::string::npos)
+      << sm.log();
+  std::error_code ec;
+  client.info("old.layout", ec);
+  EXPECT_EQ(ec, shm::Errc::not_found);
+  EXPECT_EQ(client.attach_array<int>("current.layout").size(), 4u);
 }
 
 TEST(Service, SegmentsSurviveSigkillOfTheDaemonWithContentsModeAndOwner) {
