@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <map>
@@ -47,6 +46,7 @@ jv1::SegmentMeta meta_of(const SegmentRecord& r) {
   m.set_ephemeral(r.ephemeral);
   m.set_created_unix_ns(r.created_unix_ns);
   m.set_removed(r.removed);
+  m.set_layout_version(shm::kLayoutVersion);
   return m;
 }
 
@@ -64,12 +64,8 @@ std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentReco
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
   if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return "memfd is not sealed";
   // A segment made by a daemon with another header layout would be refused by every client.
-  shm::SegmentHeader header{};
-  if (::pread(fd.get(), &header, sizeof header, 0) != static_cast<ssize_t>(sizeof header) ||
-      header.magic != shm::kSegmentMagic)
-    return "memfd has no segment header";
-  if (header.layout_version != shm::kLayoutVersion)
-    return "segment header has layout version " + std::to_string(header.layout_version) + "; this daemon writes " +
+  if (const std::uint32_t layout = m.layout_version() == 0 ? 1 : m.layout_version(); layout != shm::kLayoutVersion)
+    return "its memfd has segment layout " + std::to_string(layout) + "; this daemon reads and writes layout " +
            std::to_string(shm::kLayoutVersion);
   if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure().message;
   r.id = m.id();

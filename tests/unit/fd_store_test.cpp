@@ -1,0 +1,116 @@
+// FdStore::restore: what comes back from systemd's fd store, and what is refused. No daemon runs:
+// a datagram socket stands in for NOTIFY_SOCKET.
+
+#include "shmd/fd_store.hpp"
+
+#include <fcntl.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "shm/segment_layout.hpp"
+#include "shmd_journal.pb.h"
+
+namespace shmd {
+namespace {
+
+namespace jv1 = shmd::journal::v1;
+
+/// A NOTIFY_SOCKET for this process, in a fresh temporary directory, unset again at the end.
+class FakeNotifySocket {
+ public:
+  FakeNotifySocket() {
+    char tmpl[] = "/tmp/shmd-fdstore-XXXXXX";
+    dir_ = ::mkdtemp(tmpl);
+    const std::string path = dir_ + "/notify";
+    socket_ = shm::UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    EXPECT_EQ(::bind(socket_.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+    ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  }
+  ~FakeNotifySocket() {
+    ::unsetenv("NOTIFY_SOCKET");
+    std::filesystem::remove_all(dir_);
+  }
+  FakeNotifySocket(const FakeNotifySocket&) = delete;
+  FakeNotifySocket& operator=(const FakeNotifySocket&) = delete;
+
+ private:
+  std::string dir_;       ///< holds the socket
+  shm::UniqueFd socket_;  ///< receives (and ignores) what the store sends
+};
+
+/// A sealed segment memfd made by a registry, and the journal metadata that describes it.
+struct StoredSegment {
+  jv1::SegmentMeta meta;
+  shm::UniqueFd fd;
+};
+
+StoredSegment make_segment(Registry& maker, std::uint64_t id, const std::string& name) {
+  CreateParams p;
+  p.name = name;
+  p.typecode = 'i';
+  p.kind = SegmentKind::array;
+  p.length = 4;
+  auto made = maker.create(1, Credentials{1000, 100, 7}, p);
+  EXPECT_TRUE(made.ok());
+  StoredSegment s;
+  s.fd = shm::UniqueFd(::fcntl(made->segment->memfd.get(), F_DUPFD_CLOEXEC, 0));
+  s.meta.set_id(id);
+  s.meta.set_name(name);
+  s.meta.set_typecode('i');
+  s.meta.set_kind(2);
+  s.meta.set_length(4);
+  s.meta.set_uid(1000);
+  s.meta.set_gid(100);
+  s.meta.set_mode(0600);
+  return s;
+}
+
+TEST(FdStoreRestore, SegmentsTheJournalRecordsWithAnotherLayoutAreRefused) {
+  FakeNotifySocket notify_socket;
+  const Notifier notifier;
+  ASSERT_TRUE(notifier.enabled());
+  auto log = spdlog::null_logger_st("fd-store-test");
+
+  Registry maker;
+  StoredSegment current = make_segment(maker, 1, "current");
+  current.meta.set_layout_version(shm::kLayoutVersion);
+  StoredSegment old = make_segment(maker, 2, "written.by.layout.1");  // no layout_version: an older journal
+
+  auto journal = Journal::create(5);
+  ASSERT_TRUE(journal.ok());
+  for (const StoredSegment* s : {&current, &old}) {
+    jv1::JournalRecord record;
+    *record.mutable_created() = s->meta;
+    ASSERT_TRUE(journal->append(record));
+  }
+  std::vector<InheritedFd> inherited;
+  inherited.push_back({"journal-5", shm::UniqueFd(::fcntl(journal->fd(), F_DUPFD_CLOEXEC, 0))});
+  inherited.push_back({"seg-1", std::move(current.fd)});
+  inherited.push_back({"seg-2", std::move(old.fd)});
+
+  Registry restored_into;
+  FdStore store(notifier, restored_into, *log);
+  auto restored = store.restore(inherited);
+  ASSERT_TRUE(restored.ok()) << restored.failure().message;
+  EXPECT_EQ(restored.value(), 1u);
+  EXPECT_NE(restored_into.find("current"), nullptr);
+  EXPECT_EQ(restored_into.find("written.by.layout.1"), nullptr);
+  spdlog::drop("fd-store-test");
+}
+
+}  // namespace
+}  // namespace shmd
