@@ -74,7 +74,7 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
   std::string_view trailing = initial;  // what follows the header: an Array's elements
   if (record.kind == SegmentKind::value) {
     if (initial.size() > sizeof header.value) return fail(shm::Errc::internal, "a Value's initial data does not fit");
-    std::memcpy(header.value, initial.data(), initial.size());
+    if (!initial.empty()) std::memcpy(header.value, initial.data(), initial.size());  // data() may be null
     trailing = {};
   }
   // A segment of one page or less is written whole (header and elements, zeros if no initial
