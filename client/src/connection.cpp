@@ -13,6 +13,7 @@
 
 #include "fork_generation.hpp"
 #include "shm/error.hpp"
+#include "shm/segment_layout.hpp"
 #include "shm/wire/fd_passing.hpp"
 
 namespace shm::detail {
@@ -78,6 +79,14 @@ void Connection::connect_locked(std::error_code& ec) {
   UniqueFd unused;
   exchange_locked(hello, response, unused, ec);
   if (!ec && !response.has_hello()) fail(ec, Errc::protocol_error, "shmd did not answer Hello");
+  if (!ec) {
+    // Every segment's header would be refused otherwise: say why once, here.
+    const std::uint32_t layout = response.hello().segment_layout() == 0 ? 1 : response.hello().segment_layout();
+    if (layout != kLayoutVersion)
+      fail(ec, Errc::version_mismatch,
+           "shmd at " + socket_path_ + " writes segment layout " + std::to_string(layout) +
+               "; this libshmclient reads layout " + std::to_string(kLayoutVersion) + ": upgrade the older of the two");
+  }
   if (!ec) reattach_locked(ec);
   if (ec) drop_locked();
 }

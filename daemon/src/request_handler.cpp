@@ -113,6 +113,7 @@ void RequestHandler::on_hello(const RequestContext&, const pb::Request& req, Rep
   auto* hello = reply.response.mutable_hello();
   hello->set_protocol_version(kProtocolVersion);
   hello->set_server_version(server_version_);
+  hello->set_segment_layout(shm::kLayoutVersion);
 }
 
 void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req, Reply& reply) {

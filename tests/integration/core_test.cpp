@@ -937,6 +937,57 @@ TEST(Core, ClientVanishingMidFrameDoesNotDisturbTheDaemon) {
       << daemon.open_fds() << " fds, " << fds_before << " before + 1 client";
 }
 
+TEST(Core, HelloReportsTheSegmentLayout) {
+  DaemonProcess daemon;
+  RawClient raw(daemon.socket_path());
+  shmd::v1::Request hello;
+  hello.mutable_hello()->set_protocol_version(1);
+  const auto reply = raw.call(hello);
+  ASSERT_TRUE(reply && reply->first.has_hello());
+  EXPECT_EQ(reply->first.hello().segment_layout(), shm::kLayoutVersion);
+}
+
+TEST(Core, ClientRefusesADaemonThatWritesAnotherSegmentLayout) {
+  // A stand-in daemon that answers Hello like a layout-1 shmd (which did not report a layout).
+  const auto dir = std::filesystem::temp_directory_path() / ("shmd-layout-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "old.sock").string();
+  shm::UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener.get(), 1), 0);
+  std::thread old_daemon([&] {
+    shm::UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    shm::wire::FrameDecoder decoder(shm::wire::kMaxFrameBytes);
+    std::string payload;
+    std::array<char, 4096> buffer{};
+    while (!decoder.next(payload)) {
+      const ssize_t n = ::read(peer.get(), buffer.data(), buffer.size());
+      if (n <= 0) return;
+      decoder.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    }
+    shmd::v1::Request request;
+    request.ParseFromString(payload);
+    shmd::v1::Response response;
+    response.set_request_id(request.request_id());
+    response.mutable_hello()->set_protocol_version(1);
+    std::string frame;
+    shm::wire::append_frame(frame, response.SerializeAsString());
+    (void)::write(peer.get(), frame.data(), frame.size());
+    char drain;
+    while (::read(peer.get(), &drain, 1) > 0) {
+    }
+  });
+  std::error_code ec;
+  shm::Client client(path, ec);
+  EXPECT_EQ(ec, Errc::version_mismatch);
+  EXPECT_NE(shm::last_error_message().find("segment layout 1"), std::string::npos) << shm::last_error_message();
+  old_daemon.join();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Core, ProtocolErrorsAreReportedWithTheirCodes) {
   DaemonProcess daemon;
   shm::Client other(daemon.socket_path());
