@@ -16,6 +16,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "poll_deadline.hpp"
 #include "shm/spawn_file_actions.hpp"
 
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
@@ -25,11 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// Milliseconds left until `deadline`, clamped for poll().
-int ms_until(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60'000));
-}
 
 [[noreturn]] void throw_errno(const std::string& what, int err) {
   throw std::system_error(err, std::generic_category(), what);

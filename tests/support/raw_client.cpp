@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "poll_deadline.hpp"
 #include "shm/wire/fd_passing.hpp"
 
 namespace shm::test {
@@ -19,10 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-int ms_until(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60'000));
-}
 
 }  // namespace
 
