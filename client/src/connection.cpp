@@ -81,7 +81,7 @@ void Connection::connect_locked(std::error_code& ec) {
   if (!ec && !response.has_hello()) fail(ec, Errc::protocol_error, "shmd did not answer Hello");
   if (!ec) {
     // Every segment's header would be refused otherwise: say why once, here.
-    const std::uint32_t layout = response.hello().segment_layout() == 0 ? 1 : response.hello().segment_layout();
+    const std::uint32_t layout = named_layout(response.hello().segment_layout());
     if (layout != kLayoutVersion)
       fail(ec, Errc::version_mismatch,
            "shmd at " + socket_path_ + " writes segment layout " + std::to_string(layout) +

@@ -64,7 +64,7 @@ std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentReco
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
   if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return "memfd is not sealed";
   // A segment made by a daemon with another header layout would be refused by every client.
-  if (const std::uint32_t layout = m.layout_version() == 0 ? 1 : m.layout_version(); layout != shm::kLayoutVersion)
+  if (const std::uint32_t layout = shm::named_layout(m.layout_version()); layout != shm::kLayoutVersion)
     return "its memfd has segment layout " + std::to_string(layout) + "; this daemon reads and writes layout " +
            std::to_string(shm::kLayoutVersion);
   if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure().message;

@@ -23,6 +23,8 @@ namespace shm {
 inline constexpr std::uint64_t kSegmentMagic = 0x0047455344'4d4853ULL;
 /// Bumped whenever the header layout changes. (1 had the mutex at 40 and every element at 128.)
 inline constexpr std::uint32_t kLayoutVersion = 2;
+/// The layout a Hello or a journal entry names; they carry none (0) from before layout 2.
+constexpr std::uint32_t named_layout(std::uint32_t field) noexcept { return field == 0 ? 1 : field; }
 /// SegmentHeader::kind of a Value (as in the protocol).
 inline constexpr std::uint8_t kValueKind = 1;
 /// SegmentHeader::kind of an Array (as in the protocol).
