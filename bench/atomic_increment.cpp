@@ -30,7 +30,7 @@ void atomic_increment(const BenchConfig& config, Report& report) {
   auto* raw = new (raw_map.data()) RawAtomicCounter{};
 
   auto per_op = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(total); };
-  const auto medians = interleaved_medians(config.rounds(), {
+  const auto samples = interleaved_samples(config.rounds(), {
       [&] {
         value.store(0);
         WorkerGroup group(config.worker);
@@ -48,7 +48,7 @@ void atomic_increment(const BenchConfig& config, Report& report) {
         return ns;
       },
   });
-  report.figure("atomic_increment/std_atomic", medians[0], medians[1], "ns/op", 1.10,
+  report.figure("atomic_increment/std_atomic", samples[0], samples[1], "ns/op", 1.10,
                 "5 processes x " + count + " fetch_add(1); makespan / total increments");
   std::cerr << "shmd_bench: atomic_increment done\n";
 }

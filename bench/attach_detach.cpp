@@ -68,7 +68,7 @@ void attach_detach(const BenchConfig& config, Report& report) {
   auto holder = client.create_value<int>("bench.attach", 0, options);
   const auto mapping_bytes = static_cast<std::size_t>(holder.info().mapping_bytes);
 
-  const auto medians = interleaved_medians(config.rounds(), {
+  const auto samples = interleaved_samples(config.rounds(), {
       [&] {
         const std::int64_t start = monotonic_ns();
         for (std::uint64_t i = 0; i < iters; ++i) {
@@ -79,14 +79,14 @@ void attach_detach(const BenchConfig& config, Report& report) {
       },
       [&] { return floor_per_op(config, mapping_bytes, iters); },
   });
-  report.figure("attach_detach/fd_pass_floor", medians[0], medians[1], "ns/op", 1.5,
+  report.figure("attach_detach/fd_pass_floor", samples[0], samples[1], "ns/op", 1.5,
                 std::to_string(iters) + " cycles on one connection; floor = 1 request + SCM_RIGHTS reply + mmap/touch/munmap/close");
 
   const std::uint64_t py_iters = config.scaled(20'000, 5);
   std::vector<double> py;
   for (int r = 0; r < config.python_rounds(); ++r)
     py.push_back(run_python_reference(config, "shared_memory_attach.py", {std::to_string(py_iters)}));
-  report.figure("attach_detach/python_shared_memory", medians[0], median(py), "ns/op", 1.0,
+  report.figure("attach_detach/python_shared_memory", samples[0], py, "ns/op", 1.0,
                 "Python: " + std::to_string(py_iters) + " x SharedMemory(name=...), buf[0] = 1, close()");
   std::cerr << "shmd_bench: attach_detach done\n";
 }

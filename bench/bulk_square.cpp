@@ -47,7 +47,7 @@ void bulk_square(const BenchConfig& config, Report& report) {
   const std::span<int> raw(reinterpret_cast<int*>(raw_map.data()), n);
 
   auto per_element = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(n); };
-  const auto medians = interleaved_medians(config.rounds(), {
+  const auto samples = interleaved_samples(config.rounds(), {
       [&] {
         fill(array.span());
         WorkerGroup group(config.worker);
@@ -67,14 +67,14 @@ void bulk_square(const BenchConfig& config, Report& report) {
         return ns;
       },
   });
-  report.figure("bulk_square/raw_mmap", medians[0], medians[1], "ns/element", 1.10,
+  report.figure("bulk_square/raw_mmap", samples[0], samples[1], "ns/element", 1.10,
                 std::to_string(n) + " 'i' elements, 2 processes, one half each; page faults on first touch included");
 
   const std::uint64_t py_n = config.scaled(400'000, 4);
   std::vector<double> py;
   for (int r = 0; r < config.python_rounds(); ++r)
     py.push_back(run_python_reference(config, "mp_array_square.py", {std::to_string(kProcesses), std::to_string(py_n)}));
-  report.figure("bulk_square/python_mp_array", medians[0], median(py), "ns/element", 0.02,
+  report.figure("bulk_square/python_mp_array", samples[0], py, "ns/element", 0.02,
                 "Python: multiprocessing.Array('i', " + std::to_string(py_n) + "), 2 processes, a[i] = a[i] ** 2");
   std::cerr << "shmd_bench: bulk_square done\n";
 }

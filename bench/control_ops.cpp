@@ -42,7 +42,7 @@ void control_ops(const BenchConfig& config, Report& report) {
   const TempDir dir;
   int round = 0;
 
-  const auto medians = interleaved_medians(config.rounds(), {
+  const auto samples = interleaved_samples(config.rounds(), {
       [&] {
         WorkerGroup group(config.worker);
         for (int c = 0; c < kClients; ++c)
@@ -64,7 +64,7 @@ void control_ops(const BenchConfig& config, Report& report) {
         return static_cast<double>(t.count()) / static_cast<double>(kClients * rounds);
       },
   });
-  report.figure("control_ops/socket_pingpong", medians[0], medians[1], "ns/request", 1.67,
+  report.figure("control_ops/socket_pingpong", samples[0], samples[1], "ns/request", 1.67,
                 "8 clients x " + std::to_string(cycles) +
                     " cycles of create (no attach) + info + remove = 3 requests; makespan / requests, vs 8 clients of 32-byte ping / 64-byte pong");
   std::cerr << "shmd_bench: control_ops done\n";

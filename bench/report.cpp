@@ -15,6 +15,12 @@ std::string number(double v) {
 
 std::string boolean(bool b) { return b ? "true" : "false"; }
 
+std::string numbers(const Samples& values) {
+  std::string out = "[";
+  for (const double v : values) out += (out.size() > 1 ? ", " : "") + number(v);
+  return out + "]";
+}
+
 }  // namespace
 
 std::string json_string(const std::string& s) {
@@ -34,8 +40,8 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-void Report::figure(const std::string& name, double shmd, double reference, const std::string& unit, double goal,
-                    const std::string& note) {
+void Report::figure(const std::string& name, const Samples& shmd, const Samples& reference, const std::string& unit,
+                    double goal, const std::string& note) {
   figures_.push_back({name, shmd, reference, unit, goal, note});
 }
 
@@ -51,12 +57,14 @@ void Report::machine(const std::string& key, double value) { machine_.emplace_ba
 std::string Report::json() const {
   std::string ratios, details, absolute, machine;
   for (const auto& f : figures_) {
-    const double ratio = f.shmd / f.reference;
+    const double shmd = median(f.shmd);
+    const double reference = median(f.reference);
+    const double ratio = shmd / reference;
     const std::string sep = ratios.empty() ? "\n    " : ",\n    ";
     ratios += sep + json_string(f.name) + ": " + number(ratio);
-    details += sep + json_string(f.name) + ": {\"shmd\": " + number(f.shmd) + ", \"reference\": " +
-               number(f.reference) + ", \"unit\": " + json_string(f.unit) + ", \"ratio\": " + number(ratio) +
-               ", \"goal\": " + number(f.goal) + ", \"met\": " + boolean(ratio <= f.goal) +
+    details += sep + json_string(f.name) + ": {\"shmd\": " + number(shmd) + ", \"reference\": " + number(reference) +
+               ", \"unit\": " + json_string(f.unit) + ", \"ratio\": " + number(ratio) +
+               ", \"goal\": " + number(f.goal) + ", \"met\": " + boolean(ratio <= f.goal) + ", \"shmd_samples\": " + numbers(f.shmd) + ", \"reference_samples\": " + numbers(f.reference) +
                ", \"note\": " + json_string(f.note) + "}";
   }
   for (const auto& a : absolutes_) {

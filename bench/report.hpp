@@ -6,15 +6,18 @@
 #include <string>
 #include <vector>
 
+#include "sampling.hpp"
+
 namespace shm::bench {
 
 /// Collects ratio figures, absolute figures and the machine description, then prints JSON:
 /// {"ratios": {name: ratio}, "figures": {name: details}, "absolute": {name: details}, "machine": {...}}.
 class Report {
  public:
-  /// A ratio figure: shmd's cost over the reference's (lower is better), with its goal.
-  void figure(const std::string& name, double shmd, double reference, const std::string& unit, double goal,
-              const std::string& note = {});
+  /// A ratio figure: the median of shmd's costs over the median of the reference's (lower is
+  /// better), with its goal. The samples themselves go into the JSON too, to show the spread.
+  void figure(const std::string& name, const Samples& shmd, const Samples& reference, const std::string& unit,
+              double goal, const std::string& note = {});
   /// An absolute figure; `goal` is an upper bound unless `at_least`.
   void absolute(const std::string& name, double value, const std::string& unit, std::optional<double> goal,
                 bool at_least = false, const std::string& note = {});
@@ -30,8 +33,8 @@ class Report {
   /// One ratio figure.
   struct Figure {
     std::string name;   ///< e.g. locked_increment/robust_mutex
-    double shmd;        ///< shmd's cost
-    double reference;   ///< the reference's cost
+    Samples shmd;       ///< shmd's costs, one per round
+    Samples reference;  ///< the reference's costs, one per round
     std::string unit;   ///< unit of both costs
     double goal;        ///< the highest acceptable ratio
     std::string note;   ///< how it was measured

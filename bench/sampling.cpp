@@ -12,8 +12,8 @@ double median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
-std::vector<double> interleaved_medians(int rounds, const std::vector<Sample>& samplers) {
-  std::vector<std::vector<double>> samples(samplers.size());
+std::vector<Samples> interleaved_samples(int rounds, const std::vector<Sample>& samplers) {
+  std::vector<Samples> samples(samplers.size());
   for (int r = 0; r < rounds; ++r) {
     // Odd rounds run in reverse, so no sampler always goes first (after another's setup).
     for (std::size_t k = 0; k < samplers.size(); ++k) {
@@ -21,9 +21,7 @@ std::vector<double> interleaved_medians(int rounds, const std::vector<Sample>& s
       samples[i].push_back(samplers[i]());
     }
   }
-  std::vector<double> medians;
-  for (auto& s : samples) medians.push_back(median(std::move(s)));
-  return medians;
+  return samples;
 }
 
 }  // namespace shm::bench
