@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "shm/error.hpp"
+#include "shm/robust_mutex_fast.hpp"
 
 namespace shm {
 namespace {
@@ -23,7 +24,7 @@ LockState settle_robust_lock(pthread_mutex_t& m, int rc, std::error_code& ec) no
     case EOWNERDEAD:
       if (const int c = ::pthread_mutex_consistent(&m); c != 0) {
         ec = from_pthread(c);
-        ::pthread_mutex_unlock(&m);
+        robust_fast::unlock(m);
         return LockState::busy;
       }
       return LockState::owner_died;
@@ -45,7 +46,7 @@ std::error_code init_robust_mutex(pthread_mutex_t& m) noexcept {
 }
 
 LockState lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept {
-  return settle_robust_lock(m, ::pthread_mutex_lock(&m), ec);
+  return settle_robust_lock(m, robust_fast::lock(m), ec);
 }
 
 LockState try_lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept {
@@ -53,7 +54,7 @@ LockState try_lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcep
 }
 
 std::error_code unlock_robust_mutex(pthread_mutex_t& m) noexcept {
-  return from_pthread(::pthread_mutex_unlock(&m));
+  return from_pthread(robust_fast::unlock(m));
 }
 
 }  // namespace shm

@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "shm/robust_mutex_fast.hpp"
+
 namespace shm {
 
 /// Holds a segment's lock until destroyed or `unlock()`ed. Move-only.
@@ -35,7 +37,7 @@ class LockGuard {
   explicit operator bool() const noexcept { return owns_lock(); }
   /// Releases the lock early.
   void unlock() noexcept {
-    if (mutex_ != nullptr) ::pthread_mutex_unlock(std::exchange(mutex_, nullptr));
+    if (mutex_ != nullptr) robust_fast::unlock(*std::exchange(mutex_, nullptr));
   }
 
  private:

@@ -10,6 +10,7 @@
 
 #include "shm/lock_guard.hpp"
 #include "shm/mapping.hpp"
+#include "shm/robust_mutex_fast.hpp"
 #include "shm/segment_info.hpp"
 #include "shm/segment_layout.hpp"
 
@@ -60,10 +61,10 @@ class Segment {
   /// Takes the segment's lock, blocking; reports a dead previous owner on the guard.
   /// A read-only attachment cannot lock (Errc::permission_denied): the mutex lives in the segment.
   LockGuard lock(std::error_code& ec) noexcept {
-    // Inline fast path: an uncontended lock costs what a hand-written pthread_mutex_lock costs.
+    // The common case inline: the lock is taken (robust_fast::lock, pthread_mutex_lock's results).
     if (mapping_ && !read_only_) [[likely]] {
       pthread_mutex_t& m = mutex();
-      if (const int rc = ::pthread_mutex_lock(&m); rc != 0) [[unlikely]]
+      if (const int rc = robust_fast::lock(m); rc != 0) [[unlikely]]
         return settle_lock(rc, ec);
       ec.clear();
       return LockGuard(&m, false);
@@ -74,7 +75,7 @@ class Segment {
   LockGuard lock() {
     if (mapping_ && !read_only_) [[likely]] {
       pthread_mutex_t& m = mutex();
-      const int rc = ::pthread_mutex_lock(&m);
+      const int rc = robust_fast::lock(m);
       if (rc == 0) [[likely]]
         return LockGuard(&m, false);
       return lock_slow(rc);  // we may hold it already (EOWNERDEAD): never lock twice

@@ -17,18 +17,18 @@ enum class LockState {
 /// Initialises `m` in place as a process-shared, robust, recursive mutex.
 std::error_code init_robust_mutex(pthread_mutex_t& m) noexcept;
 
-/// Locks `m`, recovering it (pthread_mutex_consistent) if its owner died. Never blocks forever
-/// on a dead owner. Sets `ec` if the mutex is unusable.
+/// Locks `m` (through robust_fast::lock), recovering it (pthread_mutex_consistent) if its owner
+/// died. Never blocks forever on a dead owner. Sets `ec` if the mutex is unusable.
 LockState lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept;
 
 /// Like lock_robust_mutex, but returns LockState::busy instead of waiting.
 LockState try_lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept;
 
-/// Finishes a lock attempt that returned `rc` (from pthread_mutex_lock/trylock on `m`): repairs
+/// Finishes a lock attempt that returned `rc` (from robust_fast::lock or pthread_mutex_trylock on `m`): repairs
 /// the mutex after EOWNERDEAD, maps errors into `ec`. For callers with their own fast path.
 LockState settle_robust_lock(pthread_mutex_t& m, int rc, std::error_code& ec) noexcept;
 
-/// Unlocks `m`.
+/// Unlocks `m` (through robust_fast::unlock).
 std::error_code unlock_robust_mutex(pthread_mutex_t& m) noexcept;
 
 }  // namespace shm

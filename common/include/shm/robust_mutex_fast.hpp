@@ -1,0 +1,32 @@
+#pragma once
+/// Lock and unlock for the segment mutex, with glibc's robust-mutex protocol done inline.
+///
+/// A segment's mutex is a glibc robust, recursive, process-shared pthread_mutex_t. For that kind,
+/// pthread_mutex_lock and pthread_mutex_unlock go through glibc's general "full" paths, which
+/// dispatch on every mutex type. These functions take the three common cases inline instead: an
+/// uncontended lock, a recursive re-lock, and the owner's release. They write the same fields in
+/// the same order as glibc 2.36 does, link the mutex into the same per-thread robust list (the list
+/// the kernel walks when a thread dies, which is what makes EOWNERDEAD work), and pass every other
+/// case to glibc: contention, a dead owner, an unrecoverable mutex, a foreign kind, errors.
+/// A mutex can therefore be locked here and unlocked by pthread_mutex_unlock, or the other way
+/// round, in any mix of processes.
+///
+/// The inline path is compiled only for glibc 2.36 on x86-64 (Debian 12), and used only where the
+/// running glibc reports that version and the thread's robust list is the one glibc registered.
+/// Anywhere else both functions are pthread_mutex_lock and pthread_mutex_unlock. See
+/// docs/performance.md ("locked_increment against Boost") for what it gains.
+
+#include <pthread.h>
+
+namespace shm::robust_fast {
+
+/// pthread_mutex_lock(&m), with the same results (0, EOWNERDEAD, ENOTRECOVERABLE, EAGAIN, ...).
+int lock(pthread_mutex_t& m) noexcept;
+
+/// pthread_mutex_unlock(&m), with the same results (0, EPERM, ...).
+int unlock(pthread_mutex_t& m) noexcept;
+
+/// True when the calling thread takes the inline path (this glibc and thread qualify).
+bool active() noexcept;
+
+}  // namespace shm::robust_fast

@@ -1,0 +1,206 @@
+// The segment mutex's inline lock and unlock: glibc 2.36's robust protocol for the common cases.
+//
+// What this mirrors, from glibc 2.36 (Debian glibc-source 2.36-9+deb12u*):
+//   nptl/pthread_mutex_lock.c    __pthread_mutex_lock_full, case PTHREAD_MUTEX_ROBUST_*_NP
+//   nptl/pthread_mutex_unlock.c  __pthread_mutex_unlock_full, cases ROBUST_RECURSIVE / ROBUST_*
+//   nptl/descr.h                 ENQUEUE_MUTEX_BOTH / DEQUEUE_MUTEX (__PTHREAD_MUTEX_HAVE_PREV)
+// The kernel side is ABI: struct robust_list_head (linux/futex.h), set by glibc for every thread
+// with set_robust_list, walked at thread exit (kernel/futex/core.c exit_robust_list), which marks
+// each mutex whose lock word holds the dead thread's TID with FUTEX_OWNER_DIED and wakes a waiter.
+//
+// Ordering rules taken over from glibc, each marked below:
+//   - list_op_pending names the mutex before its lock word can hold our TID, and until it is in
+//     (or out of) the list, so a death in between is still found by the kernel;
+//   - a list entry is complete before the head points at it, and unlinked before its own __next
+//     (which the kernel reads) is cleared.
+// These are compiler barriers only, as in glibc: the kernel walks the list of a thread that is
+// no longer running, so only program order within the thread matters.
+
+#include "shm/robust_mutex_fast.hpp"
+
+#include <cerrno>
+
+#if defined(__x86_64__) && defined(__GLIBC__) && __GLIBC__ == 2 && __GLIBC_MINOR__ == 36
+#define SHM_ROBUST_FAST 1
+#else
+#define SHM_ROBUST_FAST 0
+#endif
+
+#if SHM_ROBUST_FAST
+#include <gnu/libc-version.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#endif
+
+namespace shm::robust_fast {
+
+#if SHM_ROBUST_FAST
+namespace {
+
+// glibc-internal constants (nptl/pthreadP.h): mutex kinds, and the __owner values of a mutex
+// whose owner died.
+constexpr int kKindMask = 127;               // PTHREAD_MUTEX_KIND_MASK_NP + the ROBUST bit
+constexpr int kRobustNormal = 16;            // PTHREAD_MUTEX_ROBUST_NORMAL_NP
+constexpr int kRobustRecursive = 17;         // PTHREAD_MUTEX_ROBUST_RECURSIVE_NP
+constexpr int kNotRecoverable = INT_MAX - 1; // PTHREAD_MUTEX_NOTRECOVERABLE
+
+// The list node is __pthread_list_t {__prev, __next}; list pointers point at a node's __next.
+constexpr std::size_t kNextOffset = offsetof(__pthread_list_t, __next);  // QUEUE_PTR_ADJUST
+constexpr long kFutexOffset =
+    static_cast<long>(offsetof(pthread_mutex_t, __data.__lock)) - static_cast<long>(offsetof(pthread_mutex_t, __data.__list.__next));
+
+static_assert(sizeof(pthread_mutex_t) == 40 && offsetof(pthread_mutex_t, __data.__lock) == 0 &&
+                  offsetof(pthread_mutex_t, __data.__count) == 4 && offsetof(pthread_mutex_t, __data.__owner) == 8 &&
+                  offsetof(pthread_mutex_t, __data.__nusers) == 12 && offsetof(pthread_mutex_t, __data.__kind) == 16 &&
+                  offsetof(pthread_mutex_t, __data.__list) == 24 && kNextOffset == 8 && kFutexOffset == -32,
+              "the glibc 2.36 x86-64 pthread_mutex_t layout this file mirrors");
+
+/// The calling thread's robust list, as glibc registered it; found once per thread.
+struct ThreadState {
+  int tid = 0;                        ///< 0: not looked up yet in this thread (or this process)
+  robust_list_head* head = nullptr;  ///< nullptr: use pthread_mutex_* in this thread
+};
+thread_local constinit ThreadState t_state{};
+
+// A fork()ed child's only thread has a new TID, and glibc gave it a fresh, empty list.
+void forget_after_fork() noexcept { t_state = ThreadState{}; }
+
+bool glibc_is_the_one_mirrored() noexcept {
+  static const bool ok = [] {
+    if (::pthread_atfork(nullptr, nullptr, &forget_after_fork) != 0) return false;
+    return std::strcmp(::gnu_get_libc_version(), "2.36") == 0;
+  }();
+  return ok;
+}
+
+[[gnu::noinline, gnu::cold]] ThreadState& look_up_thread() noexcept {
+  t_state.tid = static_cast<int>(::syscall(SYS_gettid));
+  t_state.head = nullptr;
+  robust_list_head* head = nullptr;
+  std::size_t len = 0;
+  if (glibc_is_the_one_mirrored() && ::syscall(SYS_get_robust_list, 0, &head, &len) == 0 && head != nullptr &&
+      len == sizeof(robust_list_head) && head->futex_offset == kFutexOffset)
+    t_state.head = head;
+  return t_state;
+}
+
+[[gnu::always_inline]] inline ThreadState& thread_state() noexcept {
+  if (t_state.tid != 0) [[likely]]
+    return t_state;
+  return look_up_thread();
+}
+
+/// As glibc's `__asm ("" ::: "memory")`.
+[[gnu::always_inline]] inline void compiler_barrier() noexcept { std::atomic_signal_fence(std::memory_order_seq_cst); }
+
+/// The node whose __next field `p` points at (list pointers may carry a low tag bit).
+[[gnu::always_inline]] inline __pthread_list_t* node_of(void* p) noexcept {
+  return reinterpret_cast<__pthread_list_t*>((reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{1}) - kNextOffset);
+}
+
+void futex_wake_one(int* word) noexcept { ::syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
+
+/// ENQUEUE_MUTEX: push `m` at the head of the thread's list. The head's "node" is glibc's
+/// robust_prev field followed by robust_head.list, so node_of(head) is valid, as in glibc.
+[[gnu::always_inline]] inline void enqueue(robust_list_head* head, pthread_mutex_t& m) noexcept {
+  auto& list = m.__data.__list;
+  void* first = head->list.next;
+  node_of(first)->__prev = reinterpret_cast<__pthread_list_t*>(&list.__next);
+  list.__next = static_cast<__pthread_list_t*>(first);
+  list.__prev = reinterpret_cast<__pthread_list_t*>(head);
+  compiler_barrier();  // the entry is complete before the head points at it
+  head->list.next = reinterpret_cast<robust_list*>(&list.__next);
+}
+
+/// DEQUEUE_MUTEX: unlink `m` from whichever position it holds in the thread's list.
+[[gnu::always_inline]] inline void dequeue(pthread_mutex_t& m) noexcept {
+  auto& list = m.__data.__list;
+  node_of(list.__next)->__prev = list.__prev;
+  node_of(list.__prev)->__next = list.__next;
+  compiler_barrier();  // unlinked before the entry's own __next, which the kernel reads, is cleared
+  list.__prev = nullptr;
+  list.__next = nullptr;
+}
+
+}  // namespace
+
+int lock(pthread_mutex_t& m) noexcept {
+  ThreadState& self = thread_state();
+  auto& d = m.__data;
+  const int kind = __atomic_load_n(&d.__kind, __ATOMIC_RELAXED) & kKindMask;
+  robust_list_head* const head = self.head;
+  if (head == nullptr || (kind != kRobustNormal && kind != kRobustRecursive)) [[unlikely]]
+    return ::pthread_mutex_lock(&m);
+
+  head->list_op_pending = reinterpret_cast<robust_list*>(&d.__list.__next);
+  compiler_barrier();  // op_pending names the mutex before the lock word can hold our TID
+  int seen = 0;
+  if (!__atomic_compare_exchange_n(&d.__lock, &seen, self.tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) [[unlikely]] {
+    if ((seen & FUTEX_TID_MASK) == self.tid && kind == kRobustRecursive) {  // ours already: one level deeper
+      head->list_op_pending = nullptr;
+      if (d.__count + 1 == 0) return EAGAIN;
+      ++d.__count;
+      return 0;
+    }
+    // Held by another thread, or its owner died (FUTEX_OWNER_DIED): glibc waits or recovers,
+    // setting op_pending again itself.
+    return ::pthread_mutex_lock(&m);
+  }
+  if (d.__owner == kNotRecoverable) [[unlikely]] {  // as glibc: hand it back, report it
+    d.__count = 0;
+    if (__atomic_exchange_n(&d.__lock, 0, __ATOMIC_RELEASE) > 1) futex_wake_one(&d.__lock);
+    head->list_op_pending = nullptr;
+    return ENOTRECOVERABLE;
+  }
+  d.__count = 1;
+  compiler_barrier();  // acquired before it is enqueued
+  enqueue(head, m);
+  compiler_barrier();  // enqueued before op_pending is cleared
+  head->list_op_pending = nullptr;
+  d.__owner = self.tid;
+  ++d.__nusers;
+  return 0;
+}
+
+int unlock(pthread_mutex_t& m) noexcept {
+  ThreadState& self = thread_state();
+  auto& d = m.__data;
+  const int kind = __atomic_load_n(&d.__kind, __ATOMIC_RELAXED) & kKindMask;
+  robust_list_head* const head = self.head;
+  // Not ours (EPERM), or ours after a dead owner and never made consistent (glibc then marks it
+  // not recoverable; __owner is PTHREAD_MUTEX_INCONSISTENT, not our TID): glibc decides.
+  if (head == nullptr || (kind != kRobustNormal && kind != kRobustRecursive) || d.__owner != self.tid ||
+      (__atomic_load_n(&d.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK) != self.tid) [[unlikely]]
+    return ::pthread_mutex_unlock(&m);
+  if (kind == kRobustRecursive && --d.__count != 0) return 0;  // still held one level up
+
+  head->list_op_pending = reinterpret_cast<robust_list*>(&d.__list.__next);
+  compiler_barrier();  // op_pending names the mutex before it leaves the list
+  dequeue(m);
+  d.__owner = 0;
+  --d.__nusers;
+  if ((static_cast<unsigned>(__atomic_exchange_n(&d.__lock, 0, __ATOMIC_RELEASE)) & FUTEX_WAITERS) != 0) [[unlikely]]
+    futex_wake_one(&d.__lock);
+  compiler_barrier();  // released before op_pending is cleared
+  head->list_op_pending = nullptr;
+  return 0;
+}
+
+bool active() noexcept { return thread_state().head != nullptr; }
+
+#else  // not glibc 2.36 on x86-64: glibc's own calls
+
+int lock(pthread_mutex_t& m) noexcept { return ::pthread_mutex_lock(&m); }
+int unlock(pthread_mutex_t& m) noexcept { return ::pthread_mutex_unlock(&m); }
+bool active() noexcept { return false; }
+
+#endif
+
+}  // namespace shm::robust_fast

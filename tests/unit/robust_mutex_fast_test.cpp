@@ -1,0 +1,290 @@
+// robust_fast: the segment mutex's inline lock/unlock against glibc's own, across threads and
+// real processes. What must hold: the same results as pthread_mutex_lock/unlock, free mixing with
+// them, and a robust list the kernel can still walk when a thread or process dies.
+
+#include <gnu/libc-version.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "shm/robust_mutex.hpp"
+#include "shm/robust_mutex_fast.hpp"
+
+namespace {
+
+namespace fast = shm::robust_fast;
+
+constexpr int kMutexes = 6;
+
+/// What the tests share between processes: a few segment-style mutexes (robust, recursive,
+/// process-shared) and a glibc robust mutex of the plain kind, in one MAP_SHARED mapping.
+struct Shared {
+  std::array<pthread_mutex_t, kMutexes> m;
+  pthread_mutex_t plain_robust;  ///< PTHREAD_MUTEX_ROBUST, normal kind: glibc-only calls
+  std::uint64_t counter;         ///< guarded by m[0]
+  int holder;                    ///< pid (or thread number) inside m[0]'s critical section, or 0
+  std::atomic<int> violations;   ///< critical sections entered while another was inside
+  std::atomic<int> stop;         ///< tells stress workers to finish
+};
+
+/// An anonymous MAP_SHARED mapping of one Shared, so fork()ed children use the same mutexes.
+class SharedArea {
+ public:
+  SharedArea() {
+    void* p = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return;
+    area_ = new (p) Shared{};
+    for (auto& m : area_->m)
+      if (shm::init_robust_mutex(m)) return;
+    pthread_mutexattr_t attr;
+    ::pthread_mutexattr_init(&attr);
+    ::pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    ::pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+    const int rc = ::pthread_mutex_init(&area_->plain_robust, &attr);
+    ::pthread_mutexattr_destroy(&attr);
+    ready_ = rc == 0;
+  }
+  SharedArea(const SharedArea&) = delete;
+  SharedArea& operator=(const SharedArea&) = delete;
+  ~SharedArea() {
+    if (area_ != nullptr) ::munmap(area_, sizeof(Shared));
+  }
+  [[nodiscard]] bool ready() const { return ready_; }
+  Shared* operator->() const { return area_; }
+
+ private:
+  Shared* area_ = nullptr;  ///< the mapping
+  bool ready_ = false;      ///< every mutex initialised
+};
+
+/// pthread_mutex_trylock from another thread: EBUSY while anybody holds `m`, then 0 (and it
+/// releases again), EOWNERDEAD if the holder died.
+int try_from_another_thread(pthread_mutex_t& m) {
+  int rc = -1;
+  std::thread([&] {
+    rc = ::pthread_mutex_trylock(&m);
+    if (rc == EOWNERDEAD) ::pthread_mutex_consistent(&m);
+    if (rc == 0 || rc == EOWNERDEAD) ::pthread_mutex_unlock(&m);
+  }).join();
+  return rc;
+}
+
+bool running_the_mirrored_glibc() {
+#if defined(__x86_64__)
+  return std::strcmp(::gnu_get_libc_version(), "2.36") == 0;
+#else
+  return false;
+#endif
+}
+
+TEST(RobustFast, TakesTheInlinePathOnTheGlibcItMirrors) {
+  // On Debian 12 (CI) every other test here exercises the inline path, not a fallback.
+  EXPECT_EQ(fast::active(), running_the_mirrored_glibc()) << "glibc " << ::gnu_get_libc_version();
+  bool in_thread = false;
+  std::thread([&] { in_thread = fast::active(); }).join();
+  EXPECT_EQ(in_thread, running_the_mirrored_glibc());
+}
+
+TEST(RobustFast, AHeldLockIsHeldForGlibcCallersToo) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  pthread_mutex_t& m = s->m[0];
+  ASSERT_EQ(fast::lock(m), 0);
+  EXPECT_EQ(try_from_another_thread(m), EBUSY);
+  ASSERT_EQ(fast::unlock(m), 0);
+  EXPECT_EQ(try_from_another_thread(m), 0);
+}
+
+TEST(RobustFast, RecursionCountsMixWithGlibcInEitherOrder) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  pthread_mutex_t& m = s->m[0];
+
+  ASSERT_EQ(fast::lock(m), 0);
+  ASSERT_EQ(::pthread_mutex_lock(&m), 0);  // one level deeper, through glibc
+  ASSERT_EQ(fast::lock(m), 0);
+  ASSERT_EQ(fast::unlock(m), 0);
+  EXPECT_EQ(try_from_another_thread(m), EBUSY);
+  ASSERT_EQ(::pthread_mutex_unlock(&m), 0);
+  EXPECT_EQ(try_from_another_thread(m), EBUSY);
+  ASSERT_EQ(fast::unlock(m), 0);
+  EXPECT_EQ(try_from_another_thread(m), 0);
+
+  ASSERT_EQ(::pthread_mutex_lock(&m), 0);
+  ASSERT_EQ(fast::lock(m), 0);
+  ASSERT_EQ(::pthread_mutex_unlock(&m), 0);
+  EXPECT_EQ(try_from_another_thread(m), EBUSY);
+  ASSERT_EQ(fast::unlock(m), 0);  // the outermost release, taken by glibc, given back inline
+  EXPECT_EQ(try_from_another_thread(m), 0);
+  EXPECT_EQ(::pthread_mutex_unlock(&m), EPERM) << "released twice";
+}
+
+TEST(RobustFast, OnlyTheOwnerMayUnlock) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  pthread_mutex_t& m = s->m[0];
+  EXPECT_EQ(fast::unlock(m), EPERM) << "nobody holds it";
+  ASSERT_EQ(fast::lock(m), 0);
+  int rc = -1;
+  std::thread([&] { rc = fast::unlock(m); }).join();
+  EXPECT_EQ(rc, EPERM);
+  EXPECT_EQ(fast::unlock(m), 0);
+}
+
+/// Locks (fast) m[0], m[1], m[2], m[3] and glibc's plain_robust in between, releases m[1] and
+/// m[3] (from the middle and the head of the robust list), relocks m[3], and returns still
+/// holding m[0], m[2], m[3] and plain_robust. Returns false if any call failed.
+bool hold_a_shuffled_set(Shared& s) {
+  bool ok = fast::lock(s.m[0]) == 0 && ::pthread_mutex_lock(&s.plain_robust) == 0;
+  for (std::size_t i = 1; i < 4; ++i) ok = ok && fast::lock(s.m[i]) == 0;
+  ok = ok && fast::unlock(s.m[1]) == 0 && fast::unlock(s.m[3]) == 0 && fast::lock(s.m[3]) == 0;
+  ok = ok && fast::lock(s.m[2]) == 0 && fast::unlock(s.m[2]) == 0;  // recursion leaves it listed once
+  return ok;
+}
+
+/// After the holder of hold_a_shuffled_set() died: exactly the mutexes it still held report
+/// EOWNERDEAD (the kernel found them on the robust list), and every one can be repaired and used.
+void expect_the_kernel_released_what_was_held(Shared& s) {
+  const std::array<bool, kMutexes> held{true, false, true, true, false, false};
+  for (std::size_t i = 0; i < s.m.size(); ++i) {
+    SCOPED_TRACE("m[" + std::to_string(i) + "]");
+    // trylock, so that a mutex the kernel failed to mark fails the test instead of hanging it.
+    const int rc = ::pthread_mutex_trylock(&s.m[i]);
+    ASSERT_EQ(rc, held[i] ? EOWNERDEAD : 0);
+    if (rc == EOWNERDEAD) {
+      EXPECT_EQ(::pthread_mutex_consistent(&s.m[i]), 0);
+    }
+    EXPECT_EQ(fast::unlock(s.m[i]), 0);
+    EXPECT_EQ(fast::lock(s.m[i]), 0) << "usable after recovery";
+    EXPECT_EQ(fast::unlock(s.m[i]), 0);
+  }
+  const int rc = ::pthread_mutex_trylock(&s.plain_robust);
+  EXPECT_EQ(rc, EOWNERDEAD) << "glibc's own robust mutex, listed between ours";
+  if (rc == EOWNERDEAD) ::pthread_mutex_consistent(&s.plain_robust);
+  ::pthread_mutex_unlock(&s.plain_robust);
+}
+
+TEST(RobustFast, AThreadThatExitsHoldingLocksLeavesThemOwnerDied) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  bool ok = false;
+  std::thread([&] { ok = hold_a_shuffled_set(*s.operator->()); }).join();  // exits holding them
+  ASSERT_TRUE(ok);
+  expect_the_kernel_released_what_was_held(*s.operator->());
+}
+
+TEST(RobustFast, AProcessKilledHoldingLocksLeavesThemOwnerDied) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (!hold_a_shuffled_set(*s.operator->())) ::_exit(1);
+    ::raise(SIGKILL);
+    ::_exit(2);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
+  expect_the_kernel_released_what_was_held(*s.operator->());
+}
+
+TEST(RobustFast, ALockNeverMadeConsistentBecomesNotRecoverable) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  pthread_mutex_t& m = s->m[0];
+  std::thread([&] { (void)fast::lock(m); }).join();  // dies holding it
+  ASSERT_EQ(fast::lock(m), EOWNERDEAD);
+  EXPECT_EQ(fast::unlock(m), 0);                // released without pthread_mutex_consistent
+  EXPECT_EQ(fast::lock(m), ENOTRECOVERABLE);    // as glibc: unusable from now on
+  EXPECT_EQ(::pthread_mutex_lock(&m), ENOTRECOVERABLE);
+}
+
+/// One stress worker: `rounds` critical sections on m[0] (fast, or glibc's calls), each checking
+/// that nobody else is inside and doing a non-atomic increment; a holder found dead is repaired.
+void stress_worker(Shared& s, int me, bool use_glibc, std::uint64_t rounds) {
+  for (std::uint64_t i = 0; i < rounds && s.stop.load(std::memory_order_relaxed) == 0; ++i) {
+    const int rc = use_glibc ? ::pthread_mutex_lock(&s.m[0]) : fast::lock(s.m[0]);
+    if (rc == EOWNERDEAD) {
+      s.holder = 0;  // the dead holder's mark
+      ::pthread_mutex_consistent(&s.m[0]);
+    } else if (rc != 0) {
+      s.violations.fetch_add(1000);
+      return;
+    }
+    if (s.holder != 0) s.violations.fetch_add(1);
+    s.holder = me;
+    const std::uint64_t c = s.counter;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    s.counter = c + 1;
+    if (s.holder != me) s.violations.fetch_add(1);
+    s.holder = 0;
+    if ((use_glibc ? ::pthread_mutex_unlock(&s.m[0]) : fast::unlock(s.m[0])) != 0) s.violations.fetch_add(1000);
+  }
+}
+
+TEST(RobustFast, ThreadsMixingBothPathsNeverShareTheLock) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  constexpr std::uint64_t kRounds = 50'000;
+  std::vector<std::thread> threads;
+  for (int t = 1; t <= 4; ++t)
+    threads.emplace_back([&s, t] { stress_worker(*s.operator->(), t, /*use_glibc=*/t % 2 == 0, kRounds); });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(s->violations.load(), 0);
+  EXPECT_EQ(s->counter, 4 * kRounds);
+}
+
+TEST(RobustFast, ProcessesKilledAtRandomNeverBreakMutualExclusion) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  constexpr int kWorkers = 3;
+  constexpr int kKills = 40;
+  auto spawn = [&](int slot) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      stress_worker(*s.operator->(), static_cast<int>(::getpid()), /*use_glibc=*/slot == 0, UINT64_MAX);
+      ::_exit(0);
+    }
+    return pid;
+  };
+  std::array<pid_t, kWorkers> workers{};
+  for (int i = 0; i < kWorkers; ++i) ASSERT_GT(workers[static_cast<std::size_t>(i)] = spawn(i), 0);
+
+  for (int k = 0; k < kKills; ++k) {
+    // Wait for progress (never for time), then kill one worker wherever it is, often mid-section.
+    const std::uint64_t seen = __atomic_load_n(&s->counter, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&s->counter, __ATOMIC_RELAXED) < seen + 500) std::this_thread::yield();
+    const auto victim = static_cast<std::size_t>(k % kWorkers);
+    ::kill(workers[victim], SIGKILL);
+    int status = 0;
+    ASSERT_EQ(::waitpid(workers[victim], &status, 0), workers[victim]);
+    ASSERT_GT(workers[victim] = spawn(static_cast<int>(victim)), 0);
+  }
+  s->stop.store(1);
+  for (const pid_t pid : workers) {
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  }
+  EXPECT_EQ(s->violations.load(), 0);
+  int rc = fast::lock(s->m[0]);
+  if (rc == EOWNERDEAD) rc = ::pthread_mutex_consistent(&s->m[0]);
+  EXPECT_EQ(rc, 0) << "the lock still works";
+  EXPECT_EQ(fast::unlock(s->m[0]), 0);
+}
+
+}  // namespace
