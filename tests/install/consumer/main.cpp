@@ -16,8 +16,12 @@ int main(int argc, char** argv) {
   const std::string tag = argv[2];
   try {
     shm::Client client(argv[1]);
-    auto value = client.create_value<int>(tag + ".value", 41);
+    auto value = client.create_value<int>(tag + ".value", 40);
     value.fetch_add(1);
+    {
+      auto guard = value.lock();  // the lock's calls live in the shared library too
+      ++value.get();
+    }
 
     auto created = client.create_array<double>(tag + ".array", 4);
     shm::Client other(argv[1]);
