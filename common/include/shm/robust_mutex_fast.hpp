@@ -13,8 +13,8 @@
 ///
 /// The inline path is compiled only for glibc 2.36 on x86-64 (Debian 12), and used only where the
 /// running glibc reports that version and the thread's robust list is the one glibc registered.
-/// Anywhere else both functions are pthread_mutex_lock and pthread_mutex_unlock. See
-/// docs/performance.md ("locked_increment against Boost") for what it gains.
+/// Anywhere else both functions are pthread_mutex_lock and pthread_mutex_unlock. What it gains:
+/// docs/performance.md, "locked_increment/boost_interprocess".
 
 #include <pthread.h>
 
