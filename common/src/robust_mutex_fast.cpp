@@ -18,6 +18,8 @@
 
 #include "shm/robust_mutex_fast.hpp"
 
+#include <time.h>
+
 #include <cerrno>
 
 #if defined(__x86_64__) && defined(__GLIBC__) && __GLIBC__ == 2 && __GLIBC_MINOR__ == 36
@@ -40,6 +42,39 @@
 #endif
 
 namespace shm::robust_fast {
+namespace {
+
+/// How long one wait for a held robust mutex sleeps before it looks at the lock word again.
+constexpr long kWaitSliceNs = 100'000'000;
+
+/// pthread_mutex_lock(&m) for a robust mutex that somebody else holds, waiting in slices.
+/// A robust futex can strand a waiter: if a process is killed between an unlock's release of
+/// the lock word and its futex wake, and a third thread takes the free lock in that window, the
+/// kernel's exit handling sees an owner and wakes nobody, and the new owner's unlock sees no
+/// FUTEX_WAITERS and wakes nobody either. The sleeper would wait forever for a lock that may long
+/// be free. glibc's pthread_mutex_lock has that window too; slicing the wait bounds the stall to
+/// one slice, and costs a sleeping waiter a wake-up per slice.
+int wait_for(pthread_mutex_t& m) noexcept {
+  for (;;) {
+    timespec deadline{};
+    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_nsec += kWaitSliceNs;
+    if (deadline.tv_nsec >= 1'000'000'000) {
+      deadline.tv_nsec -= 1'000'000'000;
+      ++deadline.tv_sec;
+    }
+    const int rc = ::pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &deadline);
+    if (rc != ETIMEDOUT) return rc;
+  }
+}
+
+/// The whole lock through glibc: the free case at trylock's cost, then the sliced wait.
+int lock_through_glibc(pthread_mutex_t& m) noexcept {
+  const int rc = ::pthread_mutex_trylock(&m);
+  return rc == EBUSY ? wait_for(m) : rc;
+}
+
+}  // namespace
 
 #if SHM_ROBUST_FAST
 namespace {
@@ -136,8 +171,10 @@ int lock(pthread_mutex_t& m) noexcept {
   auto& d = m.__data;
   const int kind = __atomic_load_n(&d.__kind, __ATOMIC_RELAXED) & kKindMask;
   robust_list_head* const head = self.head;
-  if (head == nullptr || (kind != kRobustNormal && kind != kRobustRecursive)) [[unlikely]]
-    return ::pthread_mutex_lock(&m);
+  if (kind != kRobustNormal && kind != kRobustRecursive) [[unlikely]]
+    return ::pthread_mutex_lock(&m);  // not what shmd made: glibc, as it stands
+  if (head == nullptr) [[unlikely]]
+    return lock_through_glibc(m);
 
   head->list_op_pending = reinterpret_cast<robust_list*>(&d.__list.__next);
   compiler_barrier();  // op_pending names the mutex before the lock word can hold our TID
@@ -151,7 +188,7 @@ int lock(pthread_mutex_t& m) noexcept {
     }
     // Held by another thread, or its owner died (FUTEX_OWNER_DIED): glibc waits or recovers,
     // setting op_pending again itself.
-    return ::pthread_mutex_lock(&m);
+    return wait_for(m);
   }
   if (d.__owner == kNotRecoverable) [[unlikely]] {  // as glibc: hand it back, report it
     d.__count = 0;
@@ -197,7 +234,7 @@ bool active() noexcept { return thread_state().head != nullptr; }
 
 #else  // not glibc 2.36 on x86-64: glibc's own calls
 
-int lock(pthread_mutex_t& m) noexcept { return ::pthread_mutex_lock(&m); }
+int lock(pthread_mutex_t& m) noexcept { return lock_through_glibc(m); }
 int unlock(pthread_mutex_t& m) noexcept { return ::pthread_mutex_unlock(&m); }
 bool active() noexcept { return false; }
 

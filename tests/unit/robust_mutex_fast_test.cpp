@@ -3,8 +3,10 @@
 // them, and a robust list the kernel can still walk when a thread or process dies.
 
 #include <gnu/libc-version.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,8 +15,12 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <climits>
 #include <cstdint>
 #include <cstring>
+#include <fstream>
+#include <future>
 #include <new>
 #include <string>
 #include <thread>
@@ -63,6 +69,7 @@ class SharedArea {
     if (area_ != nullptr) ::munmap(area_, sizeof(Shared));
   }
   [[nodiscard]] bool ready() const { return ready_; }
+  [[nodiscard]] Shared& get() const { return *area_; }
   Shared* operator->() const { return area_; }
 
  private:
@@ -181,9 +188,9 @@ TEST(RobustFast, AThreadThatExitsHoldingLocksLeavesThemOwnerDied) {
   SharedArea s;
   ASSERT_TRUE(s.ready());
   bool ok = false;
-  std::thread([&] { ok = hold_a_shuffled_set(*s.operator->()); }).join();  // exits holding them
+  std::thread([&] { ok = hold_a_shuffled_set(s.get()); }).join();  // exits holding them
   ASSERT_TRUE(ok);
-  expect_the_kernel_released_what_was_held(*s.operator->());
+  expect_the_kernel_released_what_was_held(s.get());
 }
 
 TEST(RobustFast, AProcessKilledHoldingLocksLeavesThemOwnerDied) {
@@ -192,14 +199,14 @@ TEST(RobustFast, AProcessKilledHoldingLocksLeavesThemOwnerDied) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    if (!hold_a_shuffled_set(*s.operator->())) ::_exit(1);
+    if (!hold_a_shuffled_set(s.get())) ::_exit(1);
     ::raise(SIGKILL);
     ::_exit(2);
   }
   int status = 0;
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "status " << status;
-  expect_the_kernel_released_what_was_held(*s.operator->());
+  expect_the_kernel_released_what_was_held(s.get());
 }
 
 TEST(RobustFast, ALockNeverMadeConsistentBecomesNotRecoverable) {
@@ -213,11 +220,100 @@ TEST(RobustFast, ALockNeverMadeConsistentBecomesNotRecoverable) {
   EXPECT_EQ(::pthread_mutex_lock(&m), ENOTRECOVERABLE);
 }
 
-/// One stress worker: `rounds` critical sections on m[0] (fast, or glibc's calls), each checking
-/// that nobody else is inside and doing a non-atomic increment; a holder found dead is repaired.
-void stress_worker(Shared& s, int me, bool use_glibc, std::uint64_t rounds) {
+/// True while thread `tid` of this process is blocked in the futex system call.
+bool asleep_in_futex(pid_t tid) {
+  std::ifstream syscall_file("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  long number = -1;
+  syscall_file >> number;  // "running" when it is not in a system call: no number
+  return number == SYS_futex;
+}
+
+TEST(RobustFast, AWaiterStrandedByAKilledUnlockerStillGetsTheLock) {
+  // The window wait_for() guards: an unlock's release happens, its wake does not. A child takes
+  // the lock; a thread here waits for it, asleep in the futex; then the child clears the lock
+  // word without a wake and exits, as if killed right after the release. Its robust list still
+  // names the mutex, but the kernel sees no owner there and wakes nobody.
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  pthread_mutex_t& m = s->m[0];
+  int go[2];
+  int held[2];
+  ASSERT_EQ(::pipe(go), 0);
+  ASSERT_EQ(::pipe(held), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(go[1]);
+    ::close(held[0]);
+    char c = fast::lock(m) == 0 ? 'L' : 'E';
+    if (::write(held[1], &c, 1) != 1) ::_exit(3);
+    if (::read(go[0], &c, 1) != 1) ::_exit(4);
+    __atomic_store_n(&m.__data.__lock, 0, __ATOMIC_RELEASE);  // released, nobody woken
+    ::_exit(0);
+  }
+  ::close(go[0]);
+  ::close(held[1]);
+  char c = 0;
+  ASSERT_EQ(::read(held[0], &c, 1), 1);
+  ASSERT_EQ(c, 'L');
+
+  std::atomic<pid_t> waiter_tid{0};
+  std::promise<int> result;
+  std::future<int> got = result.get_future();
+  std::thread waiter([&] {
+    waiter_tid = ::gettid();
+    const int rc = fast::lock(m);
+    result.set_value(rc);
+    if (rc == 0) fast::unlock(m);
+  });
+  // By looking, not by sleeping: the waiter has flagged FUTEX_WAITERS and sleeps in the futex.
+  while (waiter_tid == 0 || (static_cast<unsigned>(__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE)) & FUTEX_WAITERS) == 0 ||
+         !asleep_in_futex(waiter_tid))
+    std::this_thread::yield();
+  ASSERT_EQ(::write(go[1], "g", 1), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ::close(go[1]);
+  ::close(held[0]);
+
+  const bool woke = got.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!woke) ::syscall(SYS_futex, &m.__data.__lock, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);  // so the test ends
+  waiter.join();
+  EXPECT_TRUE(woke) << "the waiter slept on a free lock";
+  EXPECT_EQ(got.get(), 0);
+}
+
+/// How a stress worker takes and releases m[0].
+enum class Calls {
+  fast,           ///< robust_fast::lock / unlock
+  glibc,          ///< pthread_mutex_lock / unlock
+  glibc_trylock,  ///< pthread_mutex_trylock until it succeeds, then pthread_mutex_unlock: glibc's
+                  ///< protocol without a futex sleep, which a SIGKILL can strand (see wait_for())
+};
+
+int take(pthread_mutex_t& m, Calls calls) {
+  switch (calls) {
+    case Calls::fast: return fast::lock(m);
+    case Calls::glibc: return ::pthread_mutex_lock(&m);
+    case Calls::glibc_trylock:
+      for (;;) {
+        const int rc = ::pthread_mutex_trylock(&m);
+        if (rc != EBUSY) return rc;
+        std::this_thread::yield();
+      }
+  }
+  return EINVAL;
+}
+
+int give_back(pthread_mutex_t& m, Calls calls) {
+  return calls == Calls::fast ? fast::unlock(m) : ::pthread_mutex_unlock(&m);
+}
+
+/// One stress worker: `rounds` critical sections on m[0], each checking that nobody else is
+/// inside and doing a non-atomic increment; a holder found dead is repaired.
+void stress_worker(Shared& s, int me, Calls calls, std::uint64_t rounds) {
   for (std::uint64_t i = 0; i < rounds && s.stop.load(std::memory_order_relaxed) == 0; ++i) {
-    const int rc = use_glibc ? ::pthread_mutex_lock(&s.m[0]) : fast::lock(s.m[0]);
+    const int rc = take(s.m[0], calls);
     if (rc == EOWNERDEAD) {
       s.holder = 0;  // the dead holder's mark
       ::pthread_mutex_consistent(&s.m[0]);
@@ -232,7 +328,7 @@ void stress_worker(Shared& s, int me, bool use_glibc, std::uint64_t rounds) {
     s.counter = c + 1;
     if (s.holder != me) s.violations.fetch_add(1);
     s.holder = 0;
-    if ((use_glibc ? ::pthread_mutex_unlock(&s.m[0]) : fast::unlock(s.m[0])) != 0) s.violations.fetch_add(1000);
+    if (give_back(s.m[0], calls) != 0) s.violations.fetch_add(1000);
   }
 }
 
@@ -242,7 +338,7 @@ TEST(RobustFast, ThreadsMixingBothPathsNeverShareTheLock) {
   constexpr std::uint64_t kRounds = 50'000;
   std::vector<std::thread> threads;
   for (int t = 1; t <= 4; ++t)
-    threads.emplace_back([&s, t] { stress_worker(*s.operator->(), t, /*use_glibc=*/t % 2 == 0, kRounds); });
+    threads.emplace_back([&s, t] { stress_worker(s.get(), t, t % 2 == 0 ? Calls::glibc : Calls::fast, kRounds); });
   for (auto& t : threads) t.join();
   EXPECT_EQ(s->violations.load(), 0);
   EXPECT_EQ(s->counter, 4 * kRounds);
@@ -256,7 +352,7 @@ TEST(RobustFast, ProcessesKilledAtRandomNeverBreakMutualExclusion) {
   auto spawn = [&](int slot) {
     const pid_t pid = ::fork();
     if (pid == 0) {
-      stress_worker(*s.operator->(), static_cast<int>(::getpid()), /*use_glibc=*/slot == 0, UINT64_MAX);
+      stress_worker(s.get(), static_cast<int>(::getpid()), slot == 0 ? Calls::glibc_trylock : Calls::fast, UINT64_MAX);
       ::_exit(0);
     }
     return pid;

@@ -11,6 +11,10 @@
 /// A mutex can therefore be locked here and unlocked by pthread_mutex_unlock, or the other way
 /// round, in any mix of processes.
 ///
+/// Unlike pthread_mutex_lock, lock() never sleeps longer than 100 ms at a time without looking at
+/// the lock again: a process killed in the middle of an unlock can leave a waiter of a glibc
+/// robust mutex asleep for good while the lock is free (see wait_for() in the source).
+///
 /// The inline path is compiled only for glibc 2.36 on x86-64 (Debian 12), and used only where the
 /// running glibc reports that version and the thread's robust list is the one glibc registered.
 /// Anywhere else both functions are pthread_mutex_lock and pthread_mutex_unlock. What it gains:
@@ -20,7 +24,8 @@
 
 namespace shm::robust_fast {
 
-/// pthread_mutex_lock(&m), with the same results (0, EOWNERDEAD, ENOTRECOVERABLE, EAGAIN, ...).
+/// pthread_mutex_lock(&m), with the same results (0, EOWNERDEAD, ENOTRECOVERABLE, EAGAIN, ...),
+/// waiting in slices.
 int lock(pthread_mutex_t& m) noexcept;
 
 /// pthread_mutex_unlock(&m), with the same results (0, EPERM, ...).
