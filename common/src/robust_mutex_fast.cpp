@@ -79,8 +79,8 @@ int lock_through_glibc(pthread_mutex_t& m) noexcept {
 #if SHM_ROBUST_FAST
 namespace {
 
-// glibc-internal constants (nptl/pthreadP.h): mutex kinds, and the __owner values of a mutex
-// whose owner died.
+// glibc-internal constants (nptl/pthreadP.h): the robust mutex kinds, and the __owner value of
+// a mutex that can no longer be recovered.
 constexpr int kKindMask = 127;               // PTHREAD_MUTEX_KIND_MASK_NP + the ROBUST bit
 constexpr int kRobustNormal = 16;            // PTHREAD_MUTEX_ROBUST_NORMAL_NP
 constexpr int kRobustRecursive = 17;         // PTHREAD_MUTEX_ROBUST_RECURSIVE_NP
