@@ -1,6 +1,8 @@
 #include "shm/segment.hpp"
 
 #include <cstddef>
+#include <memory>
+#include <new>
 
 #include "connection.hpp"
 #include "fork_generation.hpp"
@@ -48,7 +50,47 @@ std::shared_ptr<detail::Connection> Segment::unmap() noexcept {
   return connection;
 }
 
+namespace {
+
+/// A Segment dropped while its lock is held by the dropping thread: its mapping and its
+/// reference, kept until that thread releases the lock (robust_fast::run_after_release).
+class DropAfterUnlock final : public robust_fast::ReleaseAction {
+ public:
+  DropAfterUnlock(Mapping mapping, std::shared_ptr<detail::Connection> connection, std::uint64_t id) noexcept
+      : mapping_(std::move(mapping)), connection_(std::move(connection)), id_(id) {}
+  void run() noexcept override {
+    mapping_.reset();
+    if (connection_) connection_->release(id_);
+  }
+
+ private:
+  Mapping mapping_;                                ///< the whole segment, mutex included
+  std::shared_ptr<detail::Connection> connection_; ///< where the reference is held, or null (fork child)
+  std::uint64_t id_;                               ///< the segment's id
+};
+
+}  // namespace
+
+bool Segment::locked_by_this_thread() const noexcept {
+  return mapping_ && !read_only_ && robust_fast::held_by_this_thread(mutex());
+}
+
 void Segment::release() noexcept {
+  if (locked_by_this_thread()) [[unlikely]] {
+    // Unmapping now would leave the guard's unlock, and this thread's robust list, pointing at
+    // memory that is gone or, worse, at the next segment mapped there. Drop it after the unlock.
+    pthread_mutex_t& m = mutex();
+    Mapping mapping = std::move(mapping_);
+    auto connection = unmap();  // the reference, if this process holds it
+    auto* action = new (std::nothrow) DropAfterUnlock(std::move(mapping), std::move(connection), info_.id);
+    if (action == nullptr) {
+      // No memory: keep the mapping, and the reference with it, for good rather than corrupt.
+      (void)mapping.release();
+      return;
+    }
+    robust_fast::run_after_release(m, std::unique_ptr<robust_fast::ReleaseAction>(action));
+    return;
+  }
   if (auto connection = unmap()) connection->release(info_.id);
 }
 
@@ -80,7 +122,7 @@ LockGuard Segment::lock_slow(int rc) {
 
 LockGuard Segment::try_lock(std::error_code& ec) noexcept {
   if (!mapping_ || read_only_) return refuse_lock("try_lock", ec);
-  return settle_lock(::pthread_mutex_trylock(&mutex()), ec);
+  return settle_lock(robust_fast::try_lock(mutex()), ec);
 }
 
 LockGuard Segment::try_lock() {
@@ -92,6 +134,11 @@ LockGuard Segment::try_lock() {
 
 void Segment::detach(std::error_code& ec) noexcept {
   ec.clear();
+  if (locked_by_this_thread()) {
+    detail::fail(ec, Errc::invalid_argument,
+                 "detach '" + info_.name + "': this thread holds its lock; release the LockGuard first");
+    return;
+  }
   auto connection = unmap();
   if (!connection) return;
   try {

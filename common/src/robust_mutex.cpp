@@ -50,7 +50,7 @@ LockState lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept {
 }
 
 LockState try_lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept {
-  return settle_robust_lock(m, ::pthread_mutex_trylock(&m), ec);
+  return settle_robust_lock(m, robust_fast::try_lock(m), ec);
 }
 
 std::error_code unlock_robust_mutex(pthread_mutex_t& m) noexcept {

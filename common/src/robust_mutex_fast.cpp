@@ -18,24 +18,35 @@
 
 #include "shm/robust_mutex_fast.hpp"
 
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <new>
+#include <utility>
+#include <vector>
 
+// -DSHM_ROBUST_FAST=0 builds the fallback anywhere (tests/unit builds it too, to test it).
+#ifndef SHM_ROBUST_FAST
 #if defined(__x86_64__) && defined(__GLIBC__) && __GLIBC__ == 2 && __GLIBC_MINOR__ == 36
 #define SHM_ROBUST_FAST 1
 #else
 #define SHM_ROBUST_FAST 0
 #endif
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 
 #if SHM_ROBUST_FAST
 #include <gnu/libc-version.h>
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <atomic>
-#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -43,6 +54,12 @@
 
 namespace shm::robust_fast {
 namespace {
+
+/// The __owner of a robust mutex that can no longer be recovered (glibc's nptl/pthreadP.h).
+constexpr int kNotRecoverable = INT_MAX - 1;  // PTHREAD_MUTEX_NOTRECOVERABLE
+
+/// Wakes one waiter of a process-shared mutex (robust mutexes always use shared futexes).
+void futex_wake_one(int* word) noexcept { ::syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
 
 /// How long one wait for a held robust mutex sleeps before it looks at the lock word again.
 constexpr long kWaitSliceNs = 100'000'000;
@@ -70,21 +87,83 @@ int wait_for(pthread_mutex_t& m) noexcept {
 
 /// The whole lock through glibc: the free case at trylock's cost, then the sliced wait.
 int lock_through_glibc(pthread_mutex_t& m) noexcept {
-  const int rc = ::pthread_mutex_trylock(&m);
+  const int rc = try_lock(m);
   return rc == EBUSY ? wait_for(m) : rc;
+}
+
+/// This thread's run_after_release() actions, each with the mutex it waits for.
+struct Pending {
+  pthread_mutex_t* mutex;                  ///< stays mapped until `action` has run
+  std::unique_ptr<ReleaseAction> action;  ///< what to do once this thread no longer holds it
+};
+/// Allocated on first use and never freed: at thread exit the actions must not be destroyed
+/// either, since destroying one would unmap a mutex the kernel is about to find on the robust
+/// list (a fault there ends its walk, and every later entry stays locked for good).
+thread_local constinit std::vector<Pending>* t_pending = nullptr;
+thread_local constinit bool t_has_pending = false;  ///< t_pending is not empty, cheap to test
+
+/// After an unlock: runs the actions whose mutex this thread no longer holds. Allocates nothing.
+[[gnu::noinline, gnu::cold]] void run_released() noexcept {
+  std::vector<Pending>& pending = *t_pending;
+  for (;;) {
+    const auto it = std::find_if(pending.begin(), pending.end(),
+                                 [](const Pending& p) { return !held_by_this_thread(*p.mutex); });
+    if (it == pending.end()) break;
+    const std::unique_ptr<ReleaseAction> action = std::move(it->action);
+    pending.erase(it);
+    action->run();  // may unmap the mutex, which is no longer listed
+  }
+  t_has_pending = !pending.empty();
+}
+
+/// An unlock's result, after running what waited for the release.
+[[gnu::always_inline]] inline int released(int rc) noexcept {
+  if (t_has_pending) [[unlikely]]
+    run_released();
+  return rc;
 }
 
 }  // namespace
 
+int try_lock(pthread_mutex_t& m) noexcept {
+  const int rc = ::pthread_mutex_trylock(&m);
+  if (rc == ENOTRECOVERABLE && m.__data.__owner == kNotRecoverable && held_by_this_thread(m)) {
+    // What glibc's lock() does there, and its trylock means to: give the word back, wake a waiter.
+    m.__data.__count = 0;
+    if ((static_cast<unsigned>(__atomic_exchange_n(&m.__data.__lock, 0, __ATOMIC_RELEASE)) & FUTEX_WAITERS) != 0)
+      futex_wake_one(&m.__data.__lock);
+  }
+  return rc;
+}
+
+void run_after_release(pthread_mutex_t& m, std::unique_ptr<ReleaseAction> action) noexcept {
+  if (!held_by_this_thread(m)) {
+    action->run();
+    return;
+  }
+  try {
+    if (t_pending == nullptr) {
+      t_pending = new std::vector<Pending>();
+#if defined(__SANITIZE_ADDRESS__)
+      __lsan_ignore_object(t_pending);  // kept past thread exit on purpose (see t_pending)
+#endif
+    }
+    t_pending->reserve(t_pending->size() + 1);
+  } catch (const std::bad_alloc&) {
+    (void)action.release();  // leaked on purpose: destroying it could unmap `m` while it is held
+    return;
+  }
+  t_pending->push_back(Pending{&m, std::move(action)});  // within capacity: cannot throw
+  t_has_pending = true;
+}
+
 #if SHM_ROBUST_FAST
 namespace {
 
-// glibc-internal constants (nptl/pthreadP.h): the robust mutex kinds, and the __owner value of
-// a mutex that can no longer be recovered.
+// glibc-internal constants (nptl/pthreadP.h): the robust mutex kinds.
 constexpr int kKindMask = 127;               // PTHREAD_MUTEX_KIND_MASK_NP + the ROBUST bit
 constexpr int kRobustNormal = 16;            // PTHREAD_MUTEX_ROBUST_NORMAL_NP
 constexpr int kRobustRecursive = 17;         // PTHREAD_MUTEX_ROBUST_RECURSIVE_NP
-constexpr int kNotRecoverable = INT_MAX - 1; // PTHREAD_MUTEX_NOTRECOVERABLE
 
 // The list node is __pthread_list_t {__prev, __next}; list pointers point at a node's __next.
 constexpr std::size_t kNextOffset = offsetof(__pthread_list_t, __next);  // QUEUE_PTR_ADJUST
@@ -139,8 +218,6 @@ bool glibc_is_the_one_mirrored() noexcept {
 [[gnu::always_inline]] inline __pthread_list_t* node_of(void* p) noexcept {
   return reinterpret_cast<__pthread_list_t*>((reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{1}) - kNextOffset);
 }
-
-void futex_wake_one(int* word) noexcept { ::syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
 
 /// ENQUEUE_MUTEX: push `m` at the head of the thread's list. The head's "node" is glibc's
 /// robust_prev field followed by robust_head.list, so node_of(head) is valid, as in glibc.
@@ -215,7 +292,7 @@ int unlock(pthread_mutex_t& m) noexcept {
   // not recoverable; __owner is PTHREAD_MUTEX_INCONSISTENT, not our TID): glibc decides.
   if (head == nullptr || (kind != kRobustNormal && kind != kRobustRecursive) || d.__owner != self.tid ||
       (__atomic_load_n(&d.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK) != self.tid) [[unlikely]]
-    return ::pthread_mutex_unlock(&m);
+    return released(::pthread_mutex_unlock(&m));
   if (kind == kRobustRecursive && --d.__count != 0) return 0;  // still held one level up
 
   head->list_op_pending = reinterpret_cast<robust_list*>(&d.__list.__next);
@@ -227,16 +304,23 @@ int unlock(pthread_mutex_t& m) noexcept {
     futex_wake_one(&d.__lock);
   compiler_barrier();  // released before op_pending is cleared
   head->list_op_pending = nullptr;
-  return 0;
+  return released(0);
 }
 
 bool active() noexcept { return thread_state().head != nullptr; }
 
+bool held_by_this_thread(const pthread_mutex_t& m) noexcept {
+  return (__atomic_load_n(&m.__data.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK) == thread_state().tid;
+}
+
 #else  // not glibc 2.36 on x86-64: glibc's own calls
 
 int lock(pthread_mutex_t& m) noexcept { return lock_through_glibc(m); }
-int unlock(pthread_mutex_t& m) noexcept { return ::pthread_mutex_unlock(&m); }
+int unlock(pthread_mutex_t& m) noexcept { return released(::pthread_mutex_unlock(&m)); }
 bool active() noexcept { return false; }
+bool held_by_this_thread(const pthread_mutex_t& m) noexcept {
+  return (__atomic_load_n(&m.__data.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK) == static_cast<int>(::gettid());
+}
 
 #endif
 

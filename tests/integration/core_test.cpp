@@ -385,6 +385,52 @@ TEST(Core, AnotherProcessRecoversALockFromAKilledHolderWithoutHanging) {
   EXPECT_FALSE(guard.owner_died());
 }
 
+TEST(Core, AHandleDroppedWhileItsLockIsHeldStaysMappedUntilTheUnlock) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  shm::LockGuard guard;
+  {
+    auto v = client.create_value<int>("held", 1);
+    guard = v.lock();
+    ++v.get();
+  }  // the handle goes while this thread holds its lock
+  EXPECT_EQ(refcount(client, "held"), 1) << "the reference stays until the lock is released";
+
+  // Segments mapped meanwhile (possibly where "held" was, had it been unmapped) lock and unlock
+  // normally: this thread's robust list, which names the held mutex, is intact.
+  auto other = client.create_value<int>("other", 0);
+  for (int i = 0; i < 3; ++i) {
+    auto g = other.lock();
+    ++other.get();
+  }
+  EXPECT_EQ(other.load(), 3);
+
+  guard.unlock();  // releases the lock, then unmaps the segment and drops the reference
+  EXPECT_EQ(refcount(client, "held"), 0);
+  ChildProcess next(peer(daemon, {"lock-and-report", "held"}));
+  EXPECT_EQ(next.read_line(20s), "owner_died=0") << "released, not abandoned";
+  EXPECT_EQ(next.wait(30s).exit_code, 0);
+  EXPECT_EQ(client.attach_value<int>("held").load(), 2);
+}
+
+TEST(Core, DetachIsRefusedWhileThisThreadHoldsTheLock) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("busy");
+  auto guard = v.lock();
+  std::error_code ec;
+  v.segment().detach(ec);
+  EXPECT_EQ(ec, shm::Errc::invalid_argument);
+  EXPECT_NE(shm::last_error_message().find("release the LockGuard"), std::string::npos) << shm::last_error_message();
+  EXPECT_TRUE(v.segment().valid()) << "nothing changed";
+  EXPECT_EQ(refcount(client, "busy"), 1);
+  ++v.get();  // still mapped
+  guard.unlock();
+  v.segment().detach(ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(refcount(client, "busy"), 0);
+}
+
 TEST(Core, LockHeldByAProcessThatExitsNormallyIsNotReportedDead) {
   DaemonProcess daemon;
   shm::Client client(daemon.socket_path());

@@ -89,8 +89,12 @@ int try_from_another_thread(pthread_mutex_t& m) {
   return rc;
 }
 
+/// Whether robust_fast should take its inline path here. This file is also built against the
+/// fallback (-DSHM_ROBUST_FAST=0, shm_robust_fallback_tests), which never does.
 bool running_the_mirrored_glibc() {
-#if defined(__x86_64__)
+#if defined(SHM_ROBUST_FAST) && SHM_ROBUST_FAST == 0
+  return false;
+#elif defined(__x86_64__)
   return std::strcmp(::gnu_get_libc_version(), "2.36") == 0;
 #else
   return false;
@@ -218,6 +222,108 @@ TEST(RobustFast, ALockNeverMadeConsistentBecomesNotRecoverable) {
   EXPECT_EQ(fast::unlock(m), 0);                // released without pthread_mutex_consistent
   EXPECT_EQ(fast::lock(m), ENOTRECOVERABLE);    // as glibc: unusable from now on
   EXPECT_EQ(::pthread_mutex_lock(&m), ENOTRECOVERABLE);
+
+  // try_lock reports it too, and (unlike glibc 2.36's trylock) does not keep the lock word, so
+  // the mutex stays unrecoverable for everybody rather than locked for good by this thread.
+  EXPECT_EQ(fast::try_lock(m), ENOTRECOVERABLE);
+  EXPECT_FALSE(fast::held_by_this_thread(m));
+  int elsewhere = -1;
+  std::thread([&] { elsewhere = fast::try_lock(m); }).join();
+  EXPECT_EQ(elsewhere, ENOTRECOVERABLE) << "not EBUSY";
+  EXPECT_EQ(fast::lock(m), ENOTRECOVERABLE) << "not a recursive lock of a word left held";
+}
+
+/// A release action that counts its runs.
+class CountRuns final : public fast::ReleaseAction {
+ public:
+  explicit CountRuns(std::atomic<int>& runs) : runs_(runs) {}
+  void run() noexcept override { runs_.fetch_add(1); }
+
+ private:
+  std::atomic<int>& runs_;  ///< bumped by run()
+};
+
+/// One memfd page mapped twice: two addresses of the same mutexes, as two handles of one
+/// segment in one process.
+class TwoMappings {
+ public:
+  TwoMappings() {
+    const int fd = ::memfd_create("robust-fast-test", MFD_CLOEXEC);
+    if (fd < 0 || ::ftruncate(fd, sizeof(Shared)) != 0) return;
+    for (auto*& view : views_) {
+      void* p = ::mmap(nullptr, sizeof(Shared), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      view = p == MAP_FAILED ? nullptr : static_cast<Shared*>(p);
+    }
+    ::close(fd);
+    if (views_[0] != nullptr && views_[1] != nullptr) ready_ = !shm::init_robust_mutex(views_[0]->m[0]);
+  }
+  TwoMappings(const TwoMappings&) = delete;
+  TwoMappings& operator=(const TwoMappings&) = delete;
+  ~TwoMappings() {
+    for (Shared* view : views_)
+      if (view != nullptr) ::munmap(view, sizeof(Shared));
+  }
+  [[nodiscard]] bool ready() const { return ready_; }
+  /// The mutex as seen through mapping `i`.
+  pthread_mutex_t& mutex(std::size_t i) const { return views_[i]->m[0]; }
+
+ private:
+  std::array<Shared*, 2> views_{};  ///< the two mappings
+  bool ready_ = false;              ///< both mapped, mutex initialised
+};
+
+TEST(RobustFast, AReleaseActionRunsAtOnceWhenTheLockIsNotHeld) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  std::atomic<int> runs{0};
+  fast::run_after_release(s->m[0], std::make_unique<CountRuns>(runs));
+  EXPECT_EQ(runs.load(), 1);
+}
+
+TEST(RobustFast, AReleaseActionWaitsForTheOutermostUnlockThroughAnyMapping) {
+  TwoMappings two;
+  ASSERT_TRUE(two.ready());
+  ASSERT_NE(&two.mutex(0), &two.mutex(1));
+  std::atomic<int> runs{0};
+
+  ASSERT_EQ(fast::lock(two.mutex(0)), 0);
+  ASSERT_EQ(fast::lock(two.mutex(1)), 0);  // the same lock, one level deeper
+  EXPECT_TRUE(fast::held_by_this_thread(two.mutex(1)));
+  fast::run_after_release(two.mutex(0), std::make_unique<CountRuns>(runs));
+  EXPECT_EQ(runs.load(), 0);
+  ASSERT_EQ(fast::unlock(two.mutex(0)), 0);
+  EXPECT_EQ(runs.load(), 0) << "still held one level up";
+  ASSERT_EQ(fast::unlock(two.mutex(1)), 0);  // the outermost release, through the other address
+  EXPECT_EQ(runs.load(), 1);
+  EXPECT_FALSE(fast::held_by_this_thread(two.mutex(0)));
+
+  // Another thread's unlocks never run this thread's actions.
+  ASSERT_EQ(fast::lock(two.mutex(0)), 0);
+  fast::run_after_release(two.mutex(0), std::make_unique<CountRuns>(runs));
+  SharedArea elsewhere;
+  ASSERT_TRUE(elsewhere.ready());
+  std::thread([&] {
+    EXPECT_EQ(fast::lock(elsewhere->m[0]), 0);
+    EXPECT_EQ(fast::unlock(elsewhere->m[0]), 0);
+  }).join();
+  EXPECT_EQ(runs.load(), 1);
+  ASSERT_EQ(fast::unlock(two.mutex(0)), 0);
+  EXPECT_EQ(runs.load(), 2);
+}
+
+TEST(RobustFast, AReleaseActionOfAThreadThatExitsHoldingTheLockNeverRuns) {
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  std::atomic<int> runs{0};
+  std::thread([&] {
+    ASSERT_EQ(fast::lock(s->m[0]), 0);
+    fast::run_after_release(s->m[0], std::make_unique<CountRuns>(runs));
+  }).join();  // exits holding it
+  EXPECT_EQ(runs.load(), 0);
+  EXPECT_EQ(::pthread_mutex_trylock(&s->m[0]), EOWNERDEAD) << "the kernel still found it";
+  ::pthread_mutex_consistent(&s->m[0]);
+  EXPECT_EQ(fast::unlock(s->m[0]), 0);
+  EXPECT_EQ(runs.load(), 0) << "another thread's release does not run it either";
 }
 
 /// True while thread `tid` of this process is blocked in the futex system call.

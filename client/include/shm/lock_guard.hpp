@@ -11,6 +11,8 @@ namespace shm {
 
 /// Holds a segment's lock until destroyed or `unlock()`ed. Move-only.
 /// The lock is recursive: the same thread may lock a segment again while holding it.
+/// A guard may outlive its Segment: the segment then stays mapped until the guard lets go.
+/// Release it on the thread that took it: the mutex refuses an unlock from any other thread.
 class LockGuard {
  public:
   /// An empty guard that holds nothing.

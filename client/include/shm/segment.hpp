@@ -28,6 +28,10 @@ struct SegmentAccess;
 /// `detach()` waits for the daemon's answer: when it returns, every connection sees the new count.
 /// In a child created by fork() an inherited Segment still maps the memory, but its reference
 /// belongs to the parent: the child's copy only unmaps.
+/// Dropped while the dropping thread holds the segment's lock (a LockGuard that outlives its
+/// Segment), a Segment stays mapped, and keeps its reference, until that thread releases the
+/// lock: the guard's unlock and the thread's robust list never see unmapped memory. `detach()`
+/// in that state is refused instead.
 class Segment {
  public:
   /// An empty handle.
@@ -88,6 +92,7 @@ class Segment {
   LockGuard try_lock();
 
   /// Unmaps and has the daemon drop this reference, waiting until it has. Idempotent.
+  /// Refused (Errc::invalid_argument, nothing changes) while this thread holds the lock.
   void detach(std::error_code& ec) noexcept;
   /// Throwing form of detach(ec).
   void detach();
@@ -99,6 +104,8 @@ class Segment {
     return reinterpret_cast<SegmentHeader*>(mapping_.data())->mutex;
   }
   LockGuard settle_lock(int rc, std::error_code& ec) noexcept;
+  /// True when the calling thread holds this segment's lock (through any handle).
+  [[nodiscard]] bool locked_by_this_thread() const noexcept;
   LockGuard refuse_lock(const char* what, std::error_code& ec) const noexcept;
   static constexpr int kNotLockable = -1;  ///< lock_slow(): detached or read-only, nothing was tried
   LockGuard lock_slow(int rc);

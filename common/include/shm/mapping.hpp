@@ -43,6 +43,12 @@ class Mapping {
   explicit operator bool() const noexcept { return data_ != nullptr; }
   /// Unmaps (if mapped).
   void reset() noexcept;
+  /// Gives the region up without unmapping it (it stays mapped until the process ends, unless
+  /// the caller unmaps it); returns its first byte.
+  [[nodiscard]] std::byte* release() noexcept {
+    size_ = 0;
+    return std::exchange(data_, nullptr);
+  }
 
  private:
   Mapping(std::byte* data, std::size_t size) noexcept : data_(data), size_(size) {}

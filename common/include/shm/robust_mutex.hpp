@@ -24,7 +24,7 @@ LockState lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept;
 /// Like lock_robust_mutex, but returns LockState::busy instead of waiting.
 LockState try_lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcept;
 
-/// Finishes a lock attempt that returned `rc` (from robust_fast::lock or pthread_mutex_trylock on
+/// Finishes a lock attempt that returned `rc` (from robust_fast::lock or robust_fast::try_lock on
 /// `m`): repairs the mutex after EOWNERDEAD, maps errors into `ec`. For callers with their own
 /// fast path.
 LockState settle_robust_lock(pthread_mutex_t& m, int rc, std::error_code& ec) noexcept;

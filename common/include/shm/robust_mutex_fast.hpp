@@ -22,16 +22,47 @@
 
 #include <pthread.h>
 
+#include <memory>
+
 namespace shm::robust_fast {
 
 /// pthread_mutex_lock(&m), with the same results (0, EOWNERDEAD, ENOTRECOVERABLE, EAGAIN, ...),
 /// waiting in slices.
 int lock(pthread_mutex_t& m) noexcept;
 
+/// pthread_mutex_trylock(&m), with the same results, except that an unrecoverable mutex is left
+/// unlocked: glibc 2.36's trylock takes the lock word, finds the mutex unrecoverable, and returns
+/// ENOTRECOVERABLE still holding the word (pthread_mutex_trylock.c tests `oldval == id` where
+/// oldval is the 0 it replaced), after which every lock() by others waits for good.
+int try_lock(pthread_mutex_t& m) noexcept;
+
 /// pthread_mutex_unlock(&m), with the same results (0, EPERM, ...).
 int unlock(pthread_mutex_t& m) noexcept;
 
 /// True when the calling thread takes the inline path (this glibc and thread qualify).
 bool active() noexcept;
+
+/// True when the calling thread holds `m`: its lock word names this thread.
+bool held_by_this_thread(const pthread_mutex_t& m) noexcept;
+
+/// Something to do once the calling thread no longer holds a mutex.
+class ReleaseAction {
+ public:
+  virtual ~ReleaseAction() = default;
+  /// Runs once, on the thread that held the mutex.
+  virtual void run() noexcept = 0;
+};
+
+/// Runs `action` once the calling thread no longer holds `m`: at the end of the first unlock()
+/// of this thread after which `m` is free of it, whatever the recursion depth and whichever
+/// mapping of the same memory that unlock went through. Until then `m` must stay mapped, which
+/// is what such an action is for: a segment handle dropped by the thread that holds its lock
+/// keeps its mapping until the lock is released, so the guard's unlock, and the robust list that
+/// names the mutex, never touch unmapped (or remapped) memory. If the thread (or the process)
+/// exits still holding `m`, the action is neither run nor destroyed, so `m` stays mapped for the
+/// kernel to mark it owner-dead. Runs `action` at once if this thread does not hold `m`. If there
+/// is no memory to record it, the action is leaked: never run, never destroyed, so whatever it
+/// owns (a mapping) stays.
+void run_after_release(pthread_mutex_t& m, std::unique_ptr<ReleaseAction> action) noexcept;
 
 }  // namespace shm::robust_fast
