@@ -61,6 +61,14 @@ constexpr int kNotRecoverable = INT_MAX - 1;  // PTHREAD_MUTEX_NOTRECOVERABLE
 /// Wakes one waiter of a process-shared mutex (robust mutexes always use shared futexes).
 void futex_wake_one(int* word) noexcept { ::syscall(SYS_futex, word, FUTEX_WAKE, 1, nullptr, nullptr, 0); }
 
+/// Lets go of the lock word of an unrecoverable mutex just taken, as glibc's lock() does before
+/// it reports ENOTRECOVERABLE, and wakes a waiter so that it can find out too.
+void give_back_unrecoverable(pthread_mutex_t& m) noexcept {
+  m.__data.__count = 0;
+  if ((static_cast<unsigned>(__atomic_exchange_n(&m.__data.__lock, 0, __ATOMIC_RELEASE)) & FUTEX_WAITERS) != 0)
+    futex_wake_one(&m.__data.__lock);
+}
+
 /// How long one wait for a held robust mutex sleeps before it looks at the lock word again.
 constexpr long kWaitSliceNs = 100'000'000;
 
@@ -127,12 +135,9 @@ thread_local constinit bool t_has_pending = false;  ///< t_pending is not empty,
 
 int try_lock(pthread_mutex_t& m) noexcept {
   const int rc = ::pthread_mutex_trylock(&m);
-  if (rc == ENOTRECOVERABLE && m.__data.__owner == kNotRecoverable && held_by_this_thread(m)) {
-    // What glibc's lock() does there, and its trylock means to: give the word back, wake a waiter.
-    m.__data.__count = 0;
-    if ((static_cast<unsigned>(__atomic_exchange_n(&m.__data.__lock, 0, __ATOMIC_RELEASE)) & FUTEX_WAITERS) != 0)
-      futex_wake_one(&m.__data.__lock);
-  }
+  // glibc's trylock means to give the word back here too (see the header).
+  if (rc == ENOTRECOVERABLE && m.__data.__owner == kNotRecoverable && held_by_this_thread(m))
+    give_back_unrecoverable(m);
   return rc;
 }
 
@@ -268,8 +273,7 @@ int lock(pthread_mutex_t& m) noexcept {
     return wait_for(m);
   }
   if (d.__owner == kNotRecoverable) [[unlikely]] {  // as glibc: hand it back, report it
-    d.__count = 0;
-    if (__atomic_exchange_n(&d.__lock, 0, __ATOMIC_RELEASE) > 1) futex_wake_one(&d.__lock);
+    give_back_unrecoverable(m);
     head->list_op_pending = nullptr;
     return ENOTRECOVERABLE;
   }
