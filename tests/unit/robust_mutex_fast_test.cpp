@@ -326,9 +326,11 @@ TEST(RobustFast, AReleaseActionOfAThreadThatExitsHoldingTheLockNeverRuns) {
   EXPECT_EQ(runs.load(), 0) << "another thread's release does not run it either";
 }
 
-/// True while thread `tid` of this process is blocked in the futex system call.
+/// True while thread `tid` of this process is blocked in the futex system call. Where the kernel
+/// does not tell (no /proc/.../syscall), true: the caller has already seen FUTEX_WAITERS set.
 bool asleep_in_futex(pid_t tid) {
   std::ifstream syscall_file("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  if (!syscall_file) return true;
   long number = -1;
   syscall_file >> number;  // "running" when it is not in a system call: no number
   return number == SYS_futex;
