@@ -64,7 +64,8 @@ std::string Report::json() const {
     ratios += sep + json_string(f.name) + ": " + number(ratio);
     details += sep + json_string(f.name) + ": {\"shmd\": " + number(shmd) + ", \"reference\": " + number(reference) +
                ", \"unit\": " + json_string(f.unit) + ", \"ratio\": " + number(ratio) +
-               ", \"goal\": " + number(f.goal) + ", \"met\": " + boolean(ratio <= f.goal) + ", \"shmd_samples\": " + numbers(f.shmd) + ", \"reference_samples\": " + numbers(f.reference) +
+               ", \"goal\": " + number(f.goal) + ", \"met\": " + boolean(ratio <= f.goal) +
+               ", \"shmd_samples\": " + numbers(f.shmd) + ", \"reference_samples\": " + numbers(f.reference) +
                ", \"note\": " + json_string(f.note) + "}";
   }
   for (const auto& a : absolutes_) {
