@@ -2,6 +2,7 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include "shmd/event_loop.hpp"
 #include "shmd/listening_socket.hpp"
 
 namespace shmd {
@@ -108,7 +109,9 @@ void Daemon::run() {
   last_status_ = status_line();
   notifier_.ready(last_status_);
   schedule_status();
-  io_.run();
+  const auto busy_poll = usable_busy_poll(config_.busy_poll);
+  if (busy_poll != config_.busy_poll) log_->info("one CPU available: busy polling is off");
+  run_event_loop(io_, busy_poll);
   notifier_.stopping();
   log_->info("stopped with {} segments ({} bytes) held", registry_.segment_count(), registry_.total_bytes());
 }

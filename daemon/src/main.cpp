@@ -73,6 +73,11 @@ int main(int argc, char** argv) {
   app.add_option("--restore-grace", restore_grace_s,
                  "Seconds restored ephemeral/removed segments wait for clients to reattach (fd store only)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
+  std::int64_t busy_poll_us = shmd::kDefaultBusyPoll.count();
+  app.add_option("--busy-poll-us", busy_poll_us,
+                 "Microseconds to keep polling for requests after serving some, before sleeping "
+                 "(0-10000; 0 turns it off). Trades CPU time for latency; see docs/performance.md")
+      ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{10'000}));
   app.add_option("--ready-fd", ready_fd, "Write READY to this fd (then close it) once the socket answers");
   CLI11_PARSE(app, argc, argv);
 
@@ -89,6 +94,7 @@ int main(int argc, char** argv) {
   config.socket_mode = mode;
   config.restore_grace = std::chrono::milliseconds(static_cast<std::int64_t>(restore_grace_s * 1000));
   config.frame_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(frame_timeout_s * 1000));
+  config.busy_poll = std::chrono::microseconds(busy_poll_us);
 
   auto logger = spdlog::stderr_logger_mt("shmd");
   logger->set_level(spdlog::level::from_str(log_level));

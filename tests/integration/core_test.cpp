@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <thread>
@@ -1189,6 +1190,33 @@ TEST(Core, HelpAndVersionExitZero) {
   const auto version = run({SHMD_BIN, "--version"}, {}, 30s);
   EXPECT_EQ(version.exit_code, 0) << version.err;
   EXPECT_NE(version.out.find("0.1"), std::string::npos) << version.out;
+}
+
+TEST(Core, BusyPollWindowOutOfRangeIsAUsageErrorAndZeroTurnsItOff) {
+  for (const char* bad : {"-1", "10001", "fast"}) {
+    const auto r = run({SHMD_BIN, "--busy-poll-us", bad}, {}, 30s);
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.err.find("--busy-poll-us"), std::string::npos) << r.err;
+  }
+  DaemonProcess daemon({"--busy-poll-us", "0"});
+  shm::Client client(daemon.socket_path());
+  EXPECT_EQ(client.create_value<int>("polled", 7).load(), 7);
+}
+
+TEST(Core, IdleDaemonSleepsOnceItsBusyPollWindowHasPassed) {
+  DaemonProcess daemon({"--busy-poll-us", "10000"});  // the longest window there is
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("awake", 1);
+  EXPECT_EQ(client.info("awake").refcount, 1U);
+  // Busy polling keeps the daemon runnable ('R'); asleep in epoll_wait it is 'S'.
+  const std::string stat_path = "/proc/" + std::to_string(daemon.pid()) + "/stat";
+  const auto state = [&] {
+    std::ifstream in(stat_path);
+    const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto paren = stat.rfind(')');
+    return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
+  };
+  EXPECT_TRUE(eventually([&] { return state() == 'S'; })) << "shmd is still state " << state();
 }
 
 TEST(Core, UnknownOptionIsAUsageError) {

@@ -15,6 +15,10 @@ namespace shmd {
 /// The socket shmd uses when neither --socket nor $SHMD_SOCKET says otherwise.
 inline constexpr const char* kDefaultSocketPath = "/run/shmd/shmd.sock";
 
+/// The default busy-poll window: longer than a client takes between two back-to-back requests
+/// (an attach, map, touch, unmap, detach cycle is about 10-20 us of client work).
+inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
+
 /// Daemon settings, filled by main from the command line.
 struct Config {
   std::string socket_path = kDefaultSocketPath;  ///< where to listen
@@ -27,6 +31,9 @@ struct Config {
   std::chrono::milliseconds restore_grace{std::chrono::seconds(30)};
   /// How long a client may leave a frame half sent before its connection is closed.
   std::chrono::milliseconds frame_timeout{std::chrono::seconds(10)};
+  /// How long the event loop keeps polling after a burst of work before it sleeps (0: never
+  /// polls). See run_event_loop().
+  std::chrono::microseconds busy_poll{kDefaultBusyPoll};
 };
 
 }  // namespace shmd

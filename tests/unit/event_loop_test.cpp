@@ -1,0 +1,182 @@
+// run_event_loop(): io_context::run() with a bounded busy-poll. What it must keep from run()
+// (handlers run, stop() and running out of work end it), that it stays awake for requests that
+// come back to back, and that it does go to sleep once the window has passed.
+
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "eventually.hpp"
+#include "shmd/event_loop.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using shm::test::eventually;
+
+/// One field of /proc/self/task/TID/status, e.g. "voluntary_ctxt_switches".
+long task_status(pid_t tid, const std::string& field) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  ADD_FAILURE() << "no " << field << " for task " << tid;
+  return -1;
+}
+
+/// The scheduler state letter of thread `tid` ('R' running, 'S' asleep, ...).
+char task_state(pid_t tid) {
+  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto paren = stat.rfind(')');  // the command name may hold spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
+}
+
+/// An io_context served by run_event_loop() on a thread of its own, kept alive by a work guard.
+class LoopThread {
+ public:
+  explicit LoopThread(std::chrono::microseconds busy_poll)
+      : thread_([this, busy_poll] {
+          tid_ = static_cast<pid_t>(::syscall(SYS_gettid));
+          shmd::run_event_loop(io_, busy_poll);
+          finished_ = true;
+        }) {
+    while (tid_.load() == 0) std::this_thread::yield();
+  }
+  LoopThread(const LoopThread&) = delete;
+  LoopThread& operator=(const LoopThread&) = delete;
+  ~LoopThread() {
+    io_.stop();
+    thread_.join();
+  }
+
+  /// Runs `f` on the loop thread and spins (never sleeps) until it has run.
+  template <class F>
+  void run_there(F f) {
+    std::atomic<bool> done{false};
+    asio::post(io_, [&] {
+      f();
+      done.store(true, std::memory_order_release);
+    });
+    while (!done.load(std::memory_order_acquire)) std::this_thread::yield();
+  }
+
+  [[nodiscard]] pid_t tid() const noexcept { return tid_; }
+  [[nodiscard]] bool finished() const noexcept { return finished_; }
+  asio::io_context& io() noexcept { return io_; }
+
+ private:
+  asio::io_context io_;
+  asio::executor_work_guard<asio::io_context::executor_type> guard_ = asio::make_work_guard(io_);
+  std::atomic<pid_t> tid_{0};
+  std::atomic<bool> finished_{false};
+  std::thread thread_;  ///< last: it starts once everything it uses exists
+};
+
+class EventLoop : public ::testing::TestWithParam<std::chrono::microseconds> {};
+
+TEST_P(EventLoop, RunsEveryHandlerAndReturnsWhenOutOfWork) {
+  asio::io_context io;
+  int ran = 0;
+  for (int i = 0; i < 3; ++i) asio::post(io, [&] {
+      ++ran;
+      if (ran == 1) asio::post(io, [&] { ran += 10; });  // work that appears during the burst
+    });
+  shmd::run_event_loop(io, GetParam());
+  EXPECT_EQ(ran, 13);
+  EXPECT_TRUE(io.stopped());
+}
+
+TEST_P(EventLoop, StopFromAnotherThreadEndsIt) {
+  LoopThread loop(GetParam());
+  int ran = 0;
+  loop.run_there([&] { ++ran; });
+  EXPECT_EQ(ran, 1);
+  loop.io().stop();
+  EXPECT_TRUE(eventually([&] { return loop.finished(); }));
+}
+
+TEST_P(EventLoop, HandlerExceptionsReachTheCaller) {
+  asio::io_context io;
+  asio::post(io, [] {});
+  asio::post(io, [] { throw std::runtime_error("from a handler"); });
+  EXPECT_THROW(shmd::run_event_loop(io, GetParam()), std::runtime_error);
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, EventLoop, ::testing::Values(0us, 1000us),
+                         [](const auto& p) { return "busy_poll_" + std::to_string(p.param.count()) + "us"; });
+
+TEST(EventLoopBusyPoll, StaysAwakeForRequestsThatComeBackToBack) {
+  // A window far longer than a round trip here, even under sanitizers on a loaded machine.
+  LoopThread loop(200ms);
+  loop.run_there([] {});
+  const long slept_before = task_status(loop.tid(), "voluntary_ctxt_switches");
+  constexpr int kRequests = 500;
+  for (int i = 0; i < kRequests; ++i) {
+    // A client's own work between two requests (map, touch, unmap: tens of microseconds), long
+    // enough for a loop without the window to reach epoll_wait and sleep. Spun, not slept.
+    const auto resume = std::chrono::steady_clock::now() + 200us;
+    while (std::chrono::steady_clock::now() < resume) std::this_thread::yield();
+    loop.run_there([] {});
+  }
+  const long slept = task_status(loop.tid(), "voluntary_ctxt_switches") - slept_before;
+  // Without the window the loop sleeps in epoll_wait in every gap: 500 voluntary switches.
+  // Being preempted is an involuntary switch and does not count.
+  EXPECT_LT(slept, kRequests / 10) << "the loop went to sleep between back-to-back requests";
+}
+
+TEST(EventLoopBusyPoll, WithoutAWindowItSleepsBetweenRequests) {
+  LoopThread loop(0us);
+  loop.run_there([] {});
+  const long slept_before = task_status(loop.tid(), "voluntary_ctxt_switches");
+  constexpr int kRequests = 200;
+  for (int i = 0; i < kRequests; ++i) {
+    // Let the loop reach epoll_wait before the next request, as a client's own work would.
+    ASSERT_TRUE(eventually([&] { return task_state(loop.tid()) == 'S'; }));
+    loop.run_there([] {});
+  }
+  EXPECT_GE(task_status(loop.tid(), "voluntary_ctxt_switches") - slept_before, kRequests);
+}
+
+TEST(EventLoopBusyPoll, SleepsOnceTheWindowHasPassed) {
+  LoopThread loop(1ms);
+  loop.run_there([] {});
+  // Spinning forever would keep it runnable ('R'); sched_yield() never makes it 'S'.
+  EXPECT_TRUE(eventually([&] { return task_state(loop.tid()) == 'S'; }))
+      << "the loop thread is still state " << task_state(loop.tid());
+  const long slept = task_status(loop.tid(), "voluntary_ctxt_switches");
+  loop.run_there([] {});  // and it wakes for the next request
+  EXPECT_TRUE(eventually([&] { return task_status(loop.tid(), "voluntary_ctxt_switches") > slept; }));
+}
+
+TEST(EventLoopBusyPoll, IsOffWhereOnlyOneCpuIsUsable) {
+  cpu_set_t saved;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof saved, &saved), 0);
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  constexpr std::size_t kCpus = CPU_SETSIZE;
+  for (std::size_t cpu = 0; cpu < kCpus; ++cpu) {
+    if (CPU_ISSET(cpu, &saved)) {
+      CPU_SET(cpu, &one);
+      break;
+    }
+  }
+  ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
+  const auto on_one = shmd::usable_busy_poll(50us);
+  ASSERT_EQ(::sched_setaffinity(0, sizeof saved, &saved), 0);
+  EXPECT_EQ(on_one, 0us);
+  if (CPU_COUNT(&saved) > 1) {
+    EXPECT_EQ(shmd::usable_busy_poll(50us), 50us);
+  }
+}
+
+}  // namespace
