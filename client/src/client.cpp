@@ -120,6 +120,10 @@ void Client::set_reply_timeout(std::chrono::milliseconds timeout) noexcept {
   if (connection_) connection_->set_reply_timeout(timeout);
 }
 
+void Client::set_busy_poll(std::chrono::microseconds window) noexcept {
+  if (connection_) connection_->set_busy_poll(window);
+}
+
 const std::string& Client::socket_path() const noexcept {
   static const std::string none;
   return connection_ ? connection_->socket_path() : none;

@@ -1,6 +1,7 @@
 #include "connection.hpp"
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -115,13 +116,30 @@ void Connection::set_reply_timeout(std::chrono::milliseconds timeout) noexcept {
   reply_timeout_ = timeout;
 }
 
+void Connection::set_busy_poll(std::chrono::microseconds window) noexcept {
+  const auto usable = usable_busy_poll(window);
+  std::lock_guard lock(mutex_);
+  busy_poll_ = usable;
+}
+
 bool Connection::wait_readable_locked(std::chrono::steady_clock::time_point deadline) noexcept {
+  using Clock = std::chrono::steady_clock;
+  pollfd p{socket_.get(), POLLIN, 0};
+  if (busy_poll_ > std::chrono::microseconds::zero()) {
+    // A reply that is microseconds away comes sooner to a thread that keeps asking than to one
+    // whose CPU went idle; sched_yield() lets anything else runnable here go first.
+    const auto until = std::min(deadline, Clock::now() + busy_poll_);
+    do {
+      const int rc = ::poll(&p, 1, 0);
+      if (rc > 0 || (rc < 0 && errno != EINTR)) return true;  // recv() reports what is wrong
+      ::sched_yield();
+    } while (Clock::now() < until);
+  }
   // poll() rather than a blocking recv(): a thread asleep in recv() on a Unix socket is also woken
   // each time the daemon reads a request of ours (the kernel's write-space wakeup does not say
   // what it is for), one useless wake-up per request. poll() sleeps until a reply is there.
   for (;;) {
-    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    pollfd p{socket_.get(), POLLIN, 0};
+    const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now());
     const int rc = ::poll(&p, 1, static_cast<int>(std::clamp<std::int64_t>(left.count(), 0, INT_MAX)));
     if (rc > 0) return true;
     if (rc == 0) return false;

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "shm/busy_poll.hpp"
 #include "shm/error.hpp"
 #include "shm/segment.hpp"
 #include "shm/unique_fd.hpp"
@@ -52,9 +53,12 @@ class Connection {
   [[nodiscard]] const std::string& socket_path() const noexcept { return socket_path_; }
   /// How long to wait for each reply before giving up with Errc::daemon_unavailable.
   void set_reply_timeout(std::chrono::milliseconds timeout) noexcept;
+  /// How long to poll for each reply before sleeping until it comes (see shm/busy_poll.hpp).
+  void set_busy_poll(std::chrono::microseconds window) noexcept;
 
  private:
-  explicit Connection(std::string socket_path) : socket_path_(std::move(socket_path)) {}
+  explicit Connection(std::string socket_path)
+      : socket_path_(std::move(socket_path)), busy_poll_(usable_busy_poll(kDefaultBusyPoll)) {}
   void connect_locked(std::error_code& ec);
   void send_locked(shmd::v1::Request& request, std::error_code& ec);
   void receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
@@ -72,6 +76,7 @@ class Connection {
   unsigned generation_ = 0;            ///< fork_generation() of the process that opened socket_
   std::uint64_t next_request_id_ = 1;  ///< request ids, to match replies
   std::chrono::milliseconds reply_timeout_{kDefaultReplyTimeout};  ///< bound on each wait for a reply
+  std::chrono::microseconds busy_poll_;  ///< how long each wait for a reply polls before it sleeps
   wire::FrameDecoder decoder_{wire::kMaxFrameBytes};  ///< splits replies into frames
   std::vector<UniqueFd> pending_fds_;  ///< fds received but not yet matched to a reply
   std::unordered_map<std::uint64_t, std::uint32_t> held_;  ///< segment id -> references this process holds

@@ -2,6 +2,7 @@
 
 #include <spdlog/sinks/null_sink.h>
 
+#include "shm/busy_poll.hpp"
 #include "shmd/event_loop.hpp"
 #include "shmd/listening_socket.hpp"
 
@@ -109,7 +110,7 @@ void Daemon::run() {
   last_status_ = status_line();
   notifier_.ready(last_status_);
   schedule_status();
-  const auto busy_poll = usable_busy_poll(config_.busy_poll);
+  const auto busy_poll = shm::usable_busy_poll(config_.busy_poll);
   if (busy_poll != config_.busy_poll) log_->info("one CPU available: busy polling is off");
   run_event_loop(io_, busy_poll);
   notifier_.stopping();

@@ -25,11 +25,4 @@ void run_event_loop(asio::io_context& io, std::chrono::microseconds busy_poll) {
   }
 }
 
-std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept {
-  cpu_set_t cpus;
-  CPU_ZERO(&cpus);
-  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2) return std::chrono::microseconds::zero();
-  return requested;
-}
-
 }  // namespace shmd

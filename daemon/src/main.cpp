@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "shm/busy_poll.hpp"
 #include "shmd/daemon.hpp"
 #include "shmd/fd_limit.hpp"
 
@@ -73,11 +74,11 @@ int main(int argc, char** argv) {
   app.add_option("--restore-grace", restore_grace_s,
                  "Seconds restored ephemeral/removed segments wait for clients to reattach (fd store only)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
-  std::int64_t busy_poll_us = shmd::kDefaultBusyPoll.count();
+  std::int64_t busy_poll_us = shm::kDefaultBusyPoll.count();
   app.add_option("--busy-poll-us", busy_poll_us,
                  "Microseconds to keep polling for requests after serving some, before sleeping "
                  "(0-10000; 0 turns it off). Trades CPU time for latency; see docs/performance.md")
-      ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{10'000}));
+      ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{shm::kMaxBusyPoll.count()}));
   app.add_option("--ready-fd", ready_fd, "Write READY to this fd (then close it) once the socket answers");
   CLI11_PARSE(app, argc, argv);
 

@@ -1219,6 +1219,32 @@ TEST(Core, IdleDaemonSleepsOnceItsBusyPollWindowHasPassed) {
   EXPECT_TRUE(eventually([&] { return state() == 'S'; })) << "shmd is still state " << state();
 }
 
+/// How often the calling thread has gone to sleep (blocked) so far.
+long sleeps_of_this_thread() {
+  std::ifstream in("/proc/thread-self/status");
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stol(line.substr(24));
+  ADD_FAILURE() << "no voluntary_ctxt_switches in /proc/thread-self/status";
+  return -1;
+}
+
+TEST(Core, ClientPollsForItsRepliesInsteadOfSleeping) {
+  DaemonProcess daemon({"--busy-poll-us", "10000"});  // an awake daemon answers in microseconds
+  shm::Client client(daemon.socket_path());
+  auto v = client.create_value<int>("prompt", 3);
+  constexpr int kRequests = 200;
+  const auto sleeps_over_requests = [&] {
+    const long before = sleeps_of_this_thread();
+    for (int i = 0; i < kRequests; ++i) EXPECT_EQ(client.info("prompt").refcount, 1U);
+    return sleeps_of_this_thread() - before;
+  };
+  client.set_busy_poll(std::chrono::milliseconds(10));
+  EXPECT_LT(sleeps_over_requests(), kRequests / 10) << "the client slept waiting for replies";
+  client.set_busy_poll(0us);  // the counterpart: each wait for a reply sleeps in poll()
+  EXPECT_GE(sleeps_over_requests(), kRequests / 4);
+  EXPECT_EQ(v.load(), 3);
+}
+
 TEST(Core, UnknownOptionIsAUsageError) {
   const auto r = run({SHMD_BIN, "--no-such-option"}, {}, 30s);
   EXPECT_NE(r.exit_code, 0);

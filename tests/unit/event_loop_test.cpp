@@ -158,25 +158,4 @@ TEST(EventLoopBusyPoll, SleepsOnceTheWindowHasPassed) {
   EXPECT_TRUE(eventually([&] { return task_status(loop.tid(), "voluntary_ctxt_switches") > slept; }));
 }
 
-TEST(EventLoopBusyPoll, IsOffWhereOnlyOneCpuIsUsable) {
-  cpu_set_t saved;
-  ASSERT_EQ(::sched_getaffinity(0, sizeof saved, &saved), 0);
-  cpu_set_t one;
-  CPU_ZERO(&one);
-  constexpr std::size_t kCpus = CPU_SETSIZE;
-  for (std::size_t cpu = 0; cpu < kCpus; ++cpu) {
-    if (CPU_ISSET(cpu, &saved)) {
-      CPU_SET(cpu, &one);
-      break;
-    }
-  }
-  ASSERT_EQ(::sched_setaffinity(0, sizeof one, &one), 0);
-  const auto on_one = shmd::usable_busy_poll(50us);
-  ASSERT_EQ(::sched_setaffinity(0, sizeof saved, &saved), 0);
-  EXPECT_EQ(on_one, 0us);
-  if (CPU_COUNT(&saved) > 1) {
-    EXPECT_EQ(shmd::usable_busy_poll(50us), 50us);
-  }
-}
-
 }  // namespace

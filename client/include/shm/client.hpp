@@ -53,6 +53,11 @@ class Client {
   /// Bounds each wait for a reply (default 30 s); past it a call fails with
   /// Errc::daemon_unavailable instead of hanging on a daemon that does not answer.
   void set_reply_timeout(std::chrono::milliseconds timeout) noexcept;
+  /// How long each wait for a reply keeps polling before it sleeps (default 50 us; 0 turns it
+  /// off; at most 10 ms; off where the process may use one CPU only). Polling spends up to that
+  /// much CPU time per request to skip the wake-up of an idle CPU, which on a virtual machine
+  /// costs more than the request (docs/performance.md, "Busy polling").
+  void set_busy_poll(std::chrono::microseconds window) noexcept;
 
   /// Creates a segment (or opens it, with options.open_existing) and maps it.
   Segment create(std::string_view name, const SegmentSpec& spec, std::error_code& ec);

@@ -8,16 +8,13 @@
 #include <memory>
 #include <string>
 
+#include "shm/busy_poll.hpp"
 #include "shmd/limits.hpp"
 
 namespace shmd {
 
 /// The socket shmd uses when neither --socket nor $SHMD_SOCKET says otherwise.
 inline constexpr const char* kDefaultSocketPath = "/run/shmd/shmd.sock";
-
-/// The default busy-poll window: longer than a client takes between two back-to-back requests
-/// (an attach, map, touch, unmap, detach cycle is about 10-20 us of client work).
-inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
 
 /// Daemon settings, filled by main from the command line.
 struct Config {
@@ -33,7 +30,7 @@ struct Config {
   std::chrono::milliseconds frame_timeout{std::chrono::seconds(10)};
   /// How long the event loop keeps polling after a burst of work before it sleeps (0: never
   /// polls). See run_event_loop().
-  std::chrono::microseconds busy_poll{kDefaultBusyPoll};
+  std::chrono::microseconds busy_poll{shm::kDefaultBusyPoll};
 };
 
 }  // namespace shmd

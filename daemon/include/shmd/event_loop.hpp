@@ -12,12 +12,8 @@ namespace shmd {
 /// does not block, with sched_yield() between polls so that any other runnable thread on this
 /// CPU goes first) for that long before it sleeps. A client that makes requests back to back
 /// then finds the daemon awake: on a virtual machine, waking a CPU that went idle costs tens of
-/// microseconds, more than the request itself (docs/performance.md, "Busy polling").
-/// The cost is at most `busy_poll` of CPU time per burst. Exceptions from handlers propagate.
+/// microseconds, more than the request itself (shm/busy_poll.hpp). The cost is at most
+/// `busy_poll` of CPU time per burst. Exceptions from handlers propagate.
 void run_event_loop(asio::io_context& io, std::chrono::microseconds busy_poll);
-
-/// The window to use: `requested`, or zero when this process may run on one CPU only, where
-/// spinning could only delay the client it waits for.
-std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept;
 
 }  // namespace shmd

@@ -1,0 +1,25 @@
+#pragma once
+/// Busy polling: waiting for an answer that is microseconds away by asking again, not sleeping.
+///
+/// On a virtual machine a CPU that goes idle while its thread sleeps costs tens of microseconds
+/// to wake, more than a request to shmd takes. Both ends therefore poll for a short window
+/// before they sleep: the daemon for the next request, the client for its reply
+/// (docs/performance.md, "Busy polling").
+
+#include <chrono>
+
+namespace shm {
+
+/// The default window at both ends: longer than a client's own work between two back-to-back
+/// requests (attach, map, touch, unmap, detach is 10-20 us here), and longer than the daemon
+/// takes to answer one.
+inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
+
+/// The longest busy-poll window either end accepts.
+inline constexpr std::chrono::microseconds kMaxBusyPoll{10'000};
+
+/// The window to use: `requested` clamped to [0, kMaxBusyPoll], or zero when this thread may
+/// run on one CPU only, where spinning could only delay the process it waits for.
+std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept;
+
+}  // namespace shm

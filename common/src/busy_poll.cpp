@@ -1,0 +1,16 @@
+#include "shm/busy_poll.hpp"
+
+#include <sched.h>
+
+#include <algorithm>
+
+namespace shm {
+
+std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept {
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2) return std::chrono::microseconds::zero();
+  return std::clamp(requested, std::chrono::microseconds::zero(), kMaxBusyPoll);
+}
+
+}  // namespace shm
