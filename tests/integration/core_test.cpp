@@ -1238,10 +1238,15 @@ TEST(Core, ClientPollsForItsRepliesInsteadOfSleeping) {
     for (int i = 0; i < kRequests; ++i) EXPECT_EQ(client.info("prompt").refcount, 1U);
     return sleeps_of_this_thread() - before;
   };
+  client.set_busy_poll(0us);  // each wait for a reply sleeps in poll()
+  const long plain = sleeps_over_requests();
   client.set_busy_poll(std::chrono::milliseconds(10));
-  EXPECT_LT(sleeps_over_requests(), kRequests / 10) << "the client slept waiting for replies";
-  client.set_busy_poll(0us);  // the counterpart: each wait for a reply sleeps in poll()
-  EXPECT_GE(sleeps_over_requests(), kRequests / 4);
+  const long polling = sleeps_over_requests();
+  // Compared, not expected to be zero: on a loaded machine a reply can take longer than the
+  // window, and the thread can block elsewhere (an allocator lock under a sanitizer).
+  EXPECT_GE(plain, kRequests / 4);
+  EXPECT_LT(polling * 3, plain) << "the client slept " << polling << " times in " << kRequests
+                                << " requests with the window, " << plain << " without";
   EXPECT_EQ(v.load(), 3);
 }
 
