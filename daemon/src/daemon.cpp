@@ -111,7 +111,7 @@ void Daemon::run() {
   notifier_.ready(last_status_);
   schedule_status();
   const auto busy_poll = shm::usable_busy_poll(config_.busy_poll);
-  if (busy_poll != config_.busy_poll) log_->info("one CPU available: busy polling is off");
+  if (busy_poll.count() == 0 && config_.busy_poll.count() > 0) log_->info("one CPU usable: busy polling is off");
   run_event_loop(io_, busy_poll);
   notifier_.stopping();
   log_->info("stopped with {} segments ({} bytes) held", registry_.segment_count(), registry_.total_bytes());

@@ -19,7 +19,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <thread>
@@ -27,6 +26,7 @@
 
 #include "child_process.hpp"
 #include "eventually.hpp"
+#include "proc_task.hpp"
 #include "daemon_process.hpp"
 #include "raw_client.hpp"
 #include "shm/segment_layout.hpp"
@@ -1209,24 +1209,12 @@ TEST(Core, IdleDaemonSleepsOnceItsBusyPollWindowHasPassed) {
   auto v = client.create_value<int>("awake", 1);
   EXPECT_EQ(client.info("awake").refcount, 1U);
   // Busy polling keeps the daemon runnable ('R'); asleep in epoll_wait it is 'S'.
-  const std::string stat_path = "/proc/" + std::to_string(daemon.pid()) + "/stat";
-  const auto state = [&] {
-    std::ifstream in(stat_path);
-    const std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto paren = stat.rfind(')');
-    return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
-  };
+  const auto state = [&] { return shm::test::scheduler_state("/proc/" + std::to_string(daemon.pid()) + "/stat"); };
   EXPECT_TRUE(eventually([&] { return state() == 'S'; })) << "shmd is still state " << state();
 }
 
 /// How often the calling thread has gone to sleep (blocked) so far.
-long sleeps_of_this_thread() {
-  std::ifstream in("/proc/thread-self/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stol(line.substr(24));
-  ADD_FAILURE() << "no voluntary_ctxt_switches in /proc/thread-self/status";
-  return -1;
-}
+long sleeps_of_this_thread() { return shm::test::status_field("/proc/thread-self/status", "voluntary_ctxt_switches"); }
 
 TEST(Core, ClientPollsForItsRepliesInsteadOfSleeping) {
   DaemonProcess daemon({"--busy-poll-us", "10000"});  // an awake daemon answers in microseconds

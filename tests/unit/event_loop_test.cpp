@@ -11,12 +11,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 
 #include "eventually.hpp"
+#include "proc_task.hpp"
 #include "shmd/event_loop.hpp"
 
 namespace {
@@ -24,22 +23,13 @@ namespace {
 using namespace std::chrono_literals;
 using shm::test::eventually;
 
-/// One field of /proc/self/task/TID/status, e.g. "voluntary_ctxt_switches".
-long task_status(pid_t tid, const std::string& field) {
-  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/status");
-  for (std::string line; std::getline(in, line);)
-    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
-  ADD_FAILURE() << "no " << field << " for task " << tid;
-  return -1;
+/// How often thread `tid` of this process has blocked so far.
+long blocks_of(pid_t tid) {
+  return shm::test::status_field("/proc/self/task/" + std::to_string(tid) + "/status", "voluntary_ctxt_switches");
 }
 
 /// The scheduler state letter of thread `tid` ('R' running, 'S' asleep, ...).
-char task_state(pid_t tid) {
-  std::ifstream in("/proc/self/task/" + std::to_string(tid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto paren = stat.rfind(')');  // the command name may hold spaces and parentheses
-  return paren == std::string::npos || paren + 2 >= stat.size() ? '?' : stat[paren + 2];
-}
+char task_state(pid_t tid) { return shm::test::scheduler_state("/proc/self/task/" + std::to_string(tid) + "/stat"); }
 
 /// An io_context served by run_event_loop() on a thread of its own, kept alive by a work guard.
 class LoopThread {
@@ -119,7 +109,7 @@ INSTANTIATE_TEST_SUITE_P(Windows, EventLoop, ::testing::Values(0us, 1000us),
 long blocks_across_spaced_requests(std::chrono::microseconds window, int requests) {
   LoopThread loop(window);
   loop.run_there([] {});
-  const long before = task_status(loop.tid(), "voluntary_ctxt_switches");
+  const long before = blocks_of(loop.tid());
   for (int i = 0; i < requests; ++i) {
     // A client's own work between two requests (map, touch, unmap: tens of microseconds), long
     // enough for a loop without the window to reach epoll_wait and sleep. Spun, not slept.
@@ -127,7 +117,7 @@ long blocks_across_spaced_requests(std::chrono::microseconds window, int request
     while (std::chrono::steady_clock::now() < resume) std::this_thread::yield();
     loop.run_there([] {});
   }
-  return task_status(loop.tid(), "voluntary_ctxt_switches") - before;
+  return blocks_of(loop.tid()) - before;
 }
 
 TEST(EventLoopBusyPoll, StaysAwakeForRequestsThatComeBackToBack) {
@@ -145,14 +135,14 @@ TEST(EventLoopBusyPoll, StaysAwakeForRequestsThatComeBackToBack) {
 TEST(EventLoopBusyPoll, WithoutAWindowItSleepsBetweenRequests) {
   LoopThread loop(0us);
   loop.run_there([] {});
-  const long slept_before = task_status(loop.tid(), "voluntary_ctxt_switches");
+  const long slept_before = blocks_of(loop.tid());
   constexpr int kRequests = 200;
   for (int i = 0; i < kRequests; ++i) {
     // Let the loop reach epoll_wait before the next request, as a client's own work would.
     ASSERT_TRUE(eventually([&] { return task_state(loop.tid()) == 'S'; }));
     loop.run_there([] {});
   }
-  EXPECT_GE(task_status(loop.tid(), "voluntary_ctxt_switches") - slept_before, kRequests);
+  EXPECT_GE(blocks_of(loop.tid()) - slept_before, kRequests);
 }
 
 TEST(EventLoopBusyPoll, SleepsOnceTheWindowHasPassed) {
@@ -161,9 +151,9 @@ TEST(EventLoopBusyPoll, SleepsOnceTheWindowHasPassed) {
   // Spinning forever would keep it runnable ('R'); sched_yield() never makes it 'S'.
   EXPECT_TRUE(eventually([&] { return task_state(loop.tid()) == 'S'; }))
       << "the loop thread is still state " << task_state(loop.tid());
-  const long slept = task_status(loop.tid(), "voluntary_ctxt_switches");
+  const long slept = blocks_of(loop.tid());
   loop.run_there([] {});  // and it wakes for the next request
-  EXPECT_TRUE(eventually([&] { return task_status(loop.tid(), "voluntary_ctxt_switches") > slept; }));
+  EXPECT_TRUE(eventually([&] { return blocks_of(loop.tid()) > slept; }));
 }
 
 }  // namespace
