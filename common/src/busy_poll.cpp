@@ -6,10 +6,14 @@
 
 namespace shm {
 
-std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept {
+bool several_cpus_usable() noexcept {
   cpu_set_t cpus;
   CPU_ZERO(&cpus);
-  if (::sched_getaffinity(0, sizeof cpus, &cpus) == 0 && CPU_COUNT(&cpus) < 2) return std::chrono::microseconds::zero();
+  return ::sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) >= 2;
+}
+
+std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept {
+  if (!several_cpus_usable()) return std::chrono::microseconds::zero();
   return std::clamp(requested, std::chrono::microseconds::zero(), kMaxBusyPoll);
 }
 

@@ -24,11 +24,15 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdint>
 #include <new>
 #include <utility>
 #include <vector>
+
+#include "shm/busy_poll.hpp"
 
 // -DSHM_ROBUST_FAST=0 builds the fallback anywhere (tests/unit builds it too, to test it).
 #ifndef SHM_ROBUST_FAST
@@ -46,9 +50,7 @@
 #if SHM_ROBUST_FAST
 #include <gnu/libc-version.h>
 
-#include <atomic>
 #include <cstddef>
-#include <cstdint>
 #include <cstring>
 #endif
 
@@ -67,6 +69,39 @@ void give_back_unrecoverable(pthread_mutex_t& m) noexcept {
   m.__data.__count = 0;
   if ((static_cast<unsigned>(__atomic_exchange_n(&m.__data.__lock, 0, __ATOMIC_RELEASE)) & FUTEX_WAITERS) != 0)
     futex_wake_one(&m.__data.__lock);
+}
+
+/// contention_backoff(), in nanoseconds, for every thread of the process.
+std::atomic<std::int64_t> g_backoff_ns{kDefaultContentionBackoff.count()};
+
+/// Whether this thread backs off at all: only where another CPU can run the holder meanwhile.
+/// Looked up at the thread's first contended lock.
+bool backing_off_can_help() noexcept {
+  thread_local constinit signed char several_cpus = -1;
+  if (several_cpus < 0) several_cpus = several_cpus_usable() ? 1 : 0;
+  return several_cpus == 1;
+}
+
+/// One round of a back-off: tells the CPU (and a hypervisor) that this is a wait.
+[[gnu::always_inline]] inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+/// A contended lock's back-off (see the header): pauses for contention_backoff() without
+/// touching the mutex. Returns false, at once, where it should not back off.
+[[gnu::noinline]] bool back_off() noexcept {
+  const std::int64_t ns = g_backoff_ns.load(std::memory_order_relaxed);
+  if (ns <= 0 || !backing_off_can_help()) return false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  do {
+    cpu_relax();
+    cpu_relax();
+  } while (std::chrono::steady_clock::now() < until);
+  return true;
 }
 
 /// How long one wait for a held robust mutex sleeps before it looks at the lock word again.
@@ -93,9 +128,11 @@ int wait_for(pthread_mutex_t& m) noexcept {
   }
 }
 
-/// The whole lock through glibc: the free case at trylock's cost, then the sliced wait.
+/// The whole lock through glibc: the free case at trylock's cost, the back-off and one more try,
+/// then the sliced wait.
 int lock_through_glibc(pthread_mutex_t& m) noexcept {
-  const int rc = try_lock(m);
+  int rc = try_lock(m);
+  if (rc == EBUSY && back_off()) rc = try_lock(m);
   return rc == EBUSY ? wait_for(m) : rc;
 }
 
@@ -132,6 +169,15 @@ thread_local constinit bool t_has_pending = false;  ///< t_pending is not empty,
 }
 
 }  // namespace
+
+void set_contention_backoff(std::chrono::nanoseconds backoff) noexcept {
+  g_backoff_ns.store(std::clamp(backoff, std::chrono::nanoseconds::zero(), kMaxContentionBackoff).count(),
+                     std::memory_order_relaxed);
+}
+
+std::chrono::nanoseconds contention_backoff() noexcept {
+  return std::chrono::nanoseconds(g_backoff_ns.load(std::memory_order_relaxed));
+}
 
 int try_lock(pthread_mutex_t& m) noexcept {
   const int rc = ::pthread_mutex_trylock(&m);
@@ -224,6 +270,13 @@ bool glibc_is_the_one_mirrored() noexcept {
   return reinterpret_cast<__pthread_list_t*>((reinterpret_cast<std::uintptr_t>(p) & ~std::uintptr_t{1}) - kNextOffset);
 }
 
+/// The lock word 0 -> tid, after a look that leaves the cache line shared while it is held.
+[[gnu::always_inline]] inline bool take_if_free(int& word, int tid) noexcept {
+  int expected = 0;
+  return __atomic_load_n(&word, __ATOMIC_RELAXED) == 0 &&
+         __atomic_compare_exchange_n(&word, &expected, tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 /// ENQUEUE_MUTEX: push `m` at the head of the thread's list. The head's "node" is glibc's
 /// robust_prev field followed by robust_head.list, so node_of(head) is valid, as in glibc.
 [[gnu::always_inline]] inline void enqueue(robust_list_head* head, pthread_mutex_t& m) noexcept {
@@ -268,9 +321,11 @@ int lock(pthread_mutex_t& m) noexcept {
       ++d.__count;
       return 0;
     }
-    // Held by another thread, or its owner died (FUTEX_OWNER_DIED): glibc waits or recovers,
-    // setting op_pending again itself.
-    return wait_for(m);
+    // Held by another thread: back off, then look once more. Still held, its owner dead
+    // (FUTEX_OWNER_DIED), or ours (EDEADLK): glibc waits, recovers or refuses, setting op_pending
+    // again itself.
+    const bool another_holds = (seen & FUTEX_OWNER_DIED) == 0 && (seen & FUTEX_TID_MASK) != self.tid;
+    if (!another_holds || !back_off() || !take_if_free(d.__lock, self.tid)) return wait_for(m);
   }
   if (d.__owner == kNotRecoverable) [[unlikely]] {  // as glibc: hand it back, report it
     give_back_unrecoverable(m);

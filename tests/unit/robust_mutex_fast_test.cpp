@@ -3,6 +3,8 @@
 // them, and a robust list the kernel can still walk when a thread or process dies.
 
 #include <gnu/libc-version.h>
+#include <pthread.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -24,8 +26,12 @@
 #include <new>
 #include <string>
 #include <thread>
+#include <time.h>
 #include <vector>
 
+#include "eventually.hpp"
+#include "proc_task.hpp"
+#include "shm/busy_poll.hpp"
 #include "shm/robust_mutex.hpp"
 #include "shm/robust_mutex_fast.hpp"
 
@@ -389,6 +395,140 @@ TEST(RobustFast, AWaiterStrandedByAKilledUnlockerStillGetsTheLock) {
   waiter.join();
   EXPECT_TRUE(woke) << "the waiter slept on a free lock";
   EXPECT_EQ(got.get(), 0);
+}
+
+/// Sets robust_fast's contention back-off for one test, and puts the previous one back.
+class ScopedBackoff {
+ public:
+  explicit ScopedBackoff(std::chrono::nanoseconds backoff) : previous_(fast::contention_backoff()) {
+    fast::set_contention_backoff(backoff);
+  }
+  ScopedBackoff(const ScopedBackoff&) = delete;
+  ScopedBackoff& operator=(const ScopedBackoff&) = delete;
+  ~ScopedBackoff() { fast::set_contention_backoff(previous_); }
+
+ private:
+  std::chrono::nanoseconds previous_;  ///< restored on destruction
+};
+
+/// The CPU time thread `thread` has used so far.
+std::chrono::nanoseconds cpu_time(std::thread& thread) {
+  clockid_t clock{};
+  timespec ts{};
+  if (::pthread_getcpuclockid(thread.native_handle(), &clock) != 0 || ::clock_gettime(clock, &ts) != 0) {
+    ADD_FAILURE() << "no CPU clock for the thread";
+    return {};
+  }
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+}
+
+/// Whether this kernel tells which system call a thread is blocked in (/proc/.../syscall).
+bool kernel_shows_syscalls() { return std::ifstream("/proc/self/task/" + std::to_string(::gettid()) + "/syscall").good(); }
+
+/// How a contended lock() went, up to the moment its thread fell asleep in the futex.
+struct ContendedLock {
+  std::chrono::nanoseconds wall{};  ///< from the call to the sleep (at least; found by looking)
+  std::chrono::nanoseconds cpu{};   ///< the thread's CPU time by then, its start included
+  int rc = -1;                      ///< what lock() returned once the lock was let go
+};
+
+/// Holds `m` here while a new thread lock()s it (pinned first to the CPU it starts on if
+/// `one_cpu`), waits until that thread sleeps in the futex, measures, and lets go.
+ContendedLock lock_against_a_holder(pthread_mutex_t& m, bool one_cpu) {
+  ContendedLock result;
+  if (fast::lock(m) != 0) {
+    ADD_FAILURE() << "the holder could not lock";
+    return result;
+  }
+  std::atomic<pid_t> tid{0};
+  std::atomic<std::int64_t> called_at{0};
+  std::thread waiter([&] {
+    if (one_cpu) {
+      cpu_set_t cpus;
+      CPU_ZERO(&cpus);
+      CPU_SET(static_cast<std::size_t>(::sched_getcpu()), &cpus);
+      if (::sched_setaffinity(0, sizeof cpus, &cpus) != 0) ADD_FAILURE() << "sched_setaffinity: " << std::strerror(errno);
+    }
+    called_at = std::chrono::steady_clock::now().time_since_epoch().count();
+    tid = ::gettid();
+    result.rc = fast::lock(m);
+    if (result.rc == 0) fast::unlock(m);
+  });
+  const bool slept = shm::test::eventually([&] { return tid != 0 && asleep_in_futex(tid); });
+  const auto asleep_at = std::chrono::steady_clock::now();
+  result.cpu = cpu_time(waiter);
+  result.wall = asleep_at - std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(called_at.load()));
+  EXPECT_TRUE(slept) << "the waiter never slept in the futex";
+  fast::unlock(m);
+  waiter.join();
+  return result;
+}
+
+TEST(RobustFast, ContentionBackoffIsClampedAndZeroTurnsItOff) {
+  ScopedBackoff keep(fast::kDefaultContentionBackoff);
+  EXPECT_EQ(fast::contention_backoff(), std::chrono::microseconds(2));
+  fast::set_contention_backoff(std::chrono::hours(1));
+  EXPECT_EQ(fast::contention_backoff(), fast::kMaxContentionBackoff);
+  fast::set_contention_backoff(std::chrono::nanoseconds(-5));
+  EXPECT_EQ(fast::contention_backoff(), std::chrono::nanoseconds::zero());
+
+  if (!kernel_shows_syscalls()) GTEST_SKIP() << "no /proc/.../syscall: cannot see the waiter fall asleep";
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  const ContendedLock waited = lock_against_a_holder(s->m[0], false);
+  EXPECT_EQ(waited.rc, 0);
+  EXPECT_LT(waited.cpu, std::chrono::milliseconds(3)) << "no back-off: it goes to sleep at once";
+}
+
+TEST(RobustFast, AContendedLockBacksOffOnTheCpuBeforeItSleeps) {
+  if (!shm::several_cpus_usable()) GTEST_SKIP() << "one CPU: lock() rightly never backs off here";
+  if (!kernel_shows_syscalls()) GTEST_SKIP() << "no /proc/.../syscall: cannot see the waiter fall asleep";
+  // A back-off long enough to see from outside; the default is 2 us.
+  constexpr auto kBackoff = std::chrono::milliseconds(10);
+  ScopedBackoff backoff(kBackoff);
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  const ContendedLock waited = lock_against_a_holder(s->m[0], false);
+  EXPECT_EQ(waited.rc, 0);
+  EXPECT_GE(waited.wall, kBackoff) << "it slept before its back-off was over";
+  EXPECT_GE(waited.cpu, std::chrono::milliseconds(1)) << "it did not stay on the CPU meanwhile";
+}
+
+TEST(RobustFast, AThreadThatMayRunOnOneCpuOnlyDoesNotBackOff) {
+  if (!kernel_shows_syscalls()) GTEST_SKIP() << "no /proc/.../syscall: cannot see the waiter fall asleep";
+  ScopedBackoff backoff(std::chrono::milliseconds(10));
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  const ContendedLock waited = lock_against_a_holder(s->m[0], true);
+  EXPECT_EQ(waited.rc, 0);
+  EXPECT_LT(waited.cpu, std::chrono::milliseconds(3)) << "it spun although the holder could not run meanwhile";
+}
+
+TEST(RobustFast, ALockLetGoDuringTheBackOffIsTakenWithoutASleep) {
+  if (!shm::several_cpus_usable()) GTEST_SKIP() << "one CPU: lock() rightly never backs off here";
+  // Long, so that the release below surely falls within it however busy the machine is.
+  ScopedBackoff backoff(std::chrono::milliseconds(50));
+  SharedArea s;
+  ASSERT_TRUE(s.ready());
+  pthread_mutex_t& m = s->m[0];
+  ASSERT_EQ(fast::lock(m), 0);
+  int rc = -1;
+  long slept = -1;
+  std::thread waiter([&] {
+    const std::string status = "/proc/thread-self/status";
+    const long before = shm::test::status_field(status, "voluntary_ctxt_switches");
+    rc = fast::lock(m);
+    slept = shm::test::status_field(status, "voluntary_ctxt_switches") - before;
+    if (rc == 0) fast::unlock(m);
+  });
+  // A millisecond of CPU is far more than a lock() takes to reach its back-off: it is in it.
+  const bool backing_off =
+      shm::test::eventually([&] { return cpu_time(waiter) >= std::chrono::milliseconds(1); }, std::chrono::seconds(2));
+  EXPECT_TRUE(backing_off) << "the waiter never spent a millisecond on the CPU";
+  ASSERT_EQ(fast::unlock(m), 0);
+  waiter.join();
+  EXPECT_EQ(rc, 0);
+  EXPECT_EQ(slept, 0) << "the waiter slept although the lock was free when its back-off ended";
 }
 
 /// How a stress worker takes and releases m[0].

@@ -18,6 +18,10 @@ inline constexpr std::chrono::microseconds kDefaultBusyPoll{50};
 /// The longest busy-poll window either end accepts.
 inline constexpr std::chrono::microseconds kMaxBusyPoll{10'000};
 
+/// Whether this thread may run on more than one CPU (its affinity mask), so that what it spins
+/// for can happen on another CPU meanwhile. Where it may not, spinning only delays that.
+bool several_cpus_usable() noexcept;
+
 /// The window to use: `requested` clamped to [0, kMaxBusyPoll], or zero when this thread may
 /// run on one CPU only, where spinning could only delay the process it waits for.
 std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept;

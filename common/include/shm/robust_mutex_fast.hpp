@@ -15,6 +15,15 @@
 /// the lock again: a process killed in the middle of an unlock can leave a waiter of a glibc
 /// robust mutex asleep for good while the lock is free (see wait_for() in the source).
 ///
+/// And before it sleeps at all, a lock() that finds the mutex held backs off: it pauses on the
+/// CPU for a short time (contention_backoff(), 2 us by default) without touching the mutex, looks
+/// once more, and takes the lock if it is free. Critical sections are usually shorter than that,
+/// and a futex sleep is not: each futex call on shared memory costs about a microsecond here, and
+/// two CPUs taking turns at one mutex also pass its cache line back and forth on every turn.
+/// Backing off lets the holder's CPU run its critical sections alone meanwhile. A thread that
+/// may run on one CPU only does not back off: the holder cannot run while it pauses.
+/// (docs/performance.md, "locked_increment/boost_interprocess".)
+///
 /// The inline path is compiled only for glibc 2.36 on x86-64 (Debian 12), and used only where the
 /// running glibc reports that version and the thread's robust list is the one glibc registered.
 /// Anywhere else both functions are pthread_mutex_lock and pthread_mutex_unlock. What it gains:
@@ -22,9 +31,23 @@
 
 #include <pthread.h>
 
+#include <chrono>
 #include <memory>
 
 namespace shm::robust_fast {
+
+/// How long a contended lock() backs off by default before it looks again and then sleeps.
+inline constexpr std::chrono::nanoseconds kDefaultContentionBackoff{2'000};
+
+/// The longest back-off set_contention_backoff() accepts.
+inline constexpr std::chrono::nanoseconds kMaxContentionBackoff{100'000'000};
+
+/// Sets the back-off of every later contended lock() in this process: clamped to
+/// [0, kMaxContentionBackoff]; zero sleeps at once, as pthread_mutex_lock does.
+void set_contention_backoff(std::chrono::nanoseconds backoff) noexcept;
+
+/// The back-off in force.
+std::chrono::nanoseconds contention_backoff() noexcept;
 
 /// pthread_mutex_lock(&m), with the same results (0, EOWNERDEAD, ENOTRECOVERABLE, EAGAIN, ...),
 /// waiting in slices.
