@@ -67,16 +67,19 @@ void init_mutex(pthread_mutex_t* m, Kind k) {
 }
 
 // ---- variants ---------------------------------------------------------------------------------
-enum Variant { V_A, V_B, V_C, V_C2, V_BOOST, V_D, V_DN, V_DI, V_MIX, V_D2, V_D3, V_D4, V_CAD, V_D5, V_X1, V_X2, V_X3, V_DP, V_SL, V_COUNT };
+enum Variant { V_A, V_B, V_C, V_C2, V_BOOST, V_D, V_DN, V_DI, V_MIX, V_D2, V_D3, V_D4, V_CAD, V_D5, V_X1, V_X2, V_X3, V_DP, V_SL, V_E1, V_E2, V_E4, V_COUNT };
 const char* vname[] = {"a glibc robust+recursive", "b glibc robust normal", "c glibc plain",
                        "c2 glibc plain+recursive", "boost interprocess_mutex", "d fast(ii) robust+rec",
-                       "dn fast(ii) robust normal", "di own lock (route i)", "mix d + glibc (a)", "d2 fast(ii) known-kind", "d3 = d2 + spin 50", "d4 = d2 + spin 200", "c-adaptive glibc plain", "d5 = d2 + load-before-CAS", "x1 lock d / unlock d2", "x2 lock d2 / unlock d", "x3 = d2 + kind load", "dp op_pending-only (unsafe)", "sl liveness-slot (iii)"};
+                       "dn fast(ii) robust normal", "di own lock (route i)", "mix d + glibc (a)", "d2 fast(ii) known-kind", "d3 = d2 + spin 50", "d4 = d2 + spin 200", "c-adaptive glibc plain", "d5 = d2 + load-before-CAS", "x1 lock d / unlock d2", "x2 lock d2 / unlock d", "x3 = d2 + kind load", "dp op_pending-only (unsafe)", "sl liveness-slot (iii)", "e1 = d + 1 us back-off", "e2 = d + 2 us back-off (adopted)", "e4 = d + 4 us back-off"};
 enum Layout { COMPACT, SPLIT, SHMD };
 const char* lname[] = {"compact", "split", "shmd-hdr"};
 // COMPACT: mutex @0, int @40 (one line). SPLIT: mutex @0, int @64. SHMD: mutex @40 (straddles
 // lines 0/1, as SegmentHeader::mutex), int @128 (layout v1, before the Value moved next to the mutex).
 size_t mutex_off(Layout l) { return l == SHMD ? 40 : 0; }
 size_t value_off(Layout l) { return l == COMPACT ? 40 : l == SPLIT ? 64 : 128; }
+
+// LOCKEXP_WORK=n: n rounds of private work outside the critical section (0: the bench's loop).
+const long g_work = [] { const char* w = std::getenv("LOCKEXP_WORK"); return w ? std::atol(w) : 0L; }();
 
 template <class Lock, class Unlock>
 [[gnu::noinline]] void loop(long iters, int* value, Lock lk, Unlock ul) {
@@ -85,6 +88,7 @@ template <class Lock, class Unlock>
     ++*value;
     asm volatile("" ::: "memory");
     ul();
+    for (long w = 0; w < g_work; ++w) asm volatile("" ::: "memory");
   }
 }
 
@@ -151,6 +155,18 @@ void worker(Variant v, int idx, void* mx, int* value, long iters) {
       loop(iters, value, [l, reg] { sl::lock(reg, l); }, [l, reg] { sl::unlock(reg, l); });
       break;
     }
+    case V_E1:
+      loop(iters, value, [m] { if (rf::lock_backoff<1000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
+           [m] { rf::unlock(m); });
+      break;
+    case V_E2:
+      loop(iters, value, [m] { if (rf::lock_backoff<2000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
+           [m] { rf::unlock(m); });
+      break;
+    case V_E4:
+      loop(iters, value, [m] { if (rf::lock_backoff<4000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
+           [m] { rf::unlock(m); });
+      break;
     case V_CAD:
       loop(iters, value, [m] { pthread_mutex_lock(m); }, [m] { pthread_mutex_unlock(m); });
       break;
@@ -168,7 +184,7 @@ void worker(Variant v, int idx, void* mx, int* value, long iters) {
 
 void init_variant(Variant v, void* mx) {
   switch (v) {
-    case V_A: case V_D: case V_MIX: case V_D2: case V_D3: case V_D4: case V_D5: case V_X1: case V_X2: case V_X3: init_mutex(static_cast<pthread_mutex_t*>(mx), ROBUST_REC); break;
+    case V_A: case V_D: case V_MIX: case V_D2: case V_D3: case V_D4: case V_D5: case V_X1: case V_X2: case V_X3: case V_E1: case V_E2: case V_E4: init_mutex(static_cast<pthread_mutex_t*>(mx), ROBUST_REC); break;
     case V_B: case V_DN: init_mutex(static_cast<pthread_mutex_t*>(mx), ROBUST); break;
     case V_C: init_mutex(static_cast<pthread_mutex_t*>(mx), PLAIN); break;
     case V_C2: init_mutex(static_cast<pthread_mutex_t*>(mx), PLAIN_REC); break;
