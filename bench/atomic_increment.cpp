@@ -21,26 +21,29 @@ void atomic_increment(const BenchConfig& config, Report& report) {
   Client client(config.socket);
   CreateOptions options;
   options.ephemeral = true;
-  auto value = client.create_value<int>("bench.atomic", 0, options);
 
-  UniqueFd raw_fd = make_memfd(4096);
-  std::error_code ec;
-  Mapping raw_map = Mapping::map(raw_fd.get(), 4096, Mapping::Access::read_write, ec);
-  if (ec) throw std::system_error(ec, "mmap");
-  auto* raw = new (raw_map.data()) RawAtomicCounter{};
-
+  // Each round counts on a fresh page on both sides. With five processes on two CPUs the figure
+  // is the cache line's trips between the CPUs, and what one trip costs depends on where the
+  // page happens to sit in physical memory; a page kept for the whole run would favour one side
+  // for all its rounds.
+  int shmd_round = 0;
   auto per_op = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(total); };
   const auto samples = interleaved_samples(config.rounds(), {
       [&] {
-        value.store(0);
+        const std::string name = "bench.atomic." + std::to_string(shmd_round++);
+        auto value = client.create_value<int>(name, 0, options);
         WorkerGroup group(config.worker);
-        for (int p = 0; p < kProcesses; ++p) group.add({"atomic_shmd", config.socket, "bench.atomic", count});
+        for (int p = 0; p < kProcesses; ++p) group.add({"atomic_shmd", config.socket, name, count});
         const double ns = per_op(group.run());
         if (static_cast<std::uint64_t>(value.load()) != total) throw std::runtime_error("shmd atomic count is wrong");
         return ns;
       },
       [&] {
-        raw->value = 0;
+        UniqueFd raw_fd = make_memfd(4096);
+        std::error_code ec;
+        Mapping raw_map = Mapping::map(raw_fd.get(), 4096, Mapping::Access::read_write, ec);
+        if (ec) throw std::system_error(ec, "mmap");
+        auto* raw = new (raw_map.data()) RawAtomicCounter{};
         WorkerGroup group(config.worker);
         for (int p = 0; p < kProcesses; ++p) group.add({"atomic_raw", count}, raw_fd.get());
         const double ns = per_op(group.run());

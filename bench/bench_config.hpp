@@ -19,9 +19,9 @@ struct BenchConfig {
   bool quick = false;        ///< smaller sizes and fewer rounds (about a minute in all)
 
   /// Rounds of each C++ comparison; the medians are reported.
-  [[nodiscard]] int rounds() const noexcept { return quick ? 3 : 7; }
+  [[nodiscard]] int rounds() const noexcept { return quick ? 3 : 15; }
   /// Rounds of each Python reference (slow, so fewer).
-  [[nodiscard]] int python_rounds() const noexcept { return quick ? 1 : 3; }
+  [[nodiscard]] int python_rounds() const noexcept { return quick ? 1 : 7; }
   /// `full` in a full run, `full / divisor` in a quick one.
   [[nodiscard]] std::uint64_t scaled(std::uint64_t full, std::uint64_t divisor) const noexcept {
     return quick ? full / divisor : full;
