@@ -43,7 +43,7 @@ void atomic_increment(const BenchConfig& config, Report& report) {
         std::error_code ec;
         Mapping raw_map = Mapping::map(raw_fd.get(), 4096, Mapping::Access::read_write, ec);
         if (ec) throw std::system_error(ec, "mmap");
-        auto* raw = new (raw_map.data()) RawAtomicCounter{};
+        auto* raw = new (raw_map.data() + kRawAtomicOffset) RawAtomicCounter{};
         WorkerGroup group(config.worker);
         for (int p = 0; p < kProcesses; ++p) group.add({"atomic_raw", count}, raw_fd.get());
         const double ns = per_op(group.run());

@@ -26,7 +26,7 @@ void atomic_raw(const WorkerArgs& args) {
   std::error_code ec;
   Mapping map = Mapping::map(kResourceFd, file_size(kResourceFd), Mapping::Access::read_write, ec);
   if (ec) throw std::system_error(ec, "mmap");
-  auto* counter = reinterpret_cast<RawAtomicCounter*>(map.data());
+  auto* counter = reinterpret_cast<RawAtomicCounter*>(map.data() + kRawAtomicOffset);
   wait_for_start();
   for (std::uint64_t i = 0; i < iters; ++i) counter->value.fetch_add(1);
   report_done();

@@ -4,8 +4,11 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <cstddef>
 
 #include <boost/interprocess/sync/interprocess_mutex.hpp>
+
+#include "shm/segment_layout.hpp"
 
 namespace shm::bench {
 
@@ -21,10 +24,15 @@ struct BoostLockedCounter {
   int value = 0;                                  ///< the counter
 };
 
-/// A std::atomic counter placed in a raw mapping.
+/// A std::atomic counter placed in a raw mapping, at kRawAtomicOffset.
 struct RawAtomicCounter {
   std::atomic<int> value{0};  ///< the counter
 };
+
+/// Where the raw counter sits in its page: where a Value's element sits in a segment
+/// (kValueDataOffset, the page's second cache line). Both sides bounce the same line of the page
+/// between the CPUs, and its neighbour (the prefetcher fetches lines in pairs) is the same too.
+inline constexpr std::size_t kRawAtomicOffset = kValueDataOffset;
 
 /// Initialises `c` in place: robust, process-shared mutex, value 0. Throws std::system_error.
 void init_raw_locked_counter(RawLockedCounter& c);
