@@ -22,12 +22,12 @@
 /// two CPUs taking turns at one mutex also pass its cache line back and forth on every turn.
 /// Backing off lets the holder's CPU run its critical sections alone meanwhile. A thread that
 /// may run on one CPU only does not back off: the holder cannot run while it pauses.
-/// (docs/performance.md, "locked_increment/boost_interprocess".)
+/// (docs/performance.md, "locked_increment: what robustness costs".)
 ///
 /// The inline path is compiled only for glibc 2.36 on x86-64 (Debian 12), and used only where the
 /// running glibc reports that version and the thread's robust list is the one glibc registered.
 /// Anywhere else both functions are pthread_mutex_lock and pthread_mutex_unlock. What it gains:
-/// docs/performance.md, "locked_increment/boost_interprocess".
+/// docs/performance.md, "locked_increment: what robustness costs".
 
 #include <pthread.h>
 
