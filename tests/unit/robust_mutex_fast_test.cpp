@@ -483,8 +483,9 @@ TEST(RobustFast, ContentionBackoffIsClampedAndZeroTurnsItOff) {
 TEST(RobustFast, AContendedLockBacksOffOnTheCpuBeforeItSleeps) {
   if (!shm::several_cpus_usable()) GTEST_SKIP() << "one CPU: lock() rightly never backs off here";
   if (!kernel_shows_syscalls()) GTEST_SKIP() << "no /proc/.../syscall: cannot see the waiter fall asleep";
-  // A back-off long enough to see from outside; the default is 2 us.
-  constexpr auto kBackoff = std::chrono::milliseconds(10);
+  // A back-off long enough to see from outside (the default is 2 us), and to leave the waiter a
+  // millisecond of CPU within it however busy the machine is.
+  constexpr auto kBackoff = std::chrono::milliseconds(20);
   ScopedBackoff backoff(kBackoff);
   SharedArea s;
   ASSERT_TRUE(s.ready());
@@ -506,8 +507,9 @@ TEST(RobustFast, AThreadThatMayRunOnOneCpuOnlyDoesNotBackOff) {
 
 TEST(RobustFast, ALockLetGoDuringTheBackOffIsTakenWithoutASleep) {
   if (!shm::several_cpus_usable()) GTEST_SKIP() << "one CPU: lock() rightly never backs off here";
-  // Long, so that the release below surely falls within it however busy the machine is.
-  ScopedBackoff backoff(std::chrono::milliseconds(50));
+  // The longest there is, so that the release below surely falls within it however busy the
+  // machine is.
+  ScopedBackoff backoff(fast::kMaxContentionBackoff);
   SharedArea s;
   ASSERT_TRUE(s.ready());
   pthread_mutex_t& m = s->m[0];
