@@ -4,7 +4,9 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
+#include <pthread.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -61,6 +63,16 @@ class LoopThread {
   }
 
   [[nodiscard]] pid_t tid() const noexcept { return tid_; }
+  /// The CPU time the loop thread has used so far.
+  std::chrono::nanoseconds cpu_time() {
+    clockid_t clock{};
+    timespec ts{};
+    if (::pthread_getcpuclockid(thread_.native_handle(), &clock) != 0 || ::clock_gettime(clock, &ts) != 0) {
+      ADD_FAILURE() << "no CPU clock for the loop thread";
+      return {};
+    }
+    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
+  }
   [[nodiscard]] bool finished() const noexcept { return finished_; }
   asio::io_context& io() noexcept { return io_; }
 
@@ -105,10 +117,8 @@ TEST_P(EventLoop, HandlerExceptionsReachTheCaller) {
 INSTANTIATE_TEST_SUITE_P(Windows, EventLoop, ::testing::Values(0us, 1000us),
                          [](const auto& p) { return "busy_poll_" + std::to_string(p.param.count()) + "us"; });
 
-/// How often a loop with `window` blocks while serving requests that come 200 us apart.
-long blocks_across_spaced_requests(std::chrono::microseconds window, int requests) {
-  LoopThread loop(window);
-  loop.run_there([] {});
+/// How often `loop` blocks while serving `requests` that come 200 us apart.
+long blocks_serving_spaced_requests(LoopThread& loop, int requests) {
   const long before = blocks_of(loop.tid());
   for (int i = 0; i < requests; ++i) {
     // A client's own work between two requests (map, touch, unmap: tens of microseconds), long
@@ -118,6 +128,22 @@ long blocks_across_spaced_requests(std::chrono::microseconds window, int request
     loop.run_there([] {});
   }
   return blocks_of(loop.tid()) - before;
+}
+
+/// How often a loop with `window` blocks while serving requests that come 200 us apart.
+long blocks_across_spaced_requests(std::chrono::microseconds window, int requests) {
+  LoopThread loop(window);
+  loop.run_there([] {});
+  return blocks_serving_spaced_requests(loop, requests);
+}
+
+/// Serves `requests` that come `gap` apart (paced by sleeping: these are the gaps of an idle
+/// daemon, not a wait for anything).
+void serve_requests_far_apart(LoopThread& loop, int requests, std::chrono::milliseconds gap) {
+  for (int i = 0; i < requests; ++i) {
+    std::this_thread::sleep_for(gap);
+    loop.run_there([] {});
+  }
 }
 
 TEST(EventLoopBusyPoll, StaysAwakeForRequestsThatComeBackToBack) {
@@ -143,6 +169,35 @@ TEST(EventLoopBusyPoll, WithoutAWindowItSleepsBetweenRequests) {
     loop.run_there([] {});
   }
   EXPECT_GE(blocks_of(loop.tid()) - slept_before, kRequests);
+}
+
+TEST(EventLoopBusyPoll, TheWindowShrinksWhileRequestsComeTooFarApartToCatch) {
+  // With a fixed 1 ms window the loop would spin a whole millisecond after each of these
+  // requests, 60 ms of CPU in all; halving after every sleep that no window would have caught,
+  // it spins about 2 ms in all, then sleeps at once.
+  LoopThread loop(1ms);
+  loop.run_there([] {});
+  constexpr int kRequests = 60;
+  const auto before = loop.cpu_time();
+  serve_requests_far_apart(loop, kRequests, 4ms);
+  const auto spent = loop.cpu_time() - before;
+  EXPECT_LT(spent, 15ms) << "the loop thread used "
+                         << std::chrono::duration_cast<std::chrono::microseconds>(spent).count() << " us of CPU for "
+                         << kRequests << " requests 4 ms apart";
+}
+
+TEST(EventLoopBusyPoll, TheWindowGrowsBackOnceRequestsComeBackToBack) {
+  constexpr int kRequests = 500;
+  LoopThread loop(2ms);
+  loop.run_there([] {});
+  serve_requests_far_apart(loop, 12, 6ms);  // brings the window down to nothing
+  // Requests 200 us apart: sleeps a longer window would have caught, so it grows back within a
+  // few requests and the loop stops sleeping between them. Compared with a loop without a
+  // window, as in StaysAwakeForRequestsThatComeBackToBack.
+  const long polling = blocks_serving_spaced_requests(loop, kRequests);
+  const long plain = blocks_across_spaced_requests(0us, kRequests);
+  EXPECT_LT(polling * 3, plain) << "after the idle spell the loop blocked " << polling << " times in " << kRequests
+                                << " requests, a loop without a window " << plain;
 }
 
 TEST(EventLoopBusyPoll, SleepsOnceTheWindowHasPassed) {

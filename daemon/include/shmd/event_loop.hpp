@@ -13,7 +13,10 @@ namespace shmd {
 /// CPU goes first) for that long before it sleeps. A client that makes requests back to back
 /// then finds the daemon awake: on a virtual machine, waking a CPU that went idle costs tens of
 /// microseconds, more than the request itself (shm/busy_poll.hpp). The cost is at most
-/// `busy_poll` of CPU time per burst. Exceptions from handlers propagate.
+/// `busy_poll` of CPU time per burst, and less where it does not pay: the window adapts as KVM's
+/// halt polling does, growing (up to `busy_poll`) while the loop's sleeps are ones a longer window
+/// would have caught, and shrinking to nothing while they are longer than `busy_poll`.
+/// Exceptions from handlers propagate.
 void run_event_loop(asio::io_context& io, std::chrono::microseconds busy_poll);
 
 }  // namespace shmd
