@@ -76,8 +76,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   std::int64_t busy_poll_us = shm::kDefaultBusyPoll.count();
   app.add_option("--busy-poll-us", busy_poll_us,
-                 "Microseconds to keep polling for requests after serving some, before sleeping "
-                 "(0-10000; 0 turns it off). Trades CPU time for latency; see docs/performance.md")
+                 "Longest time to keep polling for requests after serving some, before sleeping, in "
+                 "microseconds (0-10000; 0 turns it off); the window adapts below it. Trades CPU time "
+                 "for latency; see docs/performance.md")
       ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{shm::kMaxBusyPoll.count()}));
   app.add_option("--ready-fd", ready_fd, "Write READY to this fd (then close it) once the socket answers");
   CLI11_PARSE(app, argc, argv);
