@@ -1,12 +1,18 @@
 #pragma once
-/// What /proc says about a process or thread: its scheduler state and its status counters.
+/// What the kernel says about a process or thread: its scheduler state and status counters (from
+/// /proc), and its CPU time.
+
+#include <pthread.h>
+#include <time.h>
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <string_view>
+#include <thread>
 
 namespace shm::test {
 
@@ -27,6 +33,18 @@ inline long status_field(const std::string& status_path, std::string_view field)
       return std::stol(line.substr(field.size() + 1));
   ADD_FAILURE() << "no " << field << " in " << status_path;
   return -1;
+}
+
+/// The CPU time `thread` has used so far (its CPU-time clock); fails the test and returns zero
+/// where there is none.
+inline std::chrono::nanoseconds cpu_time(std::thread& thread) {
+  clockid_t clock{};
+  timespec ts{};
+  if (::pthread_getcpuclockid(thread.native_handle(), &clock) != 0 || ::clock_gettime(clock, &ts) != 0) {
+    ADD_FAILURE() << "no CPU clock for the thread";
+    return {};
+  }
+  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
 }
 
 }  // namespace shm::test

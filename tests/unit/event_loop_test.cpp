@@ -4,9 +4,7 @@
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
-#include <pthread.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -64,15 +62,7 @@ class LoopThread {
 
   [[nodiscard]] pid_t tid() const noexcept { return tid_; }
   /// The CPU time the loop thread has used so far.
-  std::chrono::nanoseconds cpu_time() {
-    clockid_t clock{};
-    timespec ts{};
-    if (::pthread_getcpuclockid(thread_.native_handle(), &clock) != 0 || ::clock_gettime(clock, &ts) != 0) {
-      ADD_FAILURE() << "no CPU clock for the loop thread";
-      return {};
-    }
-    return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-  }
+  std::chrono::nanoseconds cpu_time() { return shm::test::cpu_time(thread_); }
   [[nodiscard]] bool finished() const noexcept { return finished_; }
   asio::io_context& io() noexcept { return io_; }
 

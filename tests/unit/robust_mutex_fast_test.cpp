@@ -26,7 +26,6 @@
 #include <new>
 #include <string>
 #include <thread>
-#include <time.h>
 #include <vector>
 
 #include "eventually.hpp"
@@ -411,17 +410,6 @@ class ScopedBackoff {
   std::chrono::nanoseconds previous_;  ///< restored on destruction
 };
 
-/// The CPU time thread `thread` has used so far.
-std::chrono::nanoseconds cpu_time(std::thread& thread) {
-  clockid_t clock{};
-  timespec ts{};
-  if (::pthread_getcpuclockid(thread.native_handle(), &clock) != 0 || ::clock_gettime(clock, &ts) != 0) {
-    ADD_FAILURE() << "no CPU clock for the thread";
-    return {};
-  }
-  return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
-}
-
 /// Whether this kernel tells which system call a thread is blocked in (/proc/.../syscall).
 bool kernel_shows_syscalls() { return std::ifstream("/proc/self/task/" + std::to_string(::gettid()) + "/syscall").good(); }
 
@@ -456,7 +444,7 @@ ContendedLock lock_against_a_holder(pthread_mutex_t& m, bool one_cpu) {
   });
   const bool slept = shm::test::eventually([&] { return tid != 0 && asleep_in_futex(tid); });
   const auto asleep_at = std::chrono::steady_clock::now();
-  result.cpu = cpu_time(waiter);
+  result.cpu = shm::test::cpu_time(waiter);
   result.wall = asleep_at - std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(called_at.load()));
   EXPECT_TRUE(slept) << "the waiter never slept in the futex";
   fast::unlock(m);
@@ -525,7 +513,7 @@ TEST(RobustFast, ALockLetGoDuringTheBackOffIsTakenWithoutASleep) {
   });
   // A millisecond of CPU is far more than a lock() takes to reach its back-off: it is in it.
   const bool backing_off =
-      shm::test::eventually([&] { return cpu_time(waiter) >= std::chrono::milliseconds(1); }, std::chrono::seconds(2));
+      shm::test::eventually([&] { return shm::test::cpu_time(waiter) >= std::chrono::milliseconds(1); }, std::chrono::seconds(2));
   EXPECT_TRUE(backing_off) << "the waiter never spent a millisecond on the CPU";
   ASSERT_EQ(fast::unlock(m), 0);
   waiter.join();
