@@ -1,6 +1,7 @@
 // run_event_loop(): io_context::run() with a bounded busy-poll. What it must keep from run()
 // (handlers run, stop() and running out of work end it), that it stays awake for requests that
-// come back to back, and that it does go to sleep once the window has passed.
+// come back to back, that it does go to sleep once the window has passed, and that the window
+// shrinks while requests come too far apart to catch and grows back once they come close.
 
 #include <asio/executor_work_guard.hpp>
 #include <asio/post.hpp>
