@@ -156,15 +156,15 @@ void worker(Variant v, int idx, void* mx, int* value, long iters) {
       break;
     }
     case V_E1:
-      loop(iters, value, [m] { if (rf::lock_backoff<1000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
+      loop(iters, value, [m] { if (rf::lock<1000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
            [m] { rf::unlock(m); });
       break;
     case V_E2:
-      loop(iters, value, [m] { if (rf::lock_backoff<2000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
+      loop(iters, value, [m] { if (rf::lock<2000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
            [m] { rf::unlock(m); });
       break;
     case V_E4:
-      loop(iters, value, [m] { if (rf::lock_backoff<4000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
+      loop(iters, value, [m] { if (rf::lock<4000>(m) == EOWNERDEAD) pthread_mutex_consistent(m); },
            [m] { rf::unlock(m); });
       break;
     case V_CAD:

@@ -102,8 +102,17 @@ inline void futex_wake_shared(int* w) noexcept { ::syscall(SYS_futex, w, FUTEX_W
   list->__next = nullptr;
 }
 
+inline long mono_ns() noexcept {
+  timespec ts;
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000000000L + ts.tv_nsec;
+}
+
 // ---------------------------------------------------------------------------------------------
-// Route (ii): fast path on a real glibc robust pthread_mutex_t.
+// Route (ii): fast path on a real glibc robust pthread_mutex_t. With BackoffNs > 0 (adopted, as
+// shm::robust_fast's contention back-off): on contention, pause for BackoffNs without touching
+// the mutex, look once more, and take it if free; otherwise glibc.
+template <long BackoffNs = 0>
 [[gnu::always_inline]] inline int lock(pthread_mutex_t* m) noexcept {
   ThreadCtx& c = ctx();
   auto& d = m->__data;
@@ -122,7 +131,20 @@ inline void futex_wake_shared(int* w) noexcept { ::syscall(SYS_futex, w, FUTEX_W
       ++d.__count;
       return 0;
     }
-    return ::pthread_mutex_lock(m);  // contended / OWNER_DIED / EDEADLK: glibc (re-sets op_pending)
+    if constexpr (BackoffNs > 0) {
+      if (seen & FUTEX_OWNER_DIED) return ::pthread_mutex_lock(m);
+      const long until = mono_ns() + BackoffNs;
+      do {
+        __builtin_ia32_pause();
+        __builtin_ia32_pause();
+      } while (mono_ns() < until);
+      seen = 0;
+      if (__atomic_load_n(&d.__lock, __ATOMIC_RELAXED) != 0 ||
+          !__atomic_compare_exchange_n(&d.__lock, &seen, c.tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return ::pthread_mutex_lock(m);
+    } else {
+      return ::pthread_mutex_lock(m);  // contended / OWNER_DIED / EDEADLK: glibc (re-sets op_pending)
+    }
   }
   if (__builtin_expect(d.__owner == kNotRecoverable, 0)) {  // as glibc: give it back
     d.__count = 0;
@@ -163,60 +185,6 @@ inline void futex_wake_shared(int* w) noexcept { ::syscall(SYS_futex, w, FUTEX_W
   return 0;
 }
 
-
-// ---------------------------------------------------------------------------------------------
-// Route (ii) + back-off (adopted, as shm::robust_fast's contention back-off): on contention, pause
-// for BackoffNs without touching the mutex, look once more, take it if free; otherwise glibc.
-inline long mono_ns() noexcept {
-  timespec ts;
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000000000L + ts.tv_nsec;
-}
-template <long BackoffNs>
-[[gnu::always_inline]] inline int lock_backoff(pthread_mutex_t* m) noexcept {
-  ThreadCtx& c = ctx();
-  auto& d = m->__data;
-  const int kind = __atomic_load_n(&d.__kind, __ATOMIC_RELAXED) & 127;
-  RobustHead* h = c.head;
-  if (__builtin_expect(h == nullptr || (kind != kRobustNormal && kind != kRobustRecursive), 0))
-    return ::pthread_mutex_lock(m);
-  h->list_op_pending = &d.__list.__next;
-  cbar();
-  int seen = 0;
-  if (__builtin_expect(!__atomic_compare_exchange_n(&d.__lock, &seen, c.tid, false, __ATOMIC_ACQUIRE,
-                                                    __ATOMIC_RELAXED), 0)) {
-    if ((seen & FUTEX_TID_MASK) == c.tid && kind == kRobustRecursive) {
-      h->list_op_pending = nullptr;
-      if (d.__count + 1 == 0) return EAGAIN;
-      ++d.__count;
-      return 0;
-    }
-    if (seen & FUTEX_OWNER_DIED) return ::pthread_mutex_lock(m);
-    const long until = mono_ns() + BackoffNs;
-    do {
-      __builtin_ia32_pause();
-      __builtin_ia32_pause();
-    } while (mono_ns() < until);
-    seen = 0;
-    if (__atomic_load_n(&d.__lock, __ATOMIC_RELAXED) != 0 ||
-        !__atomic_compare_exchange_n(&d.__lock, &seen, c.tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-      return ::pthread_mutex_lock(m);
-  }
-  if (__builtin_expect(d.__owner == kNotRecoverable, 0)) {
-    d.__count = 0;
-    if (__atomic_exchange_n(&d.__lock, 0, __ATOMIC_RELEASE) > 1) futex_wake_shared(&d.__lock);
-    h->list_op_pending = nullptr;
-    return ENOTRECOVERABLE;
-  }
-  d.__count = 1;
-  cbar();
-  enqueue(h, &d.__list);
-  cbar();
-  h->list_op_pending = nullptr;
-  d.__owner = c.tid;
-  ++d.__nusers;
-  return 0;
-}
 
 // Bounded read-only spin; true if the word was CASed 0 -> tid. Gives up on FUTEX_OWNER_DIED
 // (glibc must report EOWNERDEAD) and after Spins rounds.
