@@ -26,12 +26,17 @@ Daemon::Daemon(Config config)
 // (socket activation) is returned, or nothing when shmd must bind its own.
 shm::UniqueFd Daemon::adopt_fds() {
   std::vector<InheritedFd> inherited = take_inherited_fds();
-  if (notifier_.enabled()) {
-    fd_store_ = std::make_unique<FdStore>(notifier_, registry_, *log_);
+  if (notifier_.enabled() && config_.fd_store_max == 0) {
+    log_->warn("not using the service manager's fd store: its size is unknown (give --fd-store-max the value of "
+               "FileDescriptorStoreMax=); segments will not survive a restart");
+  } else if (notifier_.enabled()) {
+    fd_store_ = std::make_unique<FdStore>(notifier_, registry_, *log_, config_.fd_store_max);
     auto restored = fd_store_->restore(inherited);
     if (restored) {
       restored_ = restored.value();
       registry_.set_observer(fd_store_.get());
+      log_->info("fd store: FileDescriptorStoreMax={} keeps {} segments beside the journal", config_.fd_store_max,
+                 fd_store_->segment_capacity());
       if (restored_ > 0) log_->info("restored {} segments from the fd store", restored_);
     } else {
       log_->error("fd store disabled: {}", restored.failure().message);

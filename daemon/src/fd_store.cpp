@@ -86,14 +86,44 @@ std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentReco
 
 }  // namespace
 
-FdStore::FdStore(const Notifier& notifier, Registry& registry, spdlog::logger& log)
-    : notifier_(notifier), registry_(registry), log_(log) {}
+FdStore::FdStore(const Notifier& notifier, Registry& registry, spdlog::logger& log, std::size_t capacity)
+    : notifier_(notifier), registry_(registry), log_(log), capacity_(capacity) {}
+
+std::size_t FdStore::segment_capacity() const noexcept {
+  return capacity_ > kJournalSlots ? capacity_ - kJournalSlots : 0;
+}
+
+std::optional<Failure> FdStore::refuse_create() const {
+  if (segment_ids_.size() < segment_capacity()) return std::nullopt;
+  return fail(shm::Errc::limit_exceeded,
+              "the fd store is full: it keeps " + std::to_string(segment_capacity()) + " segments (FileDescriptorStoreMax=" +
+                  std::to_string(capacity_) + ", less " + std::to_string(kJournalSlots) +
+                  " for shmd's journal), and a segment created now would be lost at the next restart");
+}
+
+// systemd closes, without telling us, every fd sent past FileDescriptorStoreMax=; so nothing is
+// sent that would not fit.
+bool FdStore::store(const std::string& name, int fd) {
+  if (stored_ >= capacity_) {
+    log_.error("cannot put {} in the fd store: it holds {} fds, FileDescriptorStoreMax={}", name, stored_, capacity_);
+    return false;
+  }
+  if (!notifier_.store_fd(name, fd)) return false;
+  ++stored_;
+  return true;
+}
+
+void FdStore::unstore(const std::string& name) {
+  notifier_.remove_fd(name);
+  if (stored_ > 0) --stored_;
+}
 
 Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
   // Pick the newest journal that replays; every journal found is replaced by a fresh one below.
   std::optional<JournalState> state;
   std::uint64_t best_generation = 0;
   std::uint64_t max_generation = 0;
+  std::string best_journal;
   std::vector<std::string> old_journals;
   std::map<std::uint64_t, shm::UniqueFd> segment_fds;
   std::vector<InheritedFd> unrelated;
@@ -108,6 +138,7 @@ Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
       } else if (!state || header > best_generation) {
         state = std::move(replayed.value());
         best_generation = header;
+        best_journal = f.name;
       }
     } else if (auto id = number_after(f.name, kSegmentPrefix)) {
       segment_fds[*id] = std::move(f.fd);
@@ -116,6 +147,9 @@ Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
     }
   }
   inherited = std::move(unrelated);
+  // Everything of ours that came back is in the store again; what is dropped below leaves it.
+  stored_ = old_journals.size() + segment_fds.size();
+  segment_ids_.clear();
 
   std::size_t restored = 0;
   if (state) {
@@ -128,14 +162,15 @@ Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
       SegmentRecord record;
       if (auto bad = record_from(meta, std::move(fd.mapped()), record); !bad.empty()) {
         log_.error("segment '{}' (id {}) cannot be restored: {}", meta.name(), id, bad);
-        notifier_.remove_fd(segment_fd_name(id));
+        unstore(segment_fd_name(id));
         continue;
       }
       if (auto r = registry_.restore(std::move(record)); !r) {
         log_.error("segment '{}' (id {}) cannot be restored: {}", meta.name(), id, r.failure().message);
-        notifier_.remove_fd(segment_fd_name(id));
+        unstore(segment_fd_name(id));
         continue;
       }
+      segment_ids_.insert(id);
       ++restored;
     }
   } else if (!segment_fds.empty()) {
@@ -144,11 +179,20 @@ Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
   }
   for (const auto& [id, fd] : segment_fds) {
     log_.warn("stored memfd seg-{} has no journal entry; dropping it", id);
-    notifier_.remove_fd(segment_fd_name(id));
+    unstore(segment_fd_name(id));
   }
 
+  // The replayed journal leaves the store only once its successor is in. If there is no room for
+  // that (FileDescriptorStoreMax= was lowered below what the store holds), it stays, so that a
+  // restart with a larger store still finds every segment.
+  for (const std::string& name : old_journals)
+    if (name != best_journal) unstore(name);
+  if (segment_ids_.size() > segment_capacity())
+    log_.warn("the fd store holds {} segments, more than the {} that FileDescriptorStoreMax={} leaves room for; "
+              "creates are refused until enough are freed",
+              segment_ids_.size(), segment_capacity(), capacity_);
   if (!start_journal(max_generation + 1)) return fail(shm::Errc::internal, "cannot write a new journal");
-  for (const std::string& name : old_journals) notifier_.remove_fd(name);
+  if (!best_journal.empty()) unstore(best_journal);
   return restored;
 }
 
@@ -167,11 +211,11 @@ bool FdStore::start_journal(std::uint64_t generation) {
     ++live;
     return ok;
   });
-  if (!ok || !notifier_.store_fd(journal_fd_name(generation), journal->fd())) {
+  if (!ok || !store(journal_fd_name(generation), journal->fd())) {
     log_.error("cannot store journal generation {}; segments created now will not survive a restart", generation);
     return false;
   }
-  if (journal_) notifier_.remove_fd(journal_fd_name(journal_->generation()));
+  if (journal_) unstore(journal_fd_name(journal_->generation()));
   journal_ = std::move(journal.value());
   live_ = live;
   return true;
@@ -183,7 +227,9 @@ void FdStore::append(const jv1::JournalRecord& record) {
 }
 
 void FdStore::segment_created(const SegmentRecord& record) {
-  if (!notifier_.store_fd(segment_fd_name(record.id), record.memfd.get()))
+  if (store(segment_fd_name(record.id), record.memfd.get()))
+    segment_ids_.insert(record.id);
+  else
     log_.error("cannot put segment '{}' in the fd store; it will not survive a restart", record.name);
   // Compact once dead records outnumber live ones; the snapshot already includes `record`.
   if (journal_ && journal_->records() > 2 * live_ + 1024 && start_journal(journal_->generation() + 1)) return;
@@ -206,7 +252,7 @@ void FdStore::segment_removed(const SegmentRecord& record) {
 }
 
 void FdStore::segment_freed(const SegmentRecord& record) {
-  notifier_.remove_fd(segment_fd_name(record.id));
+  if (segment_ids_.erase(record.id) > 0) unstore(segment_fd_name(record.id));
   jv1::JournalRecord rec;
   rec.set_freed(record.id);
   append(rec);

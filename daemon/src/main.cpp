@@ -13,6 +13,8 @@
 #include "shm/busy_poll.hpp"
 #include "shmd/daemon.hpp"
 #include "shmd/fd_limit.hpp"
+#include "shmd/fd_store.hpp"
+#include "shmd/systemd.hpp"
 
 namespace {
 
@@ -80,6 +82,12 @@ int main(int argc, char** argv) {
                  "microseconds (0-10000; 0 turns it off); the window adapts below it. Trades CPU time "
                  "for latency; see docs/performance.md")
       ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{shm::kMaxBusyPoll.count()}));
+  auto* fd_store_max = app.add_option(
+      "--fd-store-max", config.fd_store_max,
+      "Capacity of systemd's fd store, the unit's FileDescriptorStoreMax= (systemd 254 and later tell it in "
+      "$FDSTORE, which wins). Under systemd, segments survive restarts only when it is known, and creates "
+      "past what the store keeps are refused; 0: do not use the store")
+      ->capture_default_str();
   app.add_option("--ready-fd", ready_fd, "Write READY to this fd (then close it) once the socket answers");
   CLI11_PARSE(app, argc, argv);
 
@@ -103,6 +111,19 @@ int main(int argc, char** argv) {
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   spdlog::set_default_logger(logger);
   config.logger = logger;
+
+  if (const auto from_systemd = shmd::fd_store_max_from_environment()) {
+    if (fd_store_max->count() > 0 && *from_systemd != config.fd_store_max)
+      logger->warn("--fd-store-max {} disagrees with the service manager's FDSTORE={}; using {}", config.fd_store_max,
+                   *from_systemd, *from_systemd);
+    config.fd_store_max = *from_systemd;
+  }
+  if (config.fd_store_max > 0 && config.fd_store_max <= shmd::FdStore::kJournalSlots) {
+    logger->critical("an fd store of {} leaves no room for a segment beside shmd's journal; give it at least {} "
+                     "(FileDescriptorStoreMax= and --fd-store-max), or 0 to go without it",
+                     config.fd_store_max, shmd::FdStore::kJournalSlots + 1);
+    return 2;
+  }
 
   std::signal(SIGPIPE, SIG_IGN);
   const std::uint64_t nofile = shmd::raise_fd_limit();

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
 
+#include <charconv>
 #include <cstdlib>
 #include <string>
 
@@ -21,6 +22,16 @@ std::vector<InheritedFd> take_inherited_fds() {
     std::free(static_cast<void*>(names));
   }
   return out;
+}
+
+std::optional<std::size_t> fd_store_max_from_environment() {
+  const char* text = std::getenv("FDSTORE");
+  if (text == nullptr) return std::nullopt;
+  const std::string_view value(text);
+  std::size_t max = 0;
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), max);
+  if (value.empty() || ec != std::errc{} || end != value.data() + value.size()) return std::nullopt;
+  return max;
 }
 
 bool is_listening_unix_socket(int fd) noexcept {

@@ -165,6 +165,144 @@ TEST(Service, SecondRestartRestoresFromTheCompactedJournal) {
   EXPECT_EQ(sm.stored("seg-"), 25u);
 }
 
+// Creates Value `name` holding `value` without attaching; the error (and the daemon's message) if refused.
+std::error_code try_create(shm::Client& client, const std::string& name, int value) {
+  shm::SegmentSpec spec;
+  spec.typecode = 'i';
+  spec.initial = std::as_bytes(std::span<const int>(&value, 1));
+  std::error_code ec;
+  client.create_detached(name, spec, ec);
+  return ec;
+}
+
+// Six store fds: four segments, and two for the journal and its successor while it is replaced.
+constexpr std::size_t kSmallStore = 6;
+
+TEST(Service, CreatesPastTheFdStoresCapacityFailAndTheOthersSurviveARestart) {
+  ServiceManager sm({}, kSmallStore);
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_NE(sm.log().find("FileDescriptorStoreMax=6 keeps 4 segments"), std::string::npos) << sm.log();
+  shm::Client client(sm.socket_path());
+  for (int i = 0; i < 4; ++i) ASSERT_FALSE(try_create(client, "seg" + std::to_string(i), 100 + i)) << i;
+  for (int i = 4; i < 10; ++i) {
+    const std::error_code ec = try_create(client, "seg" + std::to_string(i), 100 + i);
+    EXPECT_EQ(ec, shm::Errc::limit_exceeded) << i;
+    EXPECT_NE(shm::last_error_message().find("the fd store is full: it keeps 4 segments (FileDescriptorStoreMax=6"),
+              std::string::npos)
+        << shm::last_error_message();
+  }
+  std::error_code ec;
+  client.info("seg4", ec);
+  EXPECT_EQ(ec, shm::Errc::not_found) << "a refused create leaves nothing behind";
+  sm.drain();
+  EXPECT_EQ(sm.stored("seg-"), 4u);
+  EXPECT_EQ(sm.refused(), 0u) << "shmd never sends the store more than it keeps";
+
+  sm.kill9();
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_NE(sm.log().find("restored 4 segments"), std::string::npos) << sm.log();
+  EXPECT_EQ(sm.log().find("is lost"), std::string::npos) << sm.log();
+  ASSERT_EQ(client.list().size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(client.attach_value<int>("seg" + std::to_string(i)).load(), 100 + i);
+  EXPECT_EQ(try_create(client, "seg4", 104), shm::Errc::limit_exceeded) << "the restored ones fill the store";
+  sm.drain();
+  EXPECT_EQ(sm.refused(), 0u);
+}
+
+TEST(Service, RemovingASegmentFreesItsPlaceInTheFdStoreWithItsLastReference) {
+  ServiceManager sm({}, kSmallStore);
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(try_create(client, "seg" + std::to_string(i), i));
+  {
+    auto held = client.create_value<int>("held", 7);
+    EXPECT_EQ(try_create(client, "extra", 1), shm::Errc::limit_exceeded);
+    client.remove("held");
+    EXPECT_EQ(try_create(client, "extra", 1), shm::Errc::limit_exceeded)
+        << "a removed segment keeps its place while it is attached, and it is still in the store";
+    held.detach();
+  }
+  ASSERT_FALSE(try_create(client, "extra", 1)) << shm::last_error_message();
+  client.remove("seg0");
+  ASSERT_FALSE(try_create(client, "extra2", 2)) << shm::last_error_message();
+  sm.drain();
+  EXPECT_EQ(sm.stored("seg-"), 4u);
+
+  sm.kill9();
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_NE(sm.log().find("restored 4 segments"), std::string::npos) << sm.log();
+  EXPECT_EQ(client.attach_value<int>("extra").load(), 1);
+  EXPECT_EQ(client.attach_value<int>("extra2").load(), 2);
+  EXPECT_EQ(client.attach_value<int>("seg2").load(), 2);
+  sm.drain();
+  EXPECT_EQ(sm.refused(), 0u);
+}
+
+TEST(Service, JournalCompactionInAFullFdStoreLosesNothing) {
+  // Compaction stores the new journal before it drops the old one: the second journal slot.
+  ServiceManager sm({}, kSmallStore);
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  for (int i = 0; i < 3; ++i) ASSERT_FALSE(try_create(client, "seg" + std::to_string(i), i));
+  // Each round leaves three journal records (created, removed, freed); 400 rounds pass the
+  // compaction threshold (dead records > 2 * live + 1024) at least once.
+  for (int round = 0; round < 400; ++round) {
+    ASSERT_FALSE(try_create(client, "churn", round)) << round << ": " << shm::last_error_message();
+    client.remove("churn");
+  }
+  ASSERT_FALSE(try_create(client, "last", 42));
+  sm.drain();
+  EXPECT_EQ(sm.refused(), 0u);
+  EXPECT_EQ(sm.stored("journal-"), 1u);
+  EXPECT_EQ(sm.stored("journal-1"), 0u) << "the first journal was compacted away";
+
+  sm.kill9();
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_NE(sm.log().find("restored 4 segments"), std::string::npos) << sm.log();
+  EXPECT_EQ(client.attach_value<int>("last").load(), 42);
+  sm.drain();
+  EXPECT_EQ(sm.refused(), 0u);
+}
+
+TEST(Service, TheFdStoresCapacityMayComeFromTheEnvironmentAsSystemd254SetsIt) {
+  ServiceManager sm({}, kSmallStore, ServiceManager::StoreSizeHint::environment);
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client client(sm.socket_path());
+  for (int i = 0; i < 4; ++i) ASSERT_FALSE(try_create(client, "seg" + std::to_string(i), i));
+  EXPECT_EQ(try_create(client, "seg4", 4), shm::Errc::limit_exceeded);
+  EXPECT_NE(shm::last_error_message().find("FileDescriptorStoreMax=6"), std::string::npos) << shm::last_error_message();
+}
+
+TEST(Service, TheEnvironmentsCapacityWinsOverADisagreeingOption) {
+  ServiceManager sm({"--fd-store-max", "100"}, kSmallStore, ServiceManager::StoreSizeHint::environment);
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_NE(sm.log().find("--fd-store-max 100 disagrees with the service manager's FDSTORE=6; using 6"),
+            std::string::npos)
+      << sm.log();
+  shm::Client client(sm.socket_path());
+  for (int i = 0; i < 4; ++i) ASSERT_FALSE(try_create(client, "seg" + std::to_string(i), i));
+  EXPECT_EQ(try_create(client, "seg4", 4), shm::Errc::limit_exceeded);
+}
+
+TEST(Service, WithoutAKnownCapacityTheFdStoreIsNotUsed) {
+  ServiceManager sm({}, kSmallStore, ServiceManager::StoreSizeHint::none);
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  EXPECT_NE(sm.log().find("not using the service manager's fd store: its size is unknown"), std::string::npos)
+      << sm.log();
+  shm::Client client(sm.socket_path());
+  for (int i = 0; i < 8; ++i) ASSERT_FALSE(try_create(client, "seg" + std::to_string(i), i));
+  sm.drain();
+  EXPECT_EQ(sm.stored(""), 0u) << "nothing is sent to a store whose size shmd cannot respect";
+  EXPECT_EQ(sm.refused(), 0u);
+}
+
+TEST(Service, AnFdStoreWithNoRoomBesideTheJournalIsRefusedAtStart) {
+  const auto result = shm::test::run({SHMD_BIN, "--socket", "/nonexistent/unused.sock", "--fd-store-max", "2"});
+  EXPECT_EQ(result.exit_code, 2);
+  EXPECT_NE(result.err.find("an fd store of 2 leaves no room for a segment beside shmd's journal"), std::string::npos)
+      << result.err;
+}
+
 }  // namespace
 
 namespace {

@@ -48,7 +48,8 @@ void format_decimal(char* out, long value) {
 
 }  // namespace
 
-ServiceManager::ServiceManager(std::vector<std::string> extra_args) : extra_args_(std::move(extra_args)) {
+ServiceManager::ServiceManager(std::vector<std::string> extra_args, std::size_t fd_store_max, StoreSizeHint hint)
+    : extra_args_(std::move(extra_args)), fd_store_max_(fd_store_max), hint_(hint) {
   std::string tmpl = (std::filesystem::temp_directory_path() / "shmd-sm-XXXXXX").string();
   if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
@@ -96,12 +97,15 @@ void ServiceManager::start() {
     names += ":" + name;
   }
   std::vector<std::string> args{SHMD_BIN, "--socket", socket_path_, "--log-level", "debug"};
+  if (hint_ == StoreSizeHint::option) args.insert(args.end(), {"--fd-store-max", std::to_string(fd_store_max_)});
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<std::string> env_strings;
   for (char** e = environ; *e != nullptr; ++e) {
     const std::string_view entry(*e);
-    if (!entry.starts_with("LISTEN_") && !entry.starts_with("NOTIFY_SOCKET=")) env_strings.emplace_back(entry);
+    if (!entry.starts_with("LISTEN_") && !entry.starts_with("NOTIFY_SOCKET=") && !entry.starts_with("FDSTORE="))
+      env_strings.emplace_back(entry);
   }
+  if (hint_ == StoreSizeHint::environment) env_strings.push_back("FDSTORE=" + std::to_string(fd_store_max_));
   env_strings.push_back("LISTEN_FDS=" + std::to_string(fds.size()));
   env_strings.push_back("LISTEN_FDNAMES=" + names);
   env_strings.push_back("NOTIFY_SOCKET=" + notify_path_);
@@ -184,6 +188,11 @@ void ServiceManager::drain() {
   }
 }
 
+std::size_t ServiceManager::refused() const {
+  std::lock_guard lock(mutex_);
+  return refused_;
+}
+
 std::string ServiceManager::status() const {
   std::lock_guard lock(mutex_);
   return status_;
@@ -209,7 +218,13 @@ bool ServiceManager::handle_one_message() {
   if (fields["READY"] == "1") ready_ = true;
   if (fields.contains("STATUS")) status_ = fields["STATUS"];
   if (fields["FDSTORE"] == "1") {
-    for (auto& fd : fds) store_.emplace(fields["FDNAME"], std::move(fd));
+    // As systemd: "Cannot store more fds than FileDescriptorStoreMax=N, closing remaining."
+    for (auto& fd : fds) {
+      if (store_.size() < fd_store_max_)
+        store_.emplace(fields["FDNAME"], std::move(fd));
+      else
+        ++refused_;
+    }
   }
   if (fields["FDSTOREREMOVE"] == "1") store_.erase(fields["FDNAME"]);
   changed_.notify_all();

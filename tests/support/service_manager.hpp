@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstddef>
 #include <condition_variable>
 #include <filesystem>
 #include <map>
@@ -22,8 +23,19 @@ namespace shm::test {
 /// (on its own thread): shmd's sd_notify() blocks if nobody drains the datagram queue.
 class ServiceManager {
  public:
-  /// Binds the service socket and the notify socket in a fresh temporary directory.
-  explicit ServiceManager(std::vector<std::string> extra_args = {});
+  /// FileDescriptorStoreMax= of the shipped shmd.service.
+  static constexpr std::size_t kUnitFdStoreMax = 65536;
+  /// How shmd is told the fd store's capacity.
+  enum class StoreSizeHint {
+    option,       ///< --fd-store-max N, as shmd.service does
+    environment,  ///< $FDSTORE=N, as systemd 254 and later do
+    none,         ///< not at all, as a unit that passes nothing under systemd 252
+  };
+
+  /// Binds the service socket and the notify socket in a fresh temporary directory. The fd store
+  /// keeps at most `fd_store_max` fds and closes the rest, as systemd does past FileDescriptorStoreMax=.
+  explicit ServiceManager(std::vector<std::string> extra_args = {}, std::size_t fd_store_max = kUnitFdStoreMax,
+                          StoreSizeHint hint = StoreSizeHint::option);
   ServiceManager(const ServiceManager&) = delete;
   ServiceManager& operator=(const ServiceManager&) = delete;
   /// Kills shmd (if running) and removes the directory.
@@ -42,6 +54,8 @@ class ServiceManager {
   [[nodiscard]] const std::string& socket_path() const noexcept { return socket_path_; }
   /// How many stored fds have a name starting with `prefix`.
   [[nodiscard]] std::size_t stored(const std::string& prefix) const;
+  /// How many fds the store closed because it was full.
+  [[nodiscard]] std::size_t refused() const;
   /// The last STATUS= line.
   [[nodiscard]] std::string status() const;
   /// Whether READY=1 came from the current process.
@@ -56,6 +70,9 @@ class ServiceManager {
   void pump();
 
   std::vector<std::string> extra_args_;           ///< added to shmd's command line
+  std::size_t fd_store_max_;                      ///< FileDescriptorStoreMax=
+  StoreSizeHint hint_;                            ///< how shmd learns fd_store_max_
+  std::size_t refused_ = 0;                       ///< fds closed because the store was full
   std::filesystem::path dir_;                     ///< temporary directory
   std::string socket_path_;                       ///< service socket
   std::string notify_path_;                       ///< NOTIFY_SOCKET

@@ -103,7 +103,7 @@ TEST(FdStoreRestore, SegmentsTheJournalRecordsWithAnotherLayoutAreRefused) {
   inherited.push_back({"seg-2", std::move(old.fd)});
 
   Registry restored_into;
-  FdStore store(notifier, restored_into, *log);
+  FdStore store(notifier, restored_into, *log, 65536);
   auto restored = store.restore(inherited);
   ASSERT_TRUE(restored.ok()) << restored.failure().message;
   EXPECT_EQ(restored.value(), 1u);

@@ -4,6 +4,7 @@
 #include <spdlog/logger.h>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -28,6 +29,10 @@ struct Config {
   std::chrono::milliseconds restore_grace{std::chrono::seconds(30)};
   /// How long a client may leave a frame half sent before its connection is closed.
   std::chrono::milliseconds frame_timeout{std::chrono::seconds(10)};
+  /// Capacity of the service manager's fd store (its FileDescriptorStoreMax=). Under a service
+  /// manager, segments are kept in the store only when this is known (non-zero), and creates
+  /// beyond what it can keep are refused.
+  std::size_t fd_store_max = 0;
   /// How long the event loop keeps polling after a burst of work before it sleeps (0: never
   /// polls). See run_event_loop().
   std::chrono::microseconds busy_poll{shm::kDefaultBusyPoll};

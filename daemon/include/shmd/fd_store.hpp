@@ -4,7 +4,9 @@
 
 #include <spdlog/logger.h>
 
+#include <cstddef>
 #include <optional>
+#include <unordered_set>
 #include <vector>
 
 #include "shmd/journal.hpp"
@@ -15,10 +17,15 @@ namespace shmd {
 
 /// The registry's persistence, through the service manager's fd store.
 /// Stored names: "seg-<id>" for segment memfds, "journal-<generation>" for the journal.
+/// The store holds at most `capacity` fds (FileDescriptorStoreMax=) and systemd silently closes
+/// any beyond that, so FdStore counts what it stores and refuses creates that would not fit.
 class FdStore final : public RegistryObserver {
  public:
-  /// Persists through `notifier`, which must be enabled.
-  FdStore(const Notifier& notifier, Registry& registry, spdlog::logger& log);
+  /// Store fds kept for the journal: the current one and, while it is replaced, its successor.
+  static constexpr std::size_t kJournalSlots = 2;
+
+  /// Persists through `notifier`, which must be enabled, into a store of `capacity` fds.
+  FdStore(const Notifier& notifier, Registry& registry, spdlog::logger& log, std::size_t capacity);
 
   /// Rebuilds the registry from descriptors systemd handed back, taking those it recognises out
   /// of `inherited`; then writes a fresh journal of exactly the restored state. Returns how many
@@ -29,16 +36,28 @@ class FdStore final : public RegistryObserver {
   void segment_updated(const SegmentRecord& record) override;
   void segment_removed(const SegmentRecord& record) override;
   void segment_freed(const SegmentRecord& record) override;
+  /// limit_exceeded once the store has no room for another segment beside the journal.
+  [[nodiscard]] std::optional<Failure> refuse_create() const override;
+
+  /// How many segments the store can keep (its capacity less kJournalSlots).
+  [[nodiscard]] std::size_t segment_capacity() const noexcept;
+  /// Segments whose memfds are in the store now.
+  [[nodiscard]] std::size_t stored_segments() const noexcept { return segment_ids_.size(); }
 
  private:
   bool start_journal(std::uint64_t generation);
   void append(const shmd::journal::v1::JournalRecord& record);
+  bool store(const std::string& name, int fd);
+  void unstore(const std::string& name);
 
   const Notifier& notifier_;        ///< the channel to systemd
   Registry& registry_;              ///< snapshotted on compaction
   spdlog::logger& log_;             ///< daemon log
   std::optional<Journal> journal_;  ///< the current journal
   std::uint64_t live_ = 0;          ///< segments the journal describes now
+  std::size_t capacity_;            ///< FileDescriptorStoreMax=
+  std::size_t stored_ = 0;          ///< fds of ours in the store: segments and journals
+  std::unordered_set<std::uint64_t> segment_ids_;  ///< segments whose memfd is in the store
 };
 
 }  // namespace shmd

@@ -53,6 +53,8 @@ class RegistryObserver {
   virtual void segment_removed(const SegmentRecord& record) = 0;
   /// A segment was released; its memfd is about to be closed.
   virtual void segment_freed(const SegmentRecord& record) = 0;
+  /// Why a new segment could not be kept across a restart, if it could not; such a create fails.
+  [[nodiscard]] virtual std::optional<Failure> refuse_create() const { return std::nullopt; }
 };
 
 /// Owns every segment. A segment lives until removed; Remove takes the name away at once and

@@ -3,6 +3,8 @@
 /// Everything here is off when the daemon was not started by systemd (no NOTIFY_SOCKET,
 /// no LISTEN_FDS), so shmd runs the same anywhere.
 
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,6 +22,10 @@ struct InheritedFd {
 /// Takes the descriptors systemd passed (sd_listen_fds_with_names) and unsets LISTEN_*.
 /// Empty when not socket-activated and nothing was stored.
 std::vector<InheritedFd> take_inherited_fds();
+
+/// The fd store's capacity from $FDSTORE, which systemd v254 and later set to FileDescriptorStoreMax=;
+/// nothing when it is unset or not a decimal number (systemd 252 does not set it).
+std::optional<std::size_t> fd_store_max_from_environment();
 
 /// True when `fd` is a listening AF_UNIX stream socket.
 bool is_listening_unix_socket(int fd) noexcept;
