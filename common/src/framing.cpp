@@ -41,6 +41,11 @@ bool FrameDecoder::next(std::string& payload) {
     }
     if (prefix == avail) return false;  // prefix incomplete
     const auto byte = static_cast<std::uint8_t>(buffer_[consumed_ + prefix]);
+    // A last (10th) byte holds bit 63 only; more would wrap a huge length round to a small one.
+    if (prefix == kMaxVarintBytes - 1 && byte > 1 && (byte & 0x80) == 0) {
+      error_ = FrameError::frame_too_large;
+      return false;
+    }
     length |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * prefix);
     ++prefix;
     if ((byte & 0x80) == 0) break;

@@ -171,6 +171,33 @@ TEST(Framing, HugeTenByteLengthIsTooLargeNotMalformed) {
   EXPECT_EQ(d.error(), FrameError::frame_too_large);
 }
 
+TEST(Framing, TenthPrefixByteAboveOneIsTooLargeInsteadOfWrapping) {
+  // 2 << 63 wraps to 0 in 64 bits: read naively, this prefix would announce an empty frame.
+  FrameDecoder d;
+  d.feed(std::string(9, '\x80') + '\x02');
+  std::string payload;
+  EXPECT_FALSE(d.next(payload));
+  EXPECT_EQ(d.error(), FrameError::frame_too_large);
+}
+
+TEST(Framing, AcceptsPaddedPrefixesUpToTenBytes) {
+  // Redundant continuation bytes (value bits zero) are a valid varint: protobuf reads them too.
+  for (std::size_t pad = 0; pad <= 8; ++pad) {
+    SCOPED_TRACE(pad);
+    FrameDecoder d;
+    std::string prefix = "\x85";
+    prefix += std::string(pad, '\x80');
+    prefix += '\x00';  // 2..10 bytes in all, value 5
+    d.feed(prefix + "hello" + frame("next"));
+    std::string payload;
+    ASSERT_TRUE(d.next(payload));
+    EXPECT_EQ(payload, "hello");
+    ASSERT_TRUE(d.next(payload));
+    EXPECT_EQ(payload, "next");
+    EXPECT_EQ(d.error(), FrameError::none);
+  }
+}
+
 TEST(Framing, WaitsForAnIncompletePrefixOrPayload) {
   FrameDecoder d;
   std::string payload;
