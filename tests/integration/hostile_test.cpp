@@ -144,6 +144,7 @@ TEST_F(HostileTest, BrokenFramesGetProtocolErrorAndTheConnectionIsClosed) {
   const std::map<std::string, std::string> broken = {
       {"varint longer than 10 bytes", std::string(11, '\x80') + "\x01"},
       {"10-byte varint announcing 2^64-1 bytes", varint(std::numeric_limits<std::uint64_t>::max()) + "abc"},
+      {"10-byte varint past 64 bits (wraps to 0)", std::string(9, '\x80') + "\x02" + "abc"},
       {"length one over 64 KiB", varint(shm::wire::kMaxFrameBytes + 1) + std::string(32, 'x')},
       {"length 2^63", varint(std::uint64_t{1} << 63)},
       {"payload that is not protobuf", frame("\xff\xff\xff\xff\xff\xff")},
@@ -167,6 +168,69 @@ TEST_F(HostileTest, BrokenFramesGetProtocolErrorAndTheConnectionIsClosed) {
     EXPECT_TRUE(c.closed_by_peer(10s)) << "the connection stayed open after PROTOCOL_ERROR";
   }
   expect_unharmed();
+}
+
+TEST_F(HostileTest, ProtocolErrorRepliesCarryRequestIdZeroAfterTheRepliesBeforeThem) {
+  pb::Request hello = hello_request();
+  hello.set_request_id(41);
+  for (const std::string& broken : {frame("\xff\xff\xff"), varint(shm::wire::kMaxFrameBytes + 1)}) {
+    RawClient c(daemon_->socket_path());
+    ASSERT_TRUE(c.send_bytes(frame(hello.SerializeAsString()) + broken));
+    auto first = c.receive(10s);
+    ASSERT_TRUE(first);
+    EXPECT_EQ(first->first.request_id(), 41u);
+    EXPECT_FALSE(first->first.has_error());
+    auto error = c.receive(10s);
+    ASSERT_TRUE(error);
+    EXPECT_EQ(error->first.error().code(), pb::PROTOCOL_ERROR);
+    EXPECT_EQ(error->first.request_id(), 0u) << "the daemon cannot know the broken frame's id";
+    EXPECT_EQ(error->first.body_case(), pb::Response::BODY_NOT_SET);
+    EXPECT_TRUE(c.closed_by_peer(10s));
+  }
+  expect_unharmed();
+}
+
+TEST_F(HostileTest, PaddedLengthPrefixesUpToTenBytesAreAccepted) {
+  // Redundant continuation bytes are a valid varint (protobuf reads them): a frame whose length
+  // is written in 2..10 bytes is served like any other, and the connection stays open.
+  RawClient c(daemon_->socket_path());
+  std::string bytes;
+  for (std::uint64_t pad = 1; pad <= 9; ++pad) {
+    pb::Request r = hello_request();
+    r.set_request_id(100 + pad);
+    const std::string payload = r.SerializeAsString();
+    ASSERT_LT(payload.size(), 0x80u);
+    std::string prefix(1, static_cast<char>(payload.size() | 0x80));
+    prefix += std::string(pad - 1, '\x80');
+    prefix += '\x00';
+    ASSERT_EQ(prefix.size(), pad + 1);
+    bytes += prefix + payload;
+  }
+  ASSERT_TRUE(c.send_bytes(bytes));
+  for (std::uint64_t pad = 1; pad <= 9; ++pad) {
+    SCOPED_TRACE(pad + 1);
+    auto reply = c.receive(10s);
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->first.request_id(), 100 + pad);
+    EXPECT_TRUE(reply->first.has_hello()) << reply->first.ShortDebugString();
+  }
+  EXPECT_TRUE(c.hello());
+}
+
+TEST_F(HostileTest, VersionMismatchLeavesTheConnectionOpenAndUnchanged) {
+  RawClient c(daemon_->socket_path());
+  pb::Request future;
+  future.mutable_hello()->set_protocol_version(2);
+  auto refused = c.call(future);
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->first.error().code(), pb::VERSION_MISMATCH);
+  EXPECT_FALSE(refused->first.has_hello());
+  // The same connection may try again and then work as any other.
+  EXPECT_TRUE(c.hello());
+  auto attached = c.call(named("keep", 0));
+  ASSERT_TRUE(attached);
+  EXPECT_FALSE(attached->first.has_error()) << attached->first.ShortDebugString();
+  EXPECT_EQ(attached->second.size(), 1u);
 }
 
 TEST_F(HostileTest, TruncatedFramesThenCloseLeaveNoTrace) {
@@ -197,9 +261,10 @@ TEST_F(HostileTest, BadFieldValuesGetInvalidArgumentAndTheConnectionStaysOpen) {
     std::set<pb::ErrorCode> expected;
   };
   const std::set<pb::ErrorCode> invalid = {pb::INVALID_ARGUMENT};
-  // A byte size that overflows is also over max-segment-bytes: either refusal is right.
-  const std::set<pb::ErrorCode> too_big = {pb::INVALID_ARGUMENT, pb::LIMIT_EXCEEDED};
-  const std::set<pb::ErrorCode> no_such = {pb::INVALID_ARGUMENT, pb::NOT_FOUND};
+  // A byte size that overflows is over max-segment-bytes too: LIMIT_EXCEEDED, as the protocol says.
+  const std::set<pb::ErrorCode> too_big = {pb::LIMIT_EXCEEDED};
+  // Names are checked before they are looked up: a bad one is never NOT_FOUND.
+  const std::set<pb::ErrorCode> no_such = {pb::INVALID_ARGUMENT};
   std::vector<Case> cases = {
       {"unknown typecode", create_request("x", "x", pb::VALUE, 1), invalid},
       {"empty typecode", create_request("x", "", pb::VALUE, 1), invalid},
@@ -584,6 +649,16 @@ TEST_F(StuckClientTest, TrickleFedFrameIsCutOffAtTheFrameTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
 }
 
+TEST_F(StuckClientTest, FrameTimeoutClosesTheConnectionWithoutAReply) {
+  RawClient c(daemon_->socket_path());
+  ASSERT_TRUE(c.hello());
+  ASSERT_TRUE(c.send_bytes(varint(100) + "abc"));
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(c.receive(10s)) << "the timeout is silent: no PROTOCOL_ERROR, no other reply";
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s) << "receive() ended by EOF, not by its own timeout";
+  EXPECT_TRUE(c.closed_by_peer(1s));
+}
+
 TEST_F(StuckClientTest, IdleConnectionWithoutAPartialFrameIsNotCutOff) {
   RawClient c(daemon_->socket_path());
   ASSERT_TRUE(c.hello());
@@ -603,6 +678,8 @@ TEST(HostileConnections, TotalConnectionCapRefusesTheEleventhWithLimitExceeded) 
   ASSERT_TRUE(reply) << "a refused connection should be told why";
   ASSERT_TRUE(reply->first.has_error());
   EXPECT_EQ(reply->first.error().code(), pb::LIMIT_EXCEEDED);
+  EXPECT_EQ(reply->first.request_id(), 0u) << "sent unasked";
+  EXPECT_EQ(reply->first.body_case(), pb::Response::BODY_NOT_SET);
   EXPECT_NE(reply->first.error().message().find("max-connections"), std::string::npos)
       << reply->first.error().message();
   EXPECT_TRUE(eleventh.closed_by_peer(10s));

@@ -10,6 +10,7 @@
 
 #include <set>
 #include <string>
+#include <vector>
 
 #include "shm/wire/framing.hpp"
 
@@ -225,6 +226,133 @@ TEST_F(RequestHandlerTest, ListHidesCreatorDetailsFromThoseWhoCannotRead) {
   pb::Request info;
   info.mutable_info()->set_name("private");
   EXPECT_EQ(handler_.handle({2, {2000, 2000, 88}}, info).response.error().code(), pb::PERMISSION_DENIED);
+}
+
+TEST_F(RequestHandlerTest, ListOrdersNamesByteByByteThenIds) {
+  // Unsigned byte order, a prefix first: - . 0-9 A-Z _ a-z. A removed segment keeps its name
+  // and sorts with it, by id.
+  const std::vector<std::string> sorted = {"-", ".", "0", "B", "_", "a", "a-", "a.", "a0", "aA", "a_", "aa", "b"};
+  for (auto it = sorted.rbegin(); it != sorted.rend(); ++it) ASSERT_FALSE(create(*it).response.has_error()) << *it;
+  pb::Request rm;
+  rm.mutable_remove()->set_name("a0");
+  ASSERT_FALSE(call(rm).response.has_error());  // still referenced by client 1: listed as removed
+  ASSERT_FALSE(create("a0").response.has_error());
+  pb::Request req;
+  req.mutable_list();
+  Reply r = call(req);
+  std::vector<std::string> names;
+  std::uint64_t last_a0_id = 0;
+  for (const auto& s : r.response.list().segments()) {
+    names.push_back(s.name());
+    if (s.name() == "a0") {
+      EXPECT_GT(s.id(), last_a0_id) << "same name: by id";
+      EXPECT_EQ(s.removed(), last_a0_id == 0) << "the older one was removed";
+      last_a0_id = s.id();
+    }
+  }
+  std::vector<std::string> expected = sorted;
+  expected.insert(expected.begin() + 9, "a0");
+  EXPECT_EQ(names, expected);
+}
+
+TEST_F(RequestHandlerTest, ListMoreMeansAnotherEntryAndTheCursorNeedNotExist) {
+  for (const char* n : {"a", "b", "c"}) ASSERT_FALSE(create(n).response.has_error());
+  pb::Request req;
+  // A limit the entries fill exactly: no more, so no empty page to ask for.
+  req.mutable_list()->set_limit(3);
+  Reply all = call(req);
+  EXPECT_EQ(all.response.list().segments_size(), 3);
+  EXPECT_FALSE(all.response.list().more());
+  // One short: more, and the next page holds the rest.
+  req.mutable_list()->set_limit(2);
+  Reply first = call(req);
+  ASSERT_EQ(first.response.list().segments_size(), 2);
+  ASSERT_TRUE(first.response.list().more());
+  req.mutable_list()->set_after_name(first.response.list().segments(1).name());
+  req.mutable_list()->set_after_id(first.response.list().segments(1).id());
+  Reply second = call(req);
+  ASSERT_EQ(second.response.list().segments_size(), 1);
+  EXPECT_EQ(second.response.list().segments(0).name(), "c");
+  EXPECT_FALSE(second.response.list().more());
+  // The entries after a `more` went away meanwhile: an empty last page without more.
+  pb::Request rm;
+  rm.mutable_remove()->set_name("c");
+  ASSERT_FALSE(call(rm).response.has_error());
+  pb::Request detach;
+  detach.mutable_detach()->set_id(second.response.list().segments(0).id());
+  ASSERT_FALSE(call(detach).response.has_error());  // the last reference: "c" is freed
+  Reply empty = call(req);
+  EXPECT_EQ(empty.response.list().segments_size(), 0);
+  EXPECT_FALSE(empty.response.list().more());
+  // A cursor that names no segment resumes after where it would sort.
+  req.mutable_list()->set_after_name("a-gone");
+  req.mutable_list()->set_after_id(999);
+  req.mutable_list()->set_limit(0);
+  Reply resumed = call(req);
+  ASSERT_EQ(resumed.response.list().segments_size(), 1);
+  EXPECT_EQ(resumed.response.list().segments(0).name(), "b");
+}
+
+TEST_F(RequestHandlerTest, EachRequestNeedsTheAccessTheProtocolNames) {
+  // Owner 1000:1000 (the fixture's client), mode 0640; a group member and a stranger ask.
+  pb::Request make;
+  auto* c = make.mutable_create();
+  c->set_name("seg");
+  c->set_typecode("i");
+  c->set_kind(pb::VALUE);
+  c->set_length(1);
+  c->set_mode(0640);
+  Reply made = call(make);
+  ASSERT_FALSE(made.response.has_error());
+  const std::uint64_t id = made.response.create().segment().id();
+  const Credentials member{2000, 1000, 88};  // primary group is the owner's group: r only
+  const Credentials stranger{3000, 3000, 99};
+  auto code = [&](const Credentials& who, ClientId client, const pb::Request& req) {
+    Reply r = handler_.handle({client, who}, req);
+    return r.response.has_error() ? r.response.error().code() : pb::ERROR_CODE_UNSPECIFIED;
+  };
+  pb::Request info;
+  info.mutable_info()->set_name("seg");
+  pb::Request attach_rw;
+  attach_rw.mutable_attach()->set_name("seg");
+  pb::Request attach_ro = attach_rw;
+  attach_ro.mutable_attach()->set_read_only(true);
+  pb::Request open = make;
+  open.mutable_create()->set_open_existing(true);
+  pb::Request reattach;
+  reattach.mutable_reattach()->set_id(id);
+  pb::Request list;
+  list.mutable_list();
+  pb::Request remove;
+  remove.mutable_remove()->set_name("seg");
+  pb::Request chmod;
+  chmod.mutable_chmod()->set_name("seg");
+  chmod.mutable_chmod()->set_mode(0666);
+
+  EXPECT_EQ(code(member, 2, info), pb::ERROR_CODE_UNSPECIFIED) << "Info needs r";
+  EXPECT_EQ(code(stranger, 3, info), pb::PERMISSION_DENIED);
+  EXPECT_EQ(code(member, 2, attach_ro), pb::ERROR_CODE_UNSPECIFIED) << "a read-only Attach needs r";
+  EXPECT_EQ(code(member, 2, attach_rw), pb::PERMISSION_DENIED) << "a writable Attach needs r and w";
+  EXPECT_EQ(code(member, 2, open), pb::PERMISSION_DENIED) << "open_existing needs r and w";
+  EXPECT_EQ(code(stranger, 3, reattach), pb::PERMISSION_DENIED) << "Reattach needs r";
+  EXPECT_EQ(code(stranger, 3, list), pb::ERROR_CODE_UNSPECIFIED) << "List needs nothing";
+  EXPECT_EQ(code(member, 2, remove), pb::PERMISSION_DENIED) << "Remove: the owner only";
+  EXPECT_EQ(code(member, 2, chmod), pb::PERMISSION_DENIED) << "Chmod: the owner only";
+  // Detach needs nothing but a reference of this connection's own: client 2 holds one now.
+  pb::Request detach;
+  detach.mutable_detach()->set_id(id);
+  EXPECT_EQ(code(stranger, 3, detach), pb::NOT_ATTACHED);
+  EXPECT_EQ(code(member, 2, detach), pb::ERROR_CODE_UNSPECIFIED);
+  // The owner may chmod even to 0000 (Chmod's 0 is 0000, not 0600), and still remove it.
+  chmod.mutable_chmod()->set_mode(0);
+  Reply locked = call(chmod);
+  ASSERT_FALSE(locked.response.has_error());
+  EXPECT_EQ(locked.response.chmod().segment().mode(), 0u);
+  EXPECT_EQ(call(info).response.error().code(), pb::PERMISSION_DENIED) << "mode 0000 locks out the owner too";
+  const Credentials root{0, 0, 1};
+  EXPECT_EQ(code(root, 4, info), pb::ERROR_CODE_UNSPECIFIED) << "root passes every check";
+  EXPECT_EQ(code(root, 4, attach_rw), pb::ERROR_CODE_UNSPECIFIED);
+  EXPECT_FALSE(call(remove).response.has_error()) << "the owner may remove whatever the mode";
 }
 
 TEST_F(RequestHandlerTest, InfoAndRemoveReportMissingNames) {
