@@ -161,11 +161,13 @@ Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials
   auto found = live(name);
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
+  // Name the access that was asked for: a reader refused for "writing" would not know why.
   if (!permits(who, record, Access::read) || (access == Access::write && !permits(who, record, Access::write)))
     return fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + octal(record.mode) +
                                              ") may not be attached " +
-                                             (access == Access::write ? "for writing" : "for reading") + " by uid " +
-                                             std::to_string(who.uid));
+                                             (access == Access::write ? "read-write (that needs the r and w bits)"
+                                                                      : "read-only (that needs the r bit)") +
+                                             " by uid " + std::to_string(who.uid));
   if (auto refused = add_references(client, record)) return *std::move(refused);
   return &std::as_const(record);
 }

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "shm/wire/framing.hpp"
@@ -24,6 +25,12 @@ void set_error(Reply& reply, Errc code, std::string message) {
 }
 
 void set_failure(Reply& reply, const Failure& f) { set_error(reply, f.code, f.message); }
+
+std::string octal_mode(std::uint32_t mode) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%04o", mode);
+  return buf;
+}
 
 void fill_info(const SegmentRecord& r, pb::SegmentInfo& out) {
   out.set_id(r.id);
@@ -214,7 +221,8 @@ void RequestHandler::on_info(const RequestContext& ctx, const pb::Request& req, 
   const SegmentRecord* r = found.value();
   if (!Registry::permits(ctx.credentials, *r, Access::read))
     return set_error(reply, Errc::permission_denied,
-                     "segment '" + r->name + "' is not readable by uid " + std::to_string(ctx.credentials.uid));
+                     "segment '" + r->name + "' (mode " + octal_mode(r->mode) + ") is not readable by uid " +
+                         std::to_string(ctx.credentials.uid));
   fill_info(*r, *reply.response.mutable_info()->mutable_segment());
 }
 

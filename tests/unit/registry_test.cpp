@@ -354,6 +354,20 @@ TEST(RegistryAccess, ModeBitsDecideByOwnerGroupAndOther) {
   EXPECT_EQ(r.find("v")->refcount, 2u);
 }
 
+TEST(RegistryAccess, RefusedAttachNamesTheAccessAskedFor) {
+  Registry r;
+  CreateParams p = value_params("pub");
+  p.mode = 0604;
+  create_ok(r, kAlice, p);
+  const Credentials group_member{2000, 100, 1};
+  const Credentials other{3000, 300, 1};
+  EXPECT_EQ(r.attach(kBob, group_member, "pub", Access::read).failure().message,
+            "segment 'pub' (mode 0604) may not be attached read-only (that needs the r bit) by uid 2000");
+  EXPECT_EQ(r.attach(kBob, other, "pub", Access::write).failure().message,
+            "segment 'pub' (mode 0604) may not be attached read-write (that needs the r and w bits) by uid 3000");
+  ASSERT_TRUE(r.attach(kBob, other, "pub", Access::read).ok()) << "others may read a 0604 segment";
+}
+
 TEST(RegistryAccess, OwnerBitsApplyToTheOwnerEvenWhenOthersMayDoMore) {
   Registry r;
   CreateParams p = value_params("v");
