@@ -36,13 +36,13 @@ void with_element_type(char typecode, F&& f) {
 
 }  // namespace
 
-std::vector<std::byte> read_elements(shm::Segment& segment, bool& owner_died) {
-  const shm::LockGuard guard = segment.lock();
-  owner_died = guard.owner_died();
+std::vector<std::byte> read_elements(const shm::Segment& segment) {
   const std::span<std::byte> shared = segment.bytes();
   std::vector<std::byte> copy(shared.size());
   with_element_type(segment.typecode(), [&]<class T>(std::type_identity<T>) {
-    // The mapping's data starts 64-byte aligned, so every element is naturally aligned.
+    // The mapping's data starts 64-byte aligned, so every element is naturally aligned. A
+    // lock-free load never writes, so it works on a PROT_READ mapping.
+    static_assert(std::atomic_ref<T>::is_always_lock_free);
     T* elements = reinterpret_cast<T*>(shared.data());
     for (std::size_t i = 0; i < shared.size() / sizeof(T); ++i) {
       const T v = std::atomic_ref<T>(elements[i]).load(std::memory_order_relaxed);

@@ -9,10 +9,10 @@
 
 namespace shmctl {
 
-/// Copies every element out of `segment` while holding its lock. Each element is read with an
-/// atomic load, so a program updating a Value lock-free never shows shmctl a torn value.
-/// Sets `owner_died` if the lock was recovered from a dead holder. Throws shm::Error.
-std::vector<std::byte> read_elements(shm::Segment& segment, bool& owner_died);
+/// Copies every element out of `segment`, each with an atomic load, so a program updating a Value
+/// lock-free never shows shmctl a torn value. Takes no lock (a read-only attachment cannot): the
+/// caller holds it when the elements must be consistent with each other. Throws shm::Error.
+std::vector<std::byte> read_elements(const shm::Segment& segment);
 
 /// Writes `data` (whole elements) into `segment` starting at element `first`, holding its lock and
 /// storing each element atomically. The caller checks the bounds. Throws shm::Error.

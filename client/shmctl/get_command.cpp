@@ -1,5 +1,6 @@
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "command.hpp"
 #include "element_access.hpp"
@@ -7,7 +8,7 @@
 namespace shmctl {
 namespace {
 
-/// `get NAME [--json]`: prints a segment's contents as Python would, or as JSON.
+/// `get NAME [--json] [--lock]`: prints a segment's contents as Python would, or as JSON.
 class GetCommand final : public Command {
  public:
   /// Declares the subcommand and its options on `app`.
@@ -16,20 +17,30 @@ class GetCommand final : public Command {
     sub().footer(
         "Prints like Python: 2.678 for a Value, [0, 1, 4] for an Array, b'x' for a c element.\n"
         "--json prints a number for a Value and an array for an Array (one-character strings for c;\n"
-        "null for inf and nan). Reading attaches to the segment (one more reference) until shmctl exits.");
+        "null for inf and nan). Reading attaches read-only (the r bit is enough) until shmctl exits,\n"
+        "and loads each element atomically without the segment's lock, which a reader cannot take: an\n"
+        "Array that others update meanwhile may show some elements before an update and some after.\n"
+        "--lock attaches read-write instead (that needs the r and w bits) and copies under the lock.");
     sub().add_option("name", name_, "Segment name")->required();
     sub().add_flag("--json", json_, "Print JSON");
+    sub().add_flag("--lock", lock_, "Copy the elements under the segment's lock (needs write access)");
   }
 
-  /// Attaches, copies the elements out under the lock, and prints them.
+  /// Attaches (read-only unless --lock), copies the elements out, and prints them.
   ExitCode run(Context& ctx) override {
     std::error_code ec;
-    shm::Segment segment = ctx.client().attach(name_, ec);
+    shm::Segment segment =
+        ctx.client().attach(name_, lock_ ? shm::AccessMode::read_write : shm::AccessMode::read_only, ec);
     if (ec) throw ctx.failure(ec, "get " + name_);
-    bool owner_died = false;
-    const std::vector<std::byte> data = read_elements(segment, owner_died);
-    if (owner_died)
-      ctx.report("warning: a process died holding " + name_ + "'s lock; its contents may be half-updated");
+    std::vector<std::byte> data;
+    if (lock_) {
+      const shm::LockGuard guard = segment.lock();
+      if (guard.owner_died())
+        ctx.report("warning: a process died holding " + name_ + "'s lock; its contents may be half-updated");
+      data = read_elements(segment);
+    } else {
+      data = read_elements(segment);
+    }
     const char tc = segment.typecode();
     const bool value = segment.info().kind == shm::Kind::value;
     segment.detach(ec);  // waited for: the count is right as soon as shmctl returns
@@ -44,6 +55,7 @@ class GetCommand final : public Command {
  private:
   std::string name_;   ///< the segment's name
   bool json_ = false;  ///< --json
+  bool lock_ = false;  ///< --lock
 };
 
 }  // namespace

@@ -55,6 +55,7 @@ class AccessTest : public ::testing::Test {
     // DaemonProcess makes its directory 0700; other users need to reach the 0666 socket in it.
     std::filesystem::permissions(daemon_->dir(), std::filesystem::perms(0755));
     probe_ = shm::test::copy_for_other_users(ACCESS_PROBE_BIN, daemon_->dir().string());
+    shmctl_.clear();
     client_ = std::make_unique<shm::Client>(daemon_->socket_path());
   }
 
@@ -71,6 +72,14 @@ class AccessTest : public ::testing::Test {
       if (const auto eq = line.find('='); eq != std::string::npos) out[line.substr(0, eq)] = line.substr(eq + 1);
     return out;
   }
+  /// Runs the real shmctl as uid:gid with no supplementary groups, as another user would.
+  shm::test::RunResult shmctl_as(unsigned uid, unsigned gid, std::vector<std::string> args) {
+    if (shmctl_.empty()) shmctl_ = shm::test::copy_for_other_users(SHMCTL_BIN, daemon_->dir().string());
+    std::vector<std::string> argv = {"setpriv", "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(gid),
+                                     "--clear-groups", shmctl_, "--socket", daemon_->socket_path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return shm::test::run(argv);
+  }
   /// Runs access-probe as nobody (65534:65534).
   std::map<std::string, std::string> probe(std::vector<std::string> args) {
     return probe_as(kNobody, kNobody, std::move(args));
@@ -85,6 +94,7 @@ class AccessTest : public ::testing::Test {
 
   std::unique_ptr<DaemonProcess> daemon_;
   std::string probe_;  ///< access-probe, copied where every user may run it
+  std::string shmctl_;  ///< shmctl, copied likewise on first use
   std::unique_ptr<shm::Client> client_;
 };
 
@@ -244,6 +254,85 @@ TEST_F(AccessTest, PerUidByteQuotaRefusesWithAClearError) {
   EXPECT_EQ(made["create2"], refused(Errc::limit_exceeded));
   for (int i = 0; i < 4; ++i) (void)root_value("rootb" + std::to_string(i), 0.0, 0600);
   EXPECT_EQ(client_->list().size(), 6u);
+}
+
+// `shmctl get` needs only the r bit, under the SysV rules: exactly one class of bits applies
+// (owner, else group, else other), so a group member of a 0604 segment is refused although
+// strangers may read it. The owner is 65533 with group 65534; nobody (65534:65534) is a member
+// of that group; 65532 is neither. Each cell runs the real shmctl as that user.
+TEST_F(AccessTest, ShmctlGetNeedsOnlyTheReadBitOfTheCallersClass) {
+  struct Who {
+    const char* role;
+    unsigned uid;
+    unsigned gid;
+  };
+  const Who owner{"owner", kStranger, kNobody};
+  const Who member{"group member", kNobody, kNobody};
+  const Who other{"other", kOutsider, kOutsider};
+  struct Row {
+    const char* mode;
+    bool owner, member, other;  ///< may read
+  };
+  const Row rows[] = {
+      {"0600", true, false, false},
+      {"0640", true, true, false},
+      {"0644", true, true, true},
+      {"0604", true, false, true},
+  };
+  for (const Row& row : rows) {
+    const std::string name = std::string("m") + row.mode + "-0";
+    ASSERT_EQ(probe_as(owner.uid, owner.gid, {"create-many", std::string("m") + row.mode + "-", "1", row.mode})["create0"],
+              "ok");
+    for (const auto& [who, may_read] : {std::pair{owner, row.owner}, std::pair{member, row.member}, std::pair{other, row.other}}) {
+      SCOPED_TRACE(std::string(who.role) + " of a " + row.mode + " segment");
+      const auto r = shmctl_as(who.uid, who.gid, {"get", name});
+      if (may_read) {
+        EXPECT_EQ(r.exit_code, 0) << r.err;
+        EXPECT_EQ(r.out, "1.0\n");
+        EXPECT_EQ(r.err, "");
+      } else {
+        EXPECT_EQ(r.exit_code, 1) << r.err;
+        EXPECT_EQ(r.out, "");
+        EXPECT_EQ(r.err, "shmctl: get " + name + ": permission denied: segment '" + name + "' (mode " + row.mode +
+                             ") may not be attached read-only (that needs the r bit) by uid " +
+                             std::to_string(who.uid) + "\n");
+      }
+    }
+    // root passes every check, as with SysV IPC.
+    const auto root = shm::test::run({SHMCTL_BIN, "--socket", daemon_->socket_path(), "get", name});
+    EXPECT_EQ(root.exit_code, 0) << root.err;
+    EXPECT_EQ(root.out, "1.0\n");
+    // A get leaves no reference behind, whoever ran it.
+    EXPECT_EQ(client_->info(name).refcount, 0u) << row.mode;
+  }
+}
+
+TEST_F(AccessTest, ShmctlInfoAndGetWorkForAReaderWhileWritingIsRefusedAsWriting) {
+  ASSERT_EQ(probe_as(kStranger, kNobody, {"create-many", "pub", "1", "0644"})["create0"], "ok");
+  const auto info = shmctl_as(kOutsider, kOutsider, {"info", "pub0", "--json"});
+  EXPECT_EQ(info.exit_code, 0) << info.err;
+  EXPECT_NE(info.out.find("\"name\": \"pub0\""), std::string::npos) << info.out;
+  EXPECT_NE(info.out.find("\"mode\": \"0644\""), std::string::npos) << info.out;
+  EXPECT_EQ(shmctl_as(kOutsider, kOutsider, {"get", "pub0", "--json"}).out, "1.0\n");
+
+  // What needs the w bit is refused, and the message says it was asked for writing.
+  const std::string refusal = "segment 'pub0' (mode 0644) may not be attached read-write (that needs the r and w "
+                              "bits) by uid " + std::to_string(kOutsider) + "\n";
+  const auto set = shmctl_as(kOutsider, kOutsider, {"set", "pub0", "2"});
+  EXPECT_EQ(set.exit_code, 1);
+  EXPECT_EQ(set.err, "shmctl: set pub0: permission denied: " + refusal);
+  const auto locked = shmctl_as(kOutsider, kOutsider, {"get", "pub0", "--lock"});
+  EXPECT_EQ(locked.exit_code, 1);
+  EXPECT_EQ(locked.err, "shmctl: get pub0: permission denied: " + refusal);
+  EXPECT_EQ(shmctl_as(kStranger, kNobody, {"get", "pub0", "--lock"}).out, "1.0\n") << "the owner may lock";
+
+  // Info of a segment the caller may not read is refused.
+  ASSERT_EQ(probe_as(kStranger, kNobody, {"create-many", "priv", "1", "0600"})["create0"], "ok");
+  const auto hidden = shmctl_as(kOutsider, kOutsider, {"info", "priv0"});
+  EXPECT_EQ(hidden.exit_code, 1);
+  EXPECT_EQ(hidden.out, "");
+  EXPECT_EQ(hidden.err, "shmctl: info priv0: permission denied: segment 'priv0' (mode 0600) is not readable by uid " +
+                           std::to_string(kOutsider) + "\n");
 }
 
 }  // namespace
