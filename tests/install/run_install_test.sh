@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs this build into a temporary prefix and uses it the way a libshmclient user would:
-#   1. cmake --install BUILD_DIR --prefix TMP/prefix; libshmclient.so has SONAME libshmclient.so.0
+#   1. cmake --install BUILD_DIR --prefix "TMP/shmd prefix" (a prefix outside every standard
+#      path, with a space in it); libshmclient.so has SONAME libshmclient.so.0, and the units'
+#      ExecStart= names this prefix's bin/shmd
 #   2. builds tests/install/consumer out of tree with find_package(shmclient), against the shared
 #      (shmclient::shmclient) and the static (shmclient::shmclient_static) library
-#   3. builds the same main.cpp with a plain g++ command line from `pkg-config shmclient`
+#   3. builds the same main.cpp with a plain g++ command line from `pkg-config shmclient` (which
+#      escapes the space with a backslash, so its output goes through the shell as a Makefile's would)
 #   4. starts the installed bin/shmd on a private socket (readiness through --ready-fd and a
 #      fifo, never a sleep) and runs each consumer against it, checking what it prints
 # Usage: run_install_test.sh BUILD_DIR SOURCE_DIR TEMP_DIR
@@ -35,8 +38,8 @@ fail() {
 
 step() { echo "== $*"; }
 
-step "install into $tmp/prefix"
-prefix=$tmp/prefix
+prefix="$tmp/shmd prefix"
+step "install into $prefix"
 "$cmake" --install "$build_dir" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install"; }
 pc=$(find "$prefix" -path '*/pkgconfig/shmclient.pc' -print -quit)
 [[ -n $pc ]] || fail "no shmclient.pc under $prefix"
@@ -51,6 +54,8 @@ done
 soname=$(readelf -d "$libdir/libshmclient.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [[ $soname == libshmclient.so.0 ]] || fail "SONAME is '$soname', expected libshmclient.so.0"
 echo "SONAME $soname -> $(readlink "$libdir/libshmclient.so.0")"
+exec_line=$(sed -n 's/^ExecStart=//p' "$prefix/lib/systemd/system/shmd.service")
+[[ $exec_line == "\"$prefix/bin/shmd\" "* ]] || fail "shmd.service has ExecStart=$exec_line, not $prefix/bin/shmd"
 
 step "consumer through find_package(shmclient)"
 "$cmake" -S "$source_dir/tests/install/consumer" -B "$tmp/consumer" -DCMAKE_BUILD_TYPE=Release \
@@ -65,12 +70,13 @@ readelf -d "$tmp/consumer/consumer_shared" | grep -q 'NEEDED.*\[libshmclient.so.
 
 step "consumer through pkg-config"
 export PKG_CONFIG_PATH=$libdir/pkgconfig
-echo "pkg-config: $("$pkg_config" --cflags --libs shmclient)"
-pc_libdir=$("$pkg_config" --variable=libdir shmclient)
+pc_flags=$("$pkg_config" --cflags --libs shmclient)
+echo "pkg-config: $pc_flags"
+eval "pc_words=($pc_flags)"  # shell words, backslash escapes and all
+eval "pc_libdir=$("$pkg_config" --variable=libdir shmclient)"
 [[ $(realpath "$pc_libdir") == "$(realpath "$libdir")" ]] || fail "shmclient.pc libdir $pc_libdir is not $libdir"
-# shellcheck disable=SC2046 # pkg-config output is a list of words
 "$cxx" -std=c++20 -o "$tmp/consumer_pkgconfig" "$source_dir/tests/install/consumer/main.cpp" \
-  $("$pkg_config" --cflags --libs shmclient) -Wl,-rpath,"$pc_libdir" ||
+  "${pc_words[@]}" -Wl,-rpath,"$pc_libdir" ||
   fail "building the pkg-config consumer"
 
 step "run the consumers against the installed shmd"
