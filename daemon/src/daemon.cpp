@@ -79,7 +79,7 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config) {
     d->grace_timer_->async_wait([raw = d.get()](const std::error_code& ec) {
       if (ec) return;
       if (const std::size_t n = raw->registry_.sweep_unreferenced(); n > 0)
-        raw->log_->info("released {} restored segments that no client reattached", n);
+        raw->log_->info("grace period over: released {} restored segments nobody reattached", n);
     });
   }
   return d;

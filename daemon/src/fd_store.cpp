@@ -47,6 +47,7 @@ jv1::SegmentMeta meta_of(const SegmentRecord& r) {
   m.set_created_unix_ns(r.created_unix_ns);
   m.set_removed(r.removed);
   m.set_layout_version(shm::kLayoutVersion);
+  m.set_references(r.references());
   return m;
 }
 
@@ -165,7 +166,7 @@ Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
         unstore(segment_fd_name(id));
         continue;
       }
-      if (auto r = registry_.restore(std::move(record)); !r) {
+      if (auto r = registry_.restore(std::move(record), meta.references()); !r) {
         log_.error("segment '{}' (id {}) cannot be restored: {}", meta.name(), id, r.failure().message);
         unstore(segment_fd_name(id));
         continue;
@@ -226,13 +227,18 @@ void FdStore::append(const jv1::JournalRecord& record) {
     log_.error("journal write failed; metadata of later changes may not survive a restart");
 }
 
+bool FdStore::compact_if_due() {
+  // Compact once dead records outnumber live ones by far: a snapshot per 2 * live + 1024
+  // records keeps both the journal's size and the cost per record bounded.
+  return journal_ && journal_->records() > 2 * live_ + 1024 && start_journal(journal_->generation() + 1);
+}
+
 void FdStore::segment_created(const SegmentRecord& record) {
   if (store(segment_fd_name(record.id), record.memfd.get()))
     segment_ids_.insert(record.id);
   else
     log_.error("cannot put segment '{}' in the fd store; it will not survive a restart", record.name);
-  // Compact once dead records outnumber live ones; the snapshot already includes `record`.
-  if (journal_ && journal_->records() > 2 * live_ + 1024 && start_journal(journal_->generation() + 1)) return;
+  if (compact_if_due()) return;  // the snapshot already includes `record`
   jv1::JournalRecord rec;
   *rec.mutable_created() = meta_of(record);
   append(rec);
@@ -257,6 +263,16 @@ void FdStore::segment_freed(const SegmentRecord& record) {
   rec.set_freed(record.id);
   append(rec);
   if (live_ > 0) --live_;
+}
+
+void FdStore::segment_references(const SegmentRecord& record) {
+  // Written before the reply that reports the change, so the count a restarted daemon reads is
+  // never below what clients were told they hold (it may be above: those go at the grace end).
+  if (compact_if_due()) return;  // the snapshot already has the new count
+  jv1::JournalRecord rec;
+  rec.mutable_references()->set_id(record.id);
+  rec.mutable_references()->set_count(record.references());
+  append(rec);
 }
 
 }  // namespace shmd

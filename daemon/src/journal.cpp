@@ -72,6 +72,10 @@ Result<JournalState> Journal::replay(int fd, std::uint64_t& generation) {
         if (auto it = state.find(record.removed()); it != state.end()) it->second.set_removed(true);
         break;
       case jv1::JournalRecord::kFreed: state.erase(record.freed()); break;
+      case jv1::JournalRecord::kReferences:
+        if (auto it = state.find(record.references().id()); it != state.end())
+          it->second.set_references(record.references().count());
+        break;
       case jv1::JournalRecord::kGeneration:
       case jv1::JournalRecord::ENTRY_NOT_SET: break;
     }

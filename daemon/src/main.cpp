@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   double restore_grace_s = 30;
   app.add_option("--restore-grace", restore_grace_s,
-                 "Seconds restored ephemeral/removed segments wait for clients to reattach (fd store only)")
+                 "Seconds after a restart in which clients may reattach the references they held; then the "
+                 "unclaimed ones are dropped, and removed or ephemeral segments nobody holds are released "
+                 "(fd store only)")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
   std::int64_t busy_poll_us = shm::kDefaultBusyPoll.count();
   app.add_option("--busy-poll-us", busy_poll_us,

@@ -105,6 +105,7 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
                                            std::string(1, existing.typecode) + "' and length " +
                                            std::to_string(existing.length));
     if (auto refused = add_references(client, existing)) return *std::move(refused);
+    report_references(existing);
     return CreateOutcome{&existing, false};
   }
 
@@ -137,7 +138,7 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
   live_names_.emplace(record.name, id);
   ordered_.emplace(OrderKey{record.name, id}, id);
   SegmentRecord& stored = by_id_.emplace(id, std::move(record)).first->second;
-  (void)add_references(client, stored);  // a new segment has room for one
+  (void)add_references(client, stored);  // a new segment has room for one; its creation record counts it
   if (observer_ != nullptr) observer_->segment_created(stored);
   return CreateOutcome{&stored, true};
 }
@@ -169,6 +170,7 @@ Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials
                                                                       : "read-only (that needs the r bit)") +
                                              " by uid " + std::to_string(who.uid));
   if (auto refused = add_references(client, record)) return *std::move(refused);
+  report_references(record);
   return &std::as_const(record);
 }
 
@@ -181,7 +183,7 @@ Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
   if (held->second.empty()) refs_.erase(held);
   SegmentRecord& record = by_id_.at(id);
   const std::uint32_t left = --record.refcount;
-  release_if_unreferenced(record);
+  references_dropped(record);
   return left;
 }
 
@@ -200,9 +202,7 @@ Result<bool> Registry::remove(const Credentials& who, std::string_view name) {
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
   take_name(record);
-  const bool freed = record.refcount == 0;
-  release_if_unreferenced(record);
-  return freed;
+  return release_if_unreferenced(record);
 }
 
 Result<const SegmentRecord*> Registry::chmod(const Credentials& who, std::string_view name, std::uint32_t mode) {
@@ -222,7 +222,7 @@ void Registry::drop_client(ClientId client) {
   for (const auto& [id, count] : counts) {
     SegmentRecord& record = by_id_.at(id);
     record.refcount -= count;
-    release_if_unreferenced(record);
+    references_dropped(record);
   }
 }
 
@@ -230,17 +230,35 @@ Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentia
                                                 std::uint32_t references) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return fail(Errc::not_found, "no segment with id " + std::to_string(id));
-  if (!permits(who, it->second, Access::read))
-    return fail(Errc::permission_denied, "segment id " + std::to_string(id) + " is not readable by uid " + std::to_string(who.uid));
-  if (auto refused = add_references(client, it->second, std::max(references, 1U))) return *std::move(refused);
-  return &std::as_const(it->second);
+  SegmentRecord& record = it->second;
+  const std::string segment = "segment '" + record.name + "' (id " + std::to_string(id);
+  if (!permits(who, record, Access::read))
+    return fail(Errc::permission_denied,
+                segment + ", mode " + octal(record.mode) + ") is not readable by uid " + std::to_string(who.uid));
+  // Only references the daemon counted before it went down can be claimed, and each only once:
+  // anything more would let a reader keep any segment's memory alive for as long as it likes.
+  const std::uint32_t wanted = std::max(references, 1U);
+  if (wanted > record.unclaimed) {
+    const std::string asked = "; this Reattach asked for " + std::to_string(wanted);
+    if (!record.restored)
+      return fail(Errc::not_attached, segment + ") was not restored after a daemon restart, so it has 0 unclaimed "
+                                                "references from before one" + asked);
+    return fail(Errc::not_attached, segment + ") has " + std::to_string(record.unclaimed) +
+                                        " unclaimed references from before the daemon restarted" + asked);
+  }
+  record.unclaimed -= wanted;
+  record.refcount += wanted;
+  refs_[client][id] += wanted;
+  return &std::as_const(record);  // references() did not change: nothing to record
 }
 
-Result<const SegmentRecord*> Registry::restore(SegmentRecord record) {
+Result<const SegmentRecord*> Registry::restore(SegmentRecord record, std::uint32_t references) {
   if (by_id_.contains(record.id)) return fail(Errc::already_exists, "segment id " + std::to_string(record.id) + " restored twice");
   if (!record.removed && live_names_.contains(record.name))
     return fail(Errc::already_exists, "segment '" + record.name + "' restored twice");
   record.refcount = 0;
+  record.unclaimed = std::min(references, kMaxReferences);
+  record.restored = true;
   next_id_ = std::max(next_id_, record.id + 1);
   total_bytes_ += record.sizes.mapping_bytes;
   Usage& used = usage_[record.creator.uid];
@@ -253,11 +271,22 @@ Result<const SegmentRecord*> Registry::restore(SegmentRecord record) {
 }
 
 std::size_t Registry::sweep_unreferenced() {
-  std::vector<std::uint64_t> doomed;
-  for (const auto& [id, record] : by_id_)
-    if (record.refcount == 0 && (record.ephemeral || record.removed)) doomed.push_back(id);
-  for (const std::uint64_t id : doomed) release_if_unreferenced(by_id_.at(id));
-  return doomed.size();
+  // Collected first: releasing erases from by_id_, and the observer may read the registry.
+  std::vector<std::uint64_t> touched;
+  for (auto& [id, record] : by_id_) {
+    if (record.unclaimed != 0 || (record.refcount == 0 && (record.ephemeral || record.removed))) touched.push_back(id);
+    record.unclaimed = 0;
+  }
+  std::size_t released = 0;
+  for (const std::uint64_t id : touched) {
+    SegmentRecord& record = by_id_.at(id);
+    if (release_if_unreferenced(record)) {
+      ++released;
+    } else {
+      report_references(record);
+    }
+  }
+  return released;
 }
 
 const SegmentRecord* Registry::find(std::string_view name) const {
@@ -271,13 +300,21 @@ void Registry::for_each_after(std::string_view after_name, std::uint64_t after_i
     if (!fn(by_id_.at(it->second))) return;
 }
 
-std::optional<Failure> Registry::add_references(ClientId client, SegmentRecord& record, std::uint32_t count) {
-  if (count > kMaxReferences - record.refcount)
+std::optional<Failure> Registry::add_references(ClientId client, SegmentRecord& record) {
+  if (record.references() >= kMaxReferences)
     return fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
                                           " references");
-  record.refcount += count;
-  refs_[client][record.id] += count;
+  ++record.refcount;
+  ++refs_[client][record.id];
   return std::nullopt;
+}
+
+void Registry::report_references(const SegmentRecord& record) {
+  if (observer_ != nullptr) observer_->segment_references(record);
+}
+
+void Registry::references_dropped(SegmentRecord& record) {
+  if (!release_if_unreferenced(record)) report_references(record);
 }
 
 void Registry::take_name(SegmentRecord& record) {
@@ -287,10 +324,10 @@ void Registry::take_name(SegmentRecord& record) {
   if (observer_ != nullptr) observer_->segment_removed(record);
 }
 
-void Registry::release_if_unreferenced(SegmentRecord& record) {
-  if (record.refcount != 0) return;
+bool Registry::release_if_unreferenced(SegmentRecord& record) {
+  if (record.references() != 0) return false;
   if (record.ephemeral) take_name(record);
-  if (!record.removed) return;
+  if (!record.removed) return false;
   if (observer_ != nullptr) observer_->segment_freed(record);
   total_bytes_ -= record.sizes.mapping_bytes;
   if (auto used = usage_.find(record.creator.uid); used != usage_.end()) {
@@ -299,6 +336,7 @@ void Registry::release_if_unreferenced(SegmentRecord& record) {
   }
   ordered_.erase(OrderKey{record.name, record.id});
   by_id_.erase(record.id);  // closes the memfd: the kernel frees the pages once clients unmap
+  return true;
 }
 
 }  // namespace shmd

@@ -112,5 +112,51 @@ TEST(FdStoreRestore, SegmentsTheJournalRecordsWithAnotherLayoutAreRefused) {
   spdlog::drop("fd-store-test");
 }
 
+TEST(FdStoreRestore, TheJournalsLastReferenceCountIsAllThatMayBeReattached) {
+  FakeNotifySocket notify_socket;
+  const Notifier notifier;
+  ASSERT_TRUE(notifier.enabled());
+  auto log = spdlog::null_logger_st("fd-store-test");
+
+  Registry maker;
+  StoredSegment counted = make_segment(maker, 1, "counted");
+  counted.meta.set_layout_version(shm::kLayoutVersion);
+  counted.meta.set_references(2);
+  StoredSegment uncounted = make_segment(maker, 2, "uncounted");  // from a journal before counts
+  uncounted.meta.set_layout_version(shm::kLayoutVersion);
+
+  auto journal = Journal::create(5);
+  ASSERT_TRUE(journal.ok());
+  std::vector<jv1::JournalRecord> records(5);
+  *records[0].mutable_created() = counted.meta;
+  *records[1].mutable_created() = uncounted.meta;
+  records[2].mutable_references()->set_id(1);
+  records[2].mutable_references()->set_count(5);
+  records[3].mutable_references()->set_id(1);
+  records[3].mutable_references()->set_count(3);
+  records[4].mutable_references()->set_id(99);  // no such segment: ignored
+  records[4].mutable_references()->set_count(7);
+  for (const auto& record : records) ASSERT_TRUE(journal->append(record));
+  std::vector<InheritedFd> inherited;
+  inherited.push_back({"journal-5", shm::UniqueFd(::fcntl(journal->fd(), F_DUPFD_CLOEXEC, 0))});
+  inherited.push_back({"seg-1", std::move(counted.fd)});
+  inherited.push_back({"seg-2", std::move(uncounted.fd)});
+
+  Registry restored_into;
+  FdStore store(notifier, restored_into, *log, 65536);
+  auto restored = store.restore(inherited);
+  ASSERT_TRUE(restored.ok()) << restored.failure().message;
+  EXPECT_EQ(restored.value(), 2u);
+  ASSERT_NE(restored_into.find("counted"), nullptr);
+  EXPECT_EQ(restored_into.find("counted")->refcount, 0u);
+  EXPECT_EQ(restored_into.find("counted")->unclaimed, 3u) << "the last count recorded wins";
+  EXPECT_EQ(restored_into.find("uncounted")->unclaimed, 0u) << "no count recorded: nothing to reattach";
+  const Credentials owner{1000, 100, 7};
+  EXPECT_EQ(restored_into.reattach(1, owner, 1, 4).failure().code, shm::Errc::not_attached);
+  EXPECT_TRUE(restored_into.reattach(1, owner, 1, 3).ok());
+  EXPECT_EQ(restored_into.reattach(1, owner, 2, 1).failure().code, shm::Errc::not_attached);
+  spdlog::drop("fd-store-test");
+}
+
 }  // namespace
 }  // namespace shmd

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -50,6 +51,37 @@ std::vector<std::string> listed_names(const Registry& r) {
   });
   return names;
 }
+
+/// A segment as the fd store hands one back: shape and owner only; restore() sets the counts.
+SegmentRecord restorable(std::uint64_t id, const std::string& name, std::uint32_t mode = 0600) {
+  SegmentRecord s;
+  s.id = id;
+  s.name = name;
+  s.typecode = 'i';
+  s.length = 1;
+  s.element_size = 4;
+  s.sizes = *shm::segment_sizes(4, 1, shm::kValueKind);
+  s.creator = kAliceCreds;
+  s.mode = mode;
+  return s;
+}
+
+/// Records what the registry reports, as the fd store's journal would.
+class RecordingObserver final : public RegistryObserver {
+ public:
+  void segment_created(const SegmentRecord& r) override { events.push_back("created " + counts(r)); }
+  void segment_updated(const SegmentRecord& r) override { events.push_back("updated " + counts(r)); }
+  void segment_removed(const SegmentRecord& r) override { events.push_back("removed " + std::to_string(r.id)); }
+  void segment_freed(const SegmentRecord& r) override { events.push_back("freed " + std::to_string(r.id)); }
+  void segment_references(const SegmentRecord& r) override { events.push_back("references " + counts(r)); }
+  std::vector<std::string> events;  ///< one line per report
+
+ private:
+  static std::string counts(const SegmentRecord& r) {
+    return std::to_string(r.id) + " " + std::to_string(r.references());
+  }
+};
+
 
 TEST(Registry, CreateRecordsMetadataAndGivesCreatorAReference) {
   Registry r;
@@ -417,37 +449,25 @@ TEST(RegistryAccess, QuotasArePerUidAndRootIsExempt) {
 
 TEST(Registry, ReferenceCountsAreBoundedInsteadOfWrapping) {
   Registry r;
-  const auto id = create_ok(r, kAlice, value_params("v"));
-  auto huge = r.reattach(kAlice, kAliceCreds, id, UINT32_MAX);
+  ASSERT_TRUE(r.restore(restorable(5, "v"), UINT32_MAX).ok());
+  EXPECT_EQ(r.find("v")->unclaimed, kMaxReferences) << "a journal's count is capped too";
+  auto huge = r.reattach(kAlice, kAliceCreds, 5, UINT32_MAX);
   ASSERT_FALSE(huge.ok());
-  EXPECT_EQ(huge.failure().code, shm::Errc::limit_exceeded);
-  EXPECT_EQ(r.find("v")->refcount, 1u) << "a refused reattach changes nothing";
-  ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, id, kMaxReferences - 1).ok());
+  EXPECT_EQ(huge.failure().code, shm::Errc::not_attached);
+  EXPECT_EQ(r.find("v")->refcount, 0u) << "a refused reattach changes nothing";
+  ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, 5, kMaxReferences).ok());
   EXPECT_EQ(r.attach(kBob, kBobCreds, "v", Access::write).failure().code, shm::Errc::limit_exceeded);
   r.drop_client(kAlice);
   EXPECT_EQ(r.find("v")->refcount, 0u);
+  EXPECT_TRUE(r.attach(kBob, kBobCreds, "v", Access::write).ok());
 }
 
 TEST(RegistryRestore, RestoredSegmentsKeepIdsAndWaitForReattach) {
   Registry r;
-  SegmentRecord kept;
-  kept.id = 41;
-  kept.name = "kept";
-  kept.typecode = 'i';
-  kept.length = 1;
-  kept.element_size = 4;
-  kept.sizes = *shm::segment_sizes(4, 1, shm::kValueKind);
-  kept.creator = kAliceCreds;
-  SegmentRecord eph = SegmentRecord{};
-  eph.id = 42;
-  eph.name = "eph";
-  eph.typecode = 'i';
-  eph.length = 1;
-  eph.element_size = 4;
-  eph.sizes = kept.sizes;
+  SegmentRecord eph = restorable(42, "eph");
   eph.ephemeral = true;
-  ASSERT_TRUE(r.restore(std::move(kept)).ok());
-  ASSERT_TRUE(r.restore(std::move(eph)).ok());
+  ASSERT_TRUE(r.restore(restorable(41, "kept"), 3).ok());
+  ASSERT_TRUE(r.restore(std::move(eph), 0).ok());
   EXPECT_EQ(r.find("eph")->refcount, 0u) << "not swept yet";
   ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, 41, 3).ok());
   EXPECT_EQ(r.find("kept")->refcount, 3u);
@@ -456,6 +476,135 @@ TEST(RegistryRestore, RestoredSegmentsKeepIdsAndWaitForReattach) {
   EXPECT_EQ(r.find("eph"), nullptr);
   EXPECT_NE(r.find("kept"), nullptr);
   EXPECT_GT(create_ok(r, kAlice, value_params("new")), 42u) << "ids continue after restored ones";
+}
+
+TEST(RegistryReattach, ASegmentThatWasNotRestoredCannotBeReattached) {
+  Registry r;
+  const auto id = create_ok(r, kAlice, value_params("v"));
+  auto live = r.reattach(kBob, kBobCreds, id, 1);
+  ASSERT_FALSE(live.ok());
+  EXPECT_EQ(live.failure().code, shm::Errc::not_attached);
+  EXPECT_EQ(live.failure().message, "segment 'v' (id " + std::to_string(id) +
+                                        ") was not restored after a daemon restart, so it has 0 unclaimed references "
+                                        "from before one; this Reattach asked for 1");
+  ASSERT_TRUE(r.remove(kAliceCreds, "v").ok());
+  for (const std::uint32_t n : {0U, 1U, 1000U, kMaxReferences, UINT32_MAX})
+    EXPECT_EQ(r.reattach(kBob, kBobCreds, id, n).failure().code, shm::Errc::not_attached) << n;
+  // The creator's reference is the only one, so dropping it frees the removed segment.
+  r.drop_client(kAlice);
+  EXPECT_EQ(r.segment_count(), 0u);
+  EXPECT_EQ(r.reattach(kBob, kBobCreds, id, 1).failure().code, shm::Errc::not_found);
+}
+
+TEST(RegistryReattach, ClaimsTakeOnlyUnclaimedReferencesFromBeforeTheRestartAndAreRefusedWhole) {
+  Registry r;
+  ASSERT_TRUE(r.restore(restorable(7, "v"), 3).ok());
+  EXPECT_EQ(r.find("v")->refcount, 0u);
+  EXPECT_EQ(r.find("v")->unclaimed, 3u);
+  ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, 7, 2).ok());
+  auto over = r.reattach(kBob, kBobCreds, 7, 2);
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.failure().code, shm::Errc::not_attached);
+  EXPECT_EQ(over.failure().message,
+            "segment 'v' (id 7) has 1 unclaimed references from before the daemon restarted; this Reattach asked for 2");
+  EXPECT_EQ(r.find("v")->refcount, 2u) << "a refused claim takes nothing";
+  ASSERT_TRUE(r.reattach(kBob, kBobCreds, 7, 0).ok()) << "0 means 1";
+  EXPECT_EQ(r.find("v")->refcount, 3u);
+  EXPECT_EQ(r.find("v")->unclaimed, 0u);
+  EXPECT_EQ(r.reattach(kAlice, kAliceCreds, 7, 1).failure().code, shm::Errc::not_attached);
+  // Claimed references are ordinary ones: detached one by one, dropped with the connection.
+  EXPECT_EQ(r.detach(kBob, 7).value(), 2u);
+  EXPECT_EQ(r.detach(kBob, 7).failure().code, shm::Errc::not_attached);
+  r.drop_client(kAlice);
+  EXPECT_EQ(r.find("v")->references(), 0u);
+}
+
+TEST(RegistryReattach, ReattachNeedsTheReadBitAndAnIdThatExists) {
+  Registry r;
+  ASSERT_TRUE(r.restore(restorable(7, "private", 0600), 2).ok());
+  const Credentials stranger{3000, 300, 1};
+  auto denied = r.reattach(kBob, stranger, 7, 1);
+  ASSERT_FALSE(denied.ok());
+  EXPECT_EQ(denied.failure().code, shm::Errc::permission_denied);
+  EXPECT_EQ(denied.failure().message, "segment 'private' (id 7, mode 0600) is not readable by uid 3000");
+  EXPECT_EQ(r.find("private")->unclaimed, 2u);
+  EXPECT_EQ(r.reattach(kBob, stranger, 8, 1).failure().code, shm::Errc::not_found);
+  EXPECT_TRUE(r.reattach(kAlice, kAliceCreds, 7, 2).ok()) << "the owner may";
+}
+
+TEST(RegistryReattach, ARestoredRemovedSegmentGoesWithItsLastClaimedReferenceOnceNoneAreUnclaimed) {
+  Registry r;
+  SegmentRecord removed = restorable(7, "gone");
+  removed.removed = true;
+  ASSERT_TRUE(r.restore(std::move(removed), 2).ok());
+  ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, 7, 1).ok());
+  EXPECT_EQ(r.detach(kAlice, 7).value(), 0u);
+  EXPECT_EQ(r.segment_count(), 1u) << "one reference from before the restart may still be claimed";
+  ASSERT_TRUE(r.reattach(kBob, kBobCreds, 7, 1).ok());
+  r.drop_client(kBob);
+  EXPECT_EQ(r.segment_count(), 0u) << "freed with its last reference, before the grace period ends";
+  EXPECT_EQ(r.total_bytes(), 0u);
+  EXPECT_EQ(r.usage(kAliceCreds.uid).second, 0u);
+}
+
+TEST(RegistryReattach, TheGraceEndDropsUnclaimedReferencesAndReleasesWhatNobodyHolds) {
+  Registry r;
+  ASSERT_TRUE(r.restore(restorable(1, "persistent"), 2).ok());
+  SegmentRecord eph = restorable(2, "eph");
+  eph.ephemeral = true;
+  ASSERT_TRUE(r.restore(std::move(eph), 2).ok());
+  SegmentRecord removed = restorable(3, "removed");
+  removed.removed = true;
+  ASSERT_TRUE(r.restore(std::move(removed), 1).ok());
+  SegmentRecord held_removed = restorable(4, "held.removed");
+  held_removed.removed = true;
+  ASSERT_TRUE(r.restore(std::move(held_removed), 2).ok());
+  ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, 2, 1).ok());
+  ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, 4, 1).ok());
+  RecordingObserver seen;
+  r.set_observer(&seen);
+
+  EXPECT_EQ(r.sweep_unreferenced(), 1u) << "only the removed segment nobody reattached";
+  ASSERT_NE(r.find("persistent"), nullptr) << "a persistent segment stays without references";
+  EXPECT_EQ(r.find("persistent")->references(), 0u);
+  ASSERT_NE(r.find("eph"), nullptr) << "an ephemeral segment stays while a connection holds it";
+  EXPECT_EQ(r.find("eph")->references(), 1u);
+  EXPECT_EQ(r.segment_count(), 3u);
+  std::sort(seen.events.begin(), seen.events.end());
+  EXPECT_EQ(seen.events, (std::vector<std::string>{"freed 3", "references 1 0", "references 2 1", "references 4 1"}));
+  for (const std::uint64_t id : {1U, 2U, 4U})
+    EXPECT_EQ(r.reattach(kBob, kBobCreds, id, 1).failure().code, shm::Errc::not_attached) << id;
+
+  // The claimed references still count, and release as usual.
+  r.drop_client(kAlice);
+  EXPECT_EQ(r.find("eph"), nullptr);
+  EXPECT_EQ(r.segment_count(), 1u);
+}
+
+TEST(RegistryReattach, EveryChangeOfTheCountIsReportedAndAClaimIsNot) {
+  Registry r;
+  RecordingObserver seen;
+  r.set_observer(&seen);
+  const auto id = create_ok(r, kAlice, value_params("v"));
+  const std::string n = std::to_string(id);
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", Access::read).ok());
+  ASSERT_TRUE(r.detach(kBob, id).ok());
+  CreateParams again = value_params("v");
+  again.open_existing = true;
+  ASSERT_TRUE(r.create(kBob, kBobCreds, again).ok());
+  r.drop_client(kBob);
+  r.drop_client(kAlice);
+  EXPECT_EQ(seen.events, (std::vector<std::string>{"created " + n + " 1", "references " + n + " 2",
+                                                   "references " + n + " 1", "references " + n + " 2",
+                                                   "references " + n + " 1", "references " + n + " 0"}));
+  seen.events.clear();
+  Registry restored;
+  ASSERT_TRUE(restored.restore(restorable(9, "r"), 2).ok());
+  restored.set_observer(&seen);
+  ASSERT_TRUE(restored.reattach(kAlice, kAliceCreds, 9, 2).ok());
+  EXPECT_TRUE(seen.events.empty()) << "a claim moves references, it adds none";
+  ASSERT_TRUE(restored.detach(kAlice, 9).ok());
+  EXPECT_EQ(seen.events, (std::vector<std::string>{"references 9 1"}));
 }
 
 }  // namespace

@@ -36,6 +36,8 @@ class FdStore final : public RegistryObserver {
   void segment_updated(const SegmentRecord& record) override;
   void segment_removed(const SegmentRecord& record) override;
   void segment_freed(const SegmentRecord& record) override;
+  void segment_references(const SegmentRecord& record) override;
+
   /// limit_exceeded once the store has no room for another segment beside the journal.
   [[nodiscard]] std::optional<Failure> refuse_create() const override;
 
@@ -46,6 +48,8 @@ class FdStore final : public RegistryObserver {
 
  private:
   bool start_journal(std::uint64_t generation);
+  /// Replaces the journal by a snapshot when it has grown too long; true if it did.
+  bool compact_if_due();
   void append(const shmd::journal::v1::JournalRecord& record);
   bool store(const std::string& name, int fd);
   void unstore(const std::string& name);

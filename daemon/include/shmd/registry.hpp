@@ -53,6 +53,8 @@ class RegistryObserver {
   virtual void segment_removed(const SegmentRecord& record) = 0;
   /// A segment was released; its memfd is about to be closed.
   virtual void segment_freed(const SegmentRecord& record) = 0;
+  /// A segment's references() changed (and it was not released): what a restart must know.
+  virtual void segment_references(const SegmentRecord& record) = 0;
   /// Why a new segment could not be kept across a restart, if it could not; such a create fails.
   [[nodiscard]] virtual std::optional<Failure> refuse_create() const { return std::nullopt; }
 };
@@ -79,18 +81,22 @@ class Registry {
   Result<const SegmentRecord*> chmod(const Credentials& who, std::string_view name, std::uint32_t mode);
   /// Drops every reference `client` holds (its connection closed).
   void drop_client(ClientId client);
-  /// Gives `client` `references` more references to segment `id` (live or removed) without
-  /// handing out an fd: a client re-registering mappings it kept across a daemon restart.
-  /// Needs read permission.
+  /// Hands `client` `references` (0 means 1) of the references segment `id` (live or removed)
+  /// had before a daemon restart and nobody has reattached yet, without an fd: a client
+  /// re-registering mappings it kept across the restart. Needs read permission; refused whole
+  /// (not_attached) for a segment that was not restored or has fewer unclaimed references.
   Result<const SegmentRecord*> reattach(ClientId client, const Credentials& who, std::uint64_t id,
                                         std::uint32_t references);
 
-  /// Adopts a segment recovered after a restart, with no references. Ephemeral and removed ones
-  /// stay until sweep_unreferenced(), so their clients have time to reattach.
-  Result<const SegmentRecord*> restore(SegmentRecord record);
-  /// Releases every unreferenced segment that is ephemeral or removed; returns how many.
+  /// Adopts a segment recovered after a restart, which had `references` references when the
+  /// daemon went down; they wait, unclaimed, for their clients to reattach them. Ephemeral and
+  /// removed segments stay at least until sweep_unreferenced().
+  Result<const SegmentRecord*> restore(SegmentRecord record, std::uint32_t references);
+  /// Ends the restore grace period: drops every unclaimed reference from before the restart,
+  /// then releases every unreferenced segment that is ephemeral or removed; returns how many.
   std::size_t sweep_unreferenced();
-  /// Reports creates, removes and frees to `observer` (nullptr: nobody); it must outlive the registry.
+  /// Reports creates, changes, removes, frees and reference counts to `observer` (nullptr:
+  /// nobody); it must outlive the registry.
   void set_observer(RegistryObserver* observer) noexcept { observer_ = observer; }
 
   /// True when `who` may access `segment` so (SysV rules: owner, group or other bits; root always).
@@ -124,8 +130,13 @@ class Registry {
   };
   [[nodiscard]] std::optional<Failure> check_create(const Credentials& who, const CreateParams& params,
                                                     const shm::SegmentSizes& sizes) const;
-  [[nodiscard]] std::optional<Failure> add_references(ClientId client, SegmentRecord& record, std::uint32_t count = 1);
-  void release_if_unreferenced(SegmentRecord& record);
+  [[nodiscard]] std::optional<Failure> add_references(ClientId client, SegmentRecord& record);
+  /// Releases `record` if nothing references it and it is ephemeral or removed; true if it did
+  /// (`record` is then gone).
+  bool release_if_unreferenced(SegmentRecord& record);
+  /// After `record`'s references() went down: releases it, or tells the observer the new count.
+  void references_dropped(SegmentRecord& record);
+  void report_references(const SegmentRecord& record);
   void take_name(SegmentRecord& record);
   Result<SegmentRecord*> live(std::string_view name);
   Result<SegmentRecord*> live_for_owner(const Credentials& who, std::string_view name, const char* what);

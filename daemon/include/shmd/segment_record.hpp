@@ -24,11 +24,16 @@ struct SegmentRecord {
   shm::SegmentSizes sizes{};         ///< data and mapping bytes
   Credentials creator;               ///< who created it
   std::uint32_t mode = 0600;         ///< permission bits
-  bool ephemeral = false;            ///< remove when refcount reaches zero
-  bool removed = false;              ///< name taken away; freed when refcount reaches zero
+  bool ephemeral = false;            ///< remove when references() reaches zero
+  bool removed = false;              ///< name taken away; freed when references() reaches zero
   std::uint32_t refcount = 0;        ///< references held by connections
+  std::uint32_t unclaimed = 0;       ///< references from before a restart not yet reattached
+  bool restored = false;             ///< came back from the fd store after a daemon restart
   std::int64_t created_unix_ns = 0;  ///< creation time
   shm::UniqueFd memfd;               ///< the sealed memfd backing it
+
+  /// The references that keep the memory: held by connections, plus unclaimed ones.
+  [[nodiscard]] std::uint32_t references() const noexcept { return refcount + unclaimed; }
 };
 
 }  // namespace shmd
