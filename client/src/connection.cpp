@@ -100,8 +100,11 @@ void Connection::reattach_locked(std::error_code& ec) {
     shmd::v1::Response response;
     UniqueFd unused;
     exchange_locked(request, response, unused, ec);
-    if (ec == Errc::not_found) {
-      // Released while the daemon was away: the mapping still works, but there is nothing to count.
+    if (ec == Errc::not_found || ec == Errc::not_attached || ec == Errc::permission_denied) {
+      // The daemon will not count this reference again: the segment was released while it was
+      // away, it did not restart (the references went with the old connection), it did not
+      // record them, or the mode no longer lets us read it. The mapping still works; there is
+      // just nothing to count. Refusing the connection for it would fail every later call.
       ec.clear();
       it = held_.erase(it);
       continue;
@@ -156,7 +159,10 @@ bool Connection::untrack_locked(std::uint64_t id) {
   // A fork()ed child never speaks on its parent's stream; without a connection the reference
   // already went with the old one (and is not re-registered: it is no longer in held_).
   if (!socket_ || generation_ != fork_generation()) return false;
-  if (auto it = held_.find(id); it != held_.end() && --it->second == 0) held_.erase(it);
+  // Not tracked: the daemon refused to count it again after a reconnect, so there is nothing to drop.
+  auto it = held_.find(id);
+  if (it == held_.end()) return false;
+  if (--it->second == 0) held_.erase(it);
   return true;
 }
 

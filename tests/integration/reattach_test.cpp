@@ -235,4 +235,28 @@ TEST(Reattach, TheGracePeriodDropsUnclaimedReferences) {
   EXPECT_EQ(sm.stored("seg-"), 1u);
 }
 
+TEST(Reattach, AClientRefusedItsReferencesCarriesOnWithItsMapping) {
+  ServiceManager sm;
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  shm::Client holder(sm.socket_path());
+  auto value = holder.create_value<int>("contested", 1, {.mode = 0644});
+  const std::uint64_t id = value.info().id;
+  sm.kill9();
+  ASSERT_NO_FATAL_FAILURE(sm.start());
+  // A reader is quicker than the holder and claims the one reference the daemon recorded.
+  RawClient reader(sm.socket_path());
+  ASSERT_TRUE(reader.hello());
+  ASSERT_TRUE(reattach(reader, id, 1).has_reattach());
+
+  // The holder's next call reconnects; its Reattach is refused, and the call still goes through.
+  EXPECT_EQ(holder.info("contested").refcount, 1u) << "only the reader's reference is counted";
+  value.store(7);
+  EXPECT_EQ(value.load(), 7) << "the mapping keeps working";
+  value.detach();  // the daemon does not count it, so there is nothing to drop: no error
+  EXPECT_EQ(holder.info("contested").refcount, 1u) << "the reader's reference is untouched";
+  auto again = holder.attach_value<int>("contested");
+  EXPECT_EQ(again.load(), 7);
+  EXPECT_EQ(holder.info("contested").refcount, 2u);
+}
+
 }  // namespace
