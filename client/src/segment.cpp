@@ -1,5 +1,6 @@
 #include "shm/segment.hpp"
 
+#include <cerrno>
 #include <cstddef>
 #include <memory>
 #include <new>
@@ -128,6 +129,19 @@ LockGuard Segment::try_lock(std::error_code& ec) noexcept {
 LockGuard Segment::try_lock() {
   std::error_code ec;
   LockGuard guard = try_lock(ec);
+  if (ec) throw Error(ec, last_error_message());
+  return guard;
+}
+
+LockGuard Segment::lock_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+  if (!mapping_ || read_only_) return refuse_lock("lock_for", ec);
+  const int rc = robust_fast::lock_for(mutex(), timeout);
+  return settle_lock(rc == ETIMEDOUT ? EBUSY : rc, ec);  // timed out: an empty guard, as try_lock
+}
+
+LockGuard Segment::lock_for(std::chrono::nanoseconds timeout) {
+  std::error_code ec;
+  LockGuard guard = lock_for(timeout, ec);
   if (ec) throw Error(ec, last_error_message());
   return guard;
 }

@@ -187,6 +187,25 @@ int try_lock(pthread_mutex_t& m) noexcept {
   return rc;
 }
 
+int lock_for(pthread_mutex_t& m, std::chrono::nanoseconds timeout) noexcept {
+  int rc = try_lock(m);
+  if (rc == EBUSY && timeout > std::chrono::nanoseconds::zero() && back_off()) rc = try_lock(m);
+  if (rc != EBUSY) return rc;
+  // steady_clock is CLOCK_MONOTONIC on Linux; each wait is one of wait_for()'s slices at most.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (auto now = std::chrono::steady_clock::now(); now < deadline; now = std::chrono::steady_clock::now()) {
+    const auto slice = std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::nanoseconds(kWaitSliceNs));
+    timespec until{};
+    ::clock_gettime(CLOCK_MONOTONIC, &until);
+    const long long ns = static_cast<long long>(until.tv_nsec) + slice.count();
+    until.tv_sec += static_cast<time_t>(ns / 1'000'000'000);
+    until.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    rc = ::pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &until);
+    if (rc != ETIMEDOUT) return rc;
+  }
+  return ETIMEDOUT;
+}
+
 void run_after_release(pthread_mutex_t& m, std::unique_ptr<ReleaseAction> action) noexcept {
   if (!held_by_this_thread(m)) {
     action->run();

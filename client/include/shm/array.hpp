@@ -1,6 +1,7 @@
 #pragma once
 /// Array<T>: a typed view of an array segment, like multiprocessing.Array.
 
+#include <chrono>
 #include <cstddef>
 #include <span>
 #include <stdexcept>
@@ -50,6 +51,10 @@ class Array {
   LockGuard lock() { return segment_.lock(); }
   /// Takes the segment's lock (see Segment::lock).
   LockGuard lock(std::error_code& ec) noexcept { return segment_.lock(ec); }
+  /// Takes the segment's lock, waiting at most `timeout` (see Segment::lock_for).
+  LockGuard lock_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+    return segment_.lock_for(timeout, ec);
+  }
 
   /// The daemon's metadata.
   [[nodiscard]] const SegmentInfo& info() const noexcept { return segment_.info(); }

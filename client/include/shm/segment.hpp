@@ -1,6 +1,7 @@
 #pragma once
 /// Segment: an attached shared segment, mapped into this process.
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -86,6 +87,11 @@ class Segment {
     }
     return lock_slow(kNotLockable);
   }
+  /// Takes the lock, waiting at most `timeout`; an empty guard (and no error) if it is still
+  /// held by somebody else then. Zero or less only tries, like try_lock().
+  LockGuard lock_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+  /// Throwing form of lock_for(timeout, ec).
+  LockGuard lock_for(std::chrono::nanoseconds timeout);
   /// Takes the lock if it is free; an empty guard if somebody else holds it.
   LockGuard try_lock(std::error_code& ec) noexcept;
   /// Throwing form of try_lock(ec).

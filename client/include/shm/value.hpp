@@ -2,6 +2,7 @@
 /// Value<T>: a typed view of a one-element segment, like multiprocessing.Value.
 
 #include <atomic>
+#include <chrono>
 #include <concepts>
 #include <type_traits>
 #include <utility>
@@ -78,6 +79,10 @@ class Value {
   LockGuard lock() { return segment_.lock(); }
   /// Takes the segment's lock (see Segment::lock).
   LockGuard lock(std::error_code& ec) noexcept { return segment_.lock(ec); }
+  /// Takes the segment's lock, waiting at most `timeout` (see Segment::lock_for).
+  LockGuard lock_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+    return segment_.lock_for(timeout, ec);
+  }
 
   /// The daemon's metadata.
   [[nodiscard]] const SegmentInfo& info() const noexcept { return segment_.info(); }

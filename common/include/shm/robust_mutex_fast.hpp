@@ -59,6 +59,10 @@ int lock(pthread_mutex_t& m) noexcept;
 /// oldval is the 0 it replaced), after which every lock() by others waits for good.
 int try_lock(pthread_mutex_t& m) noexcept;
 
+/// pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, now + timeout), with the same results (ETIMEDOUT
+/// once `timeout` has passed; zero or less only tries), waiting in the same slices as lock().
+int lock_for(pthread_mutex_t& m, std::chrono::nanoseconds timeout) noexcept;
+
 /// pthread_mutex_unlock(&m), with the same results (0, EPERM, ...).
 int unlock(pthread_mutex_t& m) noexcept;
 
