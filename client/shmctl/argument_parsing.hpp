@@ -10,7 +10,7 @@
 
 namespace shmctl {
 
-/// The typecode named by `text` (one of c b B h H i I l L q Q f d); throws a usage CommandError.
+/// The typecode named by `text` (one of c b B u h H i I l L q Q f d); throws a usage CommandError.
 char parse_typecode(std::string_view text);
 /// Permission bits in octal (`0640` or `640`), at most 0777; throws a usage CommandError.
 std::uint32_t parse_mode(std::string_view text);

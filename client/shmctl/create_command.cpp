@@ -22,7 +22,7 @@ class CreateCommand final : public Command {
         "Note: an --ephemeral segment is removed when its last reference goes. shmctl's own reference goes\n"
         "when shmctl exits, so an ephemeral segment that nobody else has attached by then vanishes at once.");
     sub().add_option("name", name_, "Segment name: 1-255 characters of A-Z a-z 0-9 . _ -")->required();
-    sub().add_option("--type,-t", type_, "Typecode: c b B h H i I l L q Q f d (as Python's array module)")
+    sub().add_option("--type,-t", type_, "Typecode: c b B u h H i I l L q Q f d (as Python's array module)")
         ->required();
     sub().add_option("--length,-n", length_, "Make an Array of this many elements")->check(no_minus_sign());
     auto* value = sub().add_option("--value", value_, "Initial value (of every element, for an Array)");

@@ -18,6 +18,7 @@ void with_element_type(char typecode, F&& f) {
     case 'c': return f(std::type_identity<char>{});
     case 'b': return f(std::type_identity<signed char>{});
     case 'B': return f(std::type_identity<unsigned char>{});
+    case 'u': return f(std::type_identity<wchar_t>{});
     case 'h': return f(std::type_identity<short>{});
     case 'H': return f(std::type_identity<unsigned short>{});
     case 'i': return f(std::type_identity<int>{});

@@ -37,6 +37,7 @@ decltype(auto) visit_typecode(char typecode, F&& f) {
     case 'c': return std::forward<F>(f)(std::type_identity<char>{});
     case 'b': return std::forward<F>(f)(std::type_identity<signed char>{});
     case 'B': return std::forward<F>(f)(std::type_identity<unsigned char>{});
+    case 'u': return std::forward<F>(f)(std::type_identity<wchar_t>{});
     case 'h': return std::forward<F>(f)(std::type_identity<short>{});
     case 'H': return std::forward<F>(f)(std::type_identity<unsigned short>{});
     case 'i': return std::forward<F>(f)(std::type_identity<int>{});
@@ -119,6 +120,76 @@ std::string json_char(unsigned char b) {
   return s;
 }
 
+/// The largest Unicode code point.
+constexpr std::uint32_t kMaxCodePoint = 0x10FFFF;
+
+/// True for the UTF-16 surrogate range, which UTF-8 cannot hold.
+constexpr bool is_surrogate(std::uint32_t cp) noexcept { return cp >= 0xD800 && cp <= 0xDFFF; }
+
+/// `cp` (a valid, non-surrogate code point) as UTF-8.
+std::string utf8_encode(std::uint32_t cp) {
+  std::string s;
+  if (cp < 0x80) {
+    s += static_cast<char>(cp);
+  } else if (cp < 0x800) {
+    s += static_cast<char>(0xC0 | (cp >> 6U));
+    s += static_cast<char>(0x80 | (cp & 0x3FU));
+  } else if (cp < 0x10000) {
+    s += static_cast<char>(0xE0 | (cp >> 12U));
+    s += static_cast<char>(0x80 | ((cp >> 6U) & 0x3FU));
+    s += static_cast<char>(0x80 | (cp & 0x3FU));
+  } else {
+    s += static_cast<char>(0xF0 | (cp >> 18U));
+    s += static_cast<char>(0x80 | ((cp >> 12U) & 0x3FU));
+    s += static_cast<char>(0x80 | ((cp >> 6U) & 0x3FU));
+    s += static_cast<char>(0x80 | (cp & 0x3FU));
+  }
+  return s;
+}
+
+/// `cp` as `prefix` followed by `digits` lower-case hex digits.
+std::string hex_code(std::uint32_t cp, std::string_view prefix, int digits) {
+  std::string s(prefix);
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) s += kHexDigits[(cp >> static_cast<unsigned>(shift)) & 15U];
+  return s;
+}
+
+/// Python's repr() of a one-character str: 'x', '\n', '\x00', '\ud800', "'". Escapes what
+/// Python escapes among the C0/C1 controls and surrogates; prints every other code point.
+/// A wchar_t that is no code point at all (never written by Python) reads as its \U escape.
+std::string wchar_repr(wchar_t w) {
+  const auto cp = static_cast<std::uint32_t>(w);
+  const char quote = cp == '\'' ? '"' : '\'';
+  std::string s(1, quote);
+  switch (cp) {
+    case '\\': s += "\\\\"; break;
+    case '\t': s += "\\t"; break;
+    case '\n': s += "\\n"; break;
+    case '\r': s += "\\r"; break;
+    default:
+      if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0))
+        s += hex_code(cp, "\\x", 2);
+      else if (is_surrogate(cp))
+        s += hex_code(cp, "\\u", 4);
+      else if (cp > kMaxCodePoint)
+        s += hex_code(cp, "\\U", 8);
+      else
+        s += utf8_encode(cp);
+  }
+  s += quote;
+  return s;
+}
+
+/// A one-character JSON string (UTF-8; controls and surrogates as \u escapes); null for a
+/// wchar_t that is no code point.
+std::string json_wchar(wchar_t w) {
+  const auto cp = static_cast<std::uint32_t>(w);
+  if (cp > kMaxCodePoint) return "null";
+  if (cp < 0x80) return json_char(static_cast<unsigned char>(cp));
+  if (is_surrogate(cp) || cp <= 0xa0) return "\"" + hex_code(cp, "\\u", 4) + "\"";
+  return "\"" + utf8_encode(cp) + "\"";
+}
+
 /// Python's repr(float): shortest round-trip digits, fixed notation for exponents -4..15.
 std::string float_repr(double v) {
   if (std::isnan(v)) return "nan";
@@ -178,6 +249,8 @@ template <class T>
 std::string python_text(T v) {
   if constexpr (std::is_same_v<T, char>)
     return bytes_repr(static_cast<unsigned char>(v));
+  else if constexpr (std::is_same_v<T, wchar_t>)
+    return wchar_repr(v);
   else if constexpr (std::is_floating_point_v<T>)
     return float_repr(static_cast<double>(v));  // a c_float reads back in Python as a double
   else if constexpr (std::is_signed_v<T>)
@@ -191,6 +264,8 @@ template <class T>
 std::string json_text(T v) {
   if constexpr (std::is_same_v<T, char>) {
     return json_char(static_cast<unsigned char>(v));
+  } else if constexpr (std::is_same_v<T, wchar_t>) {
+    return json_wchar(v);
   } else if constexpr (std::is_floating_point_v<T>) {
     // JSON has no inf or nan; Python's repr of a finite float is a valid JSON number.
     if (!std::isfinite(v)) return "null";
@@ -330,6 +405,81 @@ std::optional<char> parse_char(std::string_view text, const TypeInfo& info, std:
   return std::nullopt;
 }
 
+/// Decodes `text` if it is exactly one UTF-8 encoded code point (surrogates refused, as UTF-8 does).
+std::optional<std::uint32_t> utf8_single(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  const auto lead = static_cast<unsigned char>(text.front());
+  std::size_t n = 0;
+  std::uint32_t cp = 0;
+  if (lead < 0x80) {
+    n = 1;
+    cp = lead;
+  } else if ((lead & 0xE0U) == 0xC0U) {
+    n = 2;
+    cp = lead & 0x1FU;
+  } else if ((lead & 0xF0U) == 0xE0U) {
+    n = 3;
+    cp = lead & 0x0FU;
+  } else if ((lead & 0xF8U) == 0xF0U) {
+    n = 4;
+    cp = lead & 0x07U;
+  } else {
+    return std::nullopt;
+  }
+  if (text.size() != n) return std::nullopt;
+  for (std::size_t i = 1; i < n; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if ((c & 0xC0U) != 0x80U) return std::nullopt;
+    cp = (cp << 6U) | (c & 0x3FU);
+  }
+  constexpr std::uint32_t kMinOfLength[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < kMinOfLength[n] || cp > kMaxCodePoint || is_surrogate(cp)) return std::nullopt;  // overlong or invalid
+  return cp;
+}
+
+/// Parses `digits` hex digits exactly; nullopt on anything else.
+std::optional<std::uint32_t> parse_hex(std::string_view digits) {
+  std::uint32_t v = 0;
+  for (const char c : digits) {
+    const int h = hex_value(c);
+    if (h < 0) return std::nullopt;
+    v = v * 16 + static_cast<std::uint32_t>(h);
+  }
+  return v;
+}
+
+/// Parses one wide character: a single (UTF-8) character, a backslash escape (\n, \xHH,
+/// \uHHHH, \UHHHHHHHH, ...), or either inside quotes as Python's repr() writes them (so the
+/// text `get` prints can be fed back to `set`).
+std::optional<wchar_t> parse_wchar(std::string_view text, const TypeInfo& info, std::string& why) {
+  std::string_view inner = text;
+  if (inner.size() >= 3 && (inner.front() == '\'' || inner.front() == '"') && inner.back() == inner.front())
+    inner = inner.substr(1, inner.size() - 2);
+  std::optional<std::uint32_t> cp = utf8_single(inner);
+  if (!cp && inner.size() == 2 && inner.front() == '\\') {
+    switch (inner[1]) {
+      case '\\': cp = '\\'; break;
+      case '\'': cp = '\''; break;
+      case '"': cp = '"'; break;
+      case 'n': cp = '\n'; break;
+      case 't': cp = '\t'; break;
+      case 'r': cp = '\r'; break;
+      case '0': cp = 0; break;
+      default: break;
+    }
+  }
+  if (!cp && inner.size() > 2 && inner.front() == '\\') {
+    const std::string_view digits = inner.substr(2);
+    const std::size_t want = inner[1] == 'x' ? 2 : inner[1] == 'u' ? 4 : inner[1] == 'U' ? 8 : 0;
+    if (want != 0 && digits.size() == want) cp = parse_hex(digits);
+    if (cp && *cp > kMaxCodePoint) cp.reset();
+  }
+  if (cp) return static_cast<wchar_t>(*cp);
+  why = "invalid value " + describe(text, info) +
+        ": expected exactly one character, or an escape such as \\n, \\x41, \\u00e9 or \\U0001f600";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::string format_element(char typecode, std::span<const std::byte> element) {
@@ -361,6 +511,8 @@ void parse_element(char typecode, std::string_view text, std::span<std::byte> ou
     std::optional<T> v;
     if constexpr (std::is_same_v<T, char>)
       v = parse_char(text, *info, why);
+    else if constexpr (std::is_same_v<T, wchar_t>)
+      v = parse_wchar(text, *info, why);
     else if constexpr (std::is_floating_point_v<T>)
       v = parse_floating<T>(text, *info, why);
     else

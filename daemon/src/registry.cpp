@@ -86,7 +86,7 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
     return fail(Errc::invalid_argument, why);
   const auto type = shm::type_info(p.typecode);
   if (!type)
-    return fail(Errc::invalid_argument, "unknown typecode; use one of c b B h H i I l L q Q f d");
+    return fail(Errc::invalid_argument, "unknown typecode; use one of c b B u h H i I l L q Q f d");
   if (p.kind == SegmentKind::value && p.length != 1)
     return fail(Errc::invalid_argument, "a Value has length 1, not " + std::to_string(p.length));
   if (p.kind == SegmentKind::array && p.length == 0) return fail(Errc::invalid_argument, "an Array needs length >= 1");

@@ -126,7 +126,7 @@ void RequestHandler::on_hello(const RequestContext&, const pb::Request& req, Rep
 void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   const pb::CreateRequest& c = req.create();
   if (c.typecode().size() != 1) {
-    set_error(reply, Errc::invalid_argument, "typecode must be one character of c b B h H i I l L q Q f d");
+    set_error(reply, Errc::invalid_argument, "typecode must be one character of c b B u h H i I l L q Q f d");
     return;
   }
   if (c.kind() != pb::VALUE && c.kind() != pb::ARRAY) {

@@ -258,6 +258,55 @@ TEST(FormatParseChar, RejectsMoreThanOneByte) {
   for (const char* junk : {"", "ab", "\\x1", "\\xzz", "\\q", "b''", "\xc3\xa9"}) EXPECT_TRUE(rejects('c', junk)) << junk;
 }
 
+TEST(FormatWchar, PrintsLikePythonStrRepr) {
+  EXPECT_EQ(py(L'x'), "'x'");
+  EXPECT_EQ(py(L'\''), "\"'\"");
+  EXPECT_EQ(py(L'\\'), "'\\\\'");
+  EXPECT_EQ(py(L'\n'), "'\\n'");
+  EXPECT_EQ(py(L'\0'), "'\\x00'");
+  EXPECT_EQ(py(static_cast<wchar_t>(0x85)), "'\\x85'");
+  EXPECT_EQ(py(static_cast<wchar_t>(0xe9)), "'\xc3\xa9'");             // é, printed as UTF-8
+  EXPECT_EQ(py(static_cast<wchar_t>(0x1f600)), "'\xf0\x9f\x98\x80'");  // beyond the BMP
+  EXPECT_EQ(py(static_cast<wchar_t>(0xd800)), "'\\ud800'");             // a lone surrogate
+  EXPECT_EQ(py(static_cast<wchar_t>(0x110000)), "'\\U00110000'");       // no code point at all
+  const std::vector<wchar_t> ws = {L'a', L'b'};
+  EXPECT_EQ(shm::format_list('u', std::as_bytes(std::span<const wchar_t>(ws))), "['a', 'b']");
+}
+
+TEST(FormatWchar, JsonIsAOneCharacterString) {
+  EXPECT_EQ(json(L'x'), "\"x\"");
+  EXPECT_EQ(json(L'"'), "\"\\\"\"");
+  EXPECT_EQ(json(L'\n'), "\"\\n\"");
+  EXPECT_EQ(json(static_cast<wchar_t>(0x85)), "\"\\u0085\"");
+  EXPECT_EQ(json(static_cast<wchar_t>(0xe9)), "\"\xc3\xa9\"");
+  EXPECT_EQ(json(static_cast<wchar_t>(0xdfff)), "\"\\udfff\"");
+  EXPECT_EQ(json(static_cast<wchar_t>(-1)), "null");
+}
+
+TEST(FormatParseWchar, AcceptsOneCharacterOrAnEscape) {
+  EXPECT_EQ(parse_ok<wchar_t>("x"), L'x');
+  EXPECT_EQ(parse_ok<wchar_t>("\xc3\xa9"), static_cast<wchar_t>(0xe9));
+  EXPECT_EQ(parse_ok<wchar_t>("\xf0\x9f\x98\x80"), static_cast<wchar_t>(0x1f600));
+  EXPECT_EQ(parse_ok<wchar_t>("\\u00e9"), static_cast<wchar_t>(0xe9));
+  EXPECT_EQ(parse_ok<wchar_t>("\\U0001F600"), static_cast<wchar_t>(0x1f600));
+  EXPECT_EQ(parse_ok<wchar_t>("\\x41"), L'A');
+  EXPECT_EQ(parse_ok<wchar_t>("\\n"), L'\n');
+  EXPECT_EQ(parse_ok<wchar_t>("\\0"), L'\0');
+  EXPECT_EQ(parse_ok<wchar_t>(","), L',');
+}
+
+TEST(FormatParseWchar, AcceptsWhatFormatPrints) {
+  for (const wchar_t w : {L'x', L'\0', L'\n', L'\'', L'"', L'\\', static_cast<wchar_t>(0x85),
+                          static_cast<wchar_t>(0xe9), static_cast<wchar_t>(0x1f600), static_cast<wchar_t>(0xd800)})
+    EXPECT_EQ(parse_ok<wchar_t>(py(w)), w) << py(w);
+}
+
+TEST(FormatParseWchar, RejectsAnythingButOneCodePoint) {
+  for (const char* junk : {"", "ab", "\xc3", "\xc3\xa9\xc3\xa9", "\xc0\x80", "\xed\xa0\x80", "\\U00110000",
+                           "\\u12", "\\uzzzz", "\\q", "''"})
+    EXPECT_TRUE(rejects('u', junk)) << junk;
+}
+
 TEST(FormatParseElement, RejectsUnknownTypecodeAndWrongBufferSize) {
   std::vector<std::byte> out(4);
   std::error_code ec;

@@ -111,11 +111,12 @@ TEST(SegmentSizes, RefusesZeroElementSizeAndOverflow) {
   static_assert(shm::segment_sizes(4, 1, shm::kArrayKind)->mapping_bytes == shm::kArrayDataOffset + 4);
 }
 
-TEST(Typecode, TableHasPythonsThirteenCodesWithLp64Sizes) {
-  const std::string codes = "cbBhHiIlLqQfd";
+TEST(Typecode, TableHasCtypesCharAndPythonsArrayCodesWithLp64Sizes) {
+  const std::string codes = "cbBuhHiIlLqQfd";
   ASSERT_EQ(std::size(shm::kTypeCodes), codes.size());
   for (const char c : codes) EXPECT_TRUE(shm::type_info(c)) << c;
-  for (const char c : std::string("xuwe?zs\0", 8)) EXPECT_FALSE(shm::type_info(c)) << c;
+  for (const char c : std::string("xwe?zs\0", 7)) EXPECT_FALSE(shm::type_info(c)) << c;
+  EXPECT_EQ(shm::type_info('u')->size, 4U);  // wchar_t on Linux, as in Python's array module
   EXPECT_EQ(shm::type_info('l')->size, 8U);
   EXPECT_EQ(shm::type_info('i')->size, 4U);
   EXPECT_EQ(shm::type_info('d')->size, 8U);
@@ -129,6 +130,7 @@ void expect_own_code_fits() {
 
 TEST(Typecode, EveryElementTypeAcceptsItsOwnCode) {
   expect_own_code_fits<char>();
+  expect_own_code_fits<wchar_t>();
   expect_own_code_fits<signed char>();
   expect_own_code_fits<unsigned char>();
   expect_own_code_fits<short>();
@@ -159,6 +161,8 @@ TEST(Typecode, AcceptsOnlySameSizeAndClass) {
   EXPECT_FALSE(typecode_accepts<int>('h'));
   EXPECT_FALSE(typecode_accepts<char>('b'));
   EXPECT_FALSE(typecode_accepts<signed char>('c'));
+  EXPECT_FALSE(typecode_accepts<int>('u'));  // same size, but a character
+  EXPECT_FALSE(typecode_accepts<wchar_t>('i'));
   EXPECT_FALSE(typecode_accepts<unsigned char>('b'));
   EXPECT_FALSE(typecode_accepts<int>('x'));
   EXPECT_FALSE(typecode_accepts<int>('\0'));

@@ -31,7 +31,7 @@ const std::string& last_error_message() noexcept;
 
 /// Everything needed to create a segment without a C++ element type (shmctl uses this).
 struct SegmentSpec {
-  char typecode = 'i';                  ///< one of c b B h H i I l L q Q f d
+  char typecode = 'i';                  ///< one of c b B u h H i I l L q Q f d
   Kind kind = Kind::value;              ///< Value (length 1) or Array
   std::uint64_t length = 1;             ///< number of elements
   std::span<const std::byte> initial;   ///< empty (zeroed) or exactly length * element size bytes

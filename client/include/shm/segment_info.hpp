@@ -17,7 +17,7 @@ enum class Kind : std::uint8_t {
 struct SegmentInfo {
   std::uint64_t id = 0;             ///< unique for the daemon's lifetime
   std::string name;                 ///< the segment's name
-  char typecode = '\0';             ///< one of c b B h H i I l L q Q f d
+  char typecode = '\0';             ///< one of c b B u h H i I l L q Q f d
   Kind kind = Kind::value;          ///< Value or Array
   std::uint64_t length = 0;         ///< number of elements (1 for a Value)
   std::uint32_t element_size = 0;   ///< bytes per element

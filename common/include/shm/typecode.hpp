@@ -21,11 +21,12 @@ struct TypeInfo {
   std::string_view c_name; ///< the C type, for messages
 };
 
-/// Every typecode shmd accepts, in Python's documentation order.
+/// Every typecode shmd accepts: 'c' (ctypes' c_char), then Python's `array` codes in its order.
 inline constexpr TypeInfo kTypeCodes[] = {
     {'c', 1, TypeClass::character, "char"},
     {'b', 1, TypeClass::signed_integer, "signed char"},
     {'B', 1, TypeClass::unsigned_integer, "unsigned char"},
+    {'u', 4, TypeClass::character, "wchar_t"},
     {'h', 2, TypeClass::signed_integer, "short"},
     {'H', 2, TypeClass::unsigned_integer, "unsigned short"},
     {'i', 4, TypeClass::signed_integer, "int"},
@@ -49,6 +50,7 @@ constexpr std::optional<TypeInfo> type_info(char code) noexcept {
 template <class T>
 inline constexpr char typecode_of = '\0';
 template <> inline constexpr char typecode_of<char> = 'c';
+template <> inline constexpr char typecode_of<wchar_t> = 'u';  // a code point, as Python's 'u' on Linux
 template <> inline constexpr char typecode_of<signed char> = 'b';
 template <> inline constexpr char typecode_of<unsigned char> = 'B';
 template <> inline constexpr char typecode_of<short> = 'h';
@@ -81,7 +83,7 @@ constexpr bool typecode_accepts(char code) noexcept {
   return info && info->size == sizeof(T) && info->type_class == type_class_of<T>();
 }
 
-static_assert(sizeof(long) == 8 && sizeof(int) == 4 && sizeof(short) == 2 && sizeof(float) == 4 &&
+static_assert(sizeof(long) == 8 && sizeof(wchar_t) == 4 && sizeof(int) == 4 && sizeof(short) == 2 && sizeof(float) == 4 &&
                   sizeof(double) == 8 && sizeof(long long) == 8,
               "shmd's typecode sizes are those of Linux x86-64 (LP64)");
 static_assert(typecode_accepts<std::int64_t>('q') && typecode_accepts<std::int64_t>('l'));
