@@ -1,0 +1,21 @@
+#pragma once
+/// The bind_* functions module.cpp calls, one per bound type (each in its own *_binding.cpp).
+
+#include <pybind11/pybind11.h>
+
+namespace shmd_py {
+
+/// shmd.SegmentInfo.
+void bind_segment_info(pybind11::module_& m);
+/// shmd.Lock.
+void bind_lock(pybind11::module_& m);
+/// shmd.Segment, the base of Value and Array (name, typecode, detach, the buffer protocol).
+void bind_segment(pybind11::module_& m);
+/// shmd.Value.
+void bind_value(pybind11::module_& m);
+/// shmd.Array.
+void bind_array(pybind11::module_& m);
+/// shmd.Client.
+void bind_client(pybind11::module_& m);
+
+}  // namespace shmd_py

@@ -1,0 +1,62 @@
+#pragma once
+/// BoundSegment: what shmd.Value and shmd.Array have in common, over one shm::Segment.
+
+#include <pybind11/pybind11.h>
+
+#include <memory>
+#include <string>
+
+#include "lock_state.hpp"
+#include "shm/segment.hpp"
+
+namespace shmd_py {
+
+/// The base of the Python Value and Array: one attached segment (held by the derived class as
+/// its typed handle), its lock state, and the count of buffer views exported from it.
+class BoundSegment {
+ public:
+  /// `kind` is "Value" or "Array", for messages.
+  BoundSegment(const shm::SegmentInfo& info, bool read_only, const char* kind);
+  virtual ~BoundSegment() = default;
+  BoundSegment(const BoundSegment&) = delete;
+  BoundSegment& operator=(const BoundSegment&) = delete;
+
+  /// The segment underneath; empty once detached.
+  [[nodiscard]] virtual shm::Segment& segment() noexcept = 0;
+  /// The segment, or ValueError if detached (like an operation on a closed file).
+  shm::Segment& live();
+  /// live(), and PermissionDeniedError before anything is written through a read-only mapping.
+  shm::Segment& writable();
+
+  /// The segment's name (kept after detach).
+  [[nodiscard]] const std::string& name() const noexcept { return info_.name; }
+  /// The segment's typecode.
+  [[nodiscard]] char typecode() const noexcept { return info_.typecode; }
+  /// "Value" or "Array".
+  [[nodiscard]] const char* kind() const noexcept { return kind_; }
+  /// The metadata the daemon reported at attach time.
+  [[nodiscard]] const shm::SegmentInfo& info() const noexcept { return info_; }
+  /// True when attached read-only.
+  [[nodiscard]] bool read_only() const noexcept { return read_only_; }
+  /// True once detached.
+  [[nodiscard]] bool closed() noexcept { return !segment().valid(); }
+  /// The lock state every Lock of this object shares.
+  [[nodiscard]] const std::shared_ptr<LockState>& lock_state() const noexcept { return lock_; }
+
+  /// Detaches (waiting for the daemon, without the GIL). BufferError while buffer views exist,
+  /// ValueError while this process holds the lock through this object or waits for it. Idempotent.
+  void detach();
+
+  /// Buffer views of the mapping handed out and not yet released.
+  int exports = 0;
+  /// Threads waiting for the lock without the GIL: the mapping must stay until they return.
+  int waiting = 0;
+
+ private:
+  shm::SegmentInfo info_;                                    ///< attach-time metadata
+  bool read_only_;                                           ///< mapped PROT_READ
+  const char* kind_;                                         ///< "Value" or "Array"
+  std::shared_ptr<LockState> lock_ = std::make_shared<LockState>();  ///< shared with Lock objects
+};
+
+}  // namespace shmd_py
