@@ -202,6 +202,7 @@ void bind_array(py::module_& m) {
       .def("__getitem__", &BoundArray::getitem)
       .def("__setitem__", &BoundArray::setitem)
       .def("__eq__", &BoundArray::equals)
+      .def("__delitem__", [](BoundArray&, py::handle) { throw py::type_error("Array does not support item deletion"); })
       .def_property("value", &BoundArray::text_value, &BoundArray::set_text_value,
                     "'c': bytes up to the first NUL; 'u': str up to the first NUL (as ctypes char arrays).")
       .def_property("raw", &BoundArray::raw, &BoundArray::set_raw, "'c': all the bytes (as ctypes char arrays).")

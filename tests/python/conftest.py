@@ -30,12 +30,13 @@ OTHER_USER = ("65534", "65534")  # nobody, nogroup
 class Daemon:
     """One shmd process on a socket in a fresh directory of its own."""
 
-    def __init__(self, *extra_args):
+    def __init__(self, *extra_args, socket=None):
+        """With `socket`, listens there (a restart on a predecessor's socket) instead."""
         if not DAEMON:
             pytest.fail("SHMD_TEST_DAEMON is not set (ctest sets it)")
         self.dir = tempfile.mkdtemp(prefix="shmd-py-")
         os.chmod(self.dir, 0o755)  # another uid (setpriv tests) must reach the socket
-        self.socket = os.path.join(self.dir, "shmd.sock")
+        self.socket = socket or os.path.join(self.dir, "shmd.sock")
         self.log_path = os.path.join(self.dir, "shmd.log")
         env = dict(os.environ)
         # The interpreter may run with the ASan runtime preloaded; the daemon links its own.
@@ -134,8 +135,8 @@ def make_daemon():
     """Starts daemons with extra arguments; each is stopped at the end (dead ones are fine)."""
     started = []
 
-    def make(*extra_args):
-        d = Daemon(*extra_args)
+    def make(*extra_args, socket=None):
+        d = Daemon(*extra_args, socket=socket)
         started.append(d)
         return d
 
