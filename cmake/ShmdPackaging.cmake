@@ -1,6 +1,7 @@
 # CPack: `cpack` in a build configured with -DCMAKE_INSTALL_PREFIX=/usr makes shmd_<version>_<arch>.deb
 # holding everything `cmake --install` puts down (binaries, libshmclient, headers, CMake and
-# pkg-config files, systemd units). Dependencies come from dpkg-shlibdeps when it is installed.
+# pkg-config files, systemd units, the Python package in /usr/lib/python3/dist-packages).
+# Dependencies come from dpkg-shlibdeps when it is installed.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME shmd)
 set(CPACK_PACKAGE_VENDOR shmd)
@@ -16,9 +17,13 @@ set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${PROJECT_DESCRIPTION}
  shmd creates, names and reference-counts shared Value/Array segments (memfds) and hands
  them to clients over a Unix socket. Includes shmctl, libshmclient (shared and static, with
- headers, a CMake package and a pkg-config file) and systemd units for socket activation.")
+ headers, a CMake package and a pkg-config file), the Python package shmd, and systemd units
+ for socket activation.")
 # The postinst creates the shmd user with systemd-sysusers, or adduser without systemd.
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "systemd | adduser")
+if(SHMD_PYTHON)
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", ${SHMD_PYTHON_DEB_DEPENDS}")  # the Python package's _core
+endif()
 find_program(SHMD_DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(SHMD_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

@@ -9,8 +9,12 @@
 #      escapes the space with a backslash, so its output goes through the shell as a Makefile's would)
 #   4. starts the installed bin/shmd on a private socket (readiness through --ready-fd and a
 #      fifo, never a sleep) and runs each consumer against it, checking what it prints
+#   5. imports the installed Python package (if built) and round-trips a Value through that shmd
 # Usage: run_install_test.sh BUILD_DIR SOURCE_DIR TEMP_DIR
-# Environment: CMAKE (default cmake), CXX (default g++), PKG_CONFIG (default pkg-config).
+# Environment: CMAKE (default cmake), CXX (default g++), PKG_CONFIG (default pkg-config);
+#   SHMD_PYTHON_EXECUTABLE, SHMD_PYTHON_INSTALL_DIR, SHMD_PYTHON_CONFIGURED_PREFIX: with the
+#   Python package built, step 5 imports the installed copy with that interpreter and round-trips
+#   a Value through the installed shmd.
 set -euo pipefail
 
 build_dir=$(realpath "$1")
@@ -100,6 +104,29 @@ check() {
 check cmake-shared "$tmp/consumer/consumer_shared"
 check cmake-static "$tmp/consumer/consumer_static"
 check pkg-config "$tmp/consumer_pkgconfig"
+
+if [[ -n ${SHMD_PYTHON_EXECUTABLE:-} ]]; then
+  step "the Python package with $SHMD_PYTHON_EXECUTABLE"
+  # For /usr and /usr/local the package lands on the interpreter's own path; a temporary prefix
+  # never is, so the installed copy is reached through PYTHONPATH here.
+  configured=$SHMD_PYTHON_CONFIGURED_PREFIX/$SHMD_PYTHON_INSTALL_DIR
+  if [[ $SHMD_PYTHON_CONFIGURED_PREFIX == /usr || $SHMD_PYTHON_CONFIGURED_PREFIX == /usr/local ]]; then
+    env -u PYTHONPATH "$SHMD_PYTHON_EXECUTABLE" -c "import sys; sys.exit('$configured' not in sys.path)" ||
+      fail "$configured is not on $SHMD_PYTHON_EXECUTABLE's default path"
+  fi
+  site=$prefix/$SHMD_PYTHON_INSTALL_DIR
+  ls "$site"/shmd/_core*.so "$site"/shmd/__init__.py >/dev/null || fail "the shmd package is not under $site"
+  out=$(cd / && PYTHONPATH=$site "$SHMD_PYTHON_EXECUTABLE" -c "
+import shmd, sys
+assert shmd.__file__.startswith('$site/'), shmd.__file__
+c = shmd.Client(sys.argv[1])
+v = c.create_value('py.installed', 'd', 2.678)
+w = c.attach_value('py.installed', 'd')
+print(w.value, c.info('py.installed').refcount)
+" "$socket") || fail "importing the installed shmd package"
+  echo "python: $out"
+  [[ $out == "2.678 2" ]] || fail "the installed package printed '$out'"
+fi
 
 kill "$daemon_pid"
 wait "$daemon_pid" || fail "shmd exited with $? on SIGTERM"
