@@ -44,19 +44,33 @@ class BoundSegment {
   [[nodiscard]] const std::shared_ptr<LockState>& lock_state() const noexcept { return lock_; }
 
   /// Detaches (waiting for the daemon, without the GIL). BufferError while buffer views exist,
-  /// ValueError while this process holds the lock through this object or waits for it. Idempotent.
+  /// ValueError while this process holds the lock through this object, or a thread uses it
+  /// without the GIL (busy). Idempotent.
   void detach();
 
   /// Buffer views of the mapping handed out and not yet released.
   int exports = 0;
-  /// Threads waiting for the lock without the GIL: the mapping must stay until they return.
-  int waiting = 0;
+  /// Threads using the segment without the GIL (a lock wait, a hold): the mapping must stay
+  /// until they return (see BusyMark).
+  int busy = 0;
 
  private:
   shm::SegmentInfo info_;                                    ///< attach-time metadata
   bool read_only_;                                           ///< mapped PROT_READ
   const char* kind_;                                         ///< "Value" or "Array"
   std::shared_ptr<LockState> lock_ = std::make_shared<LockState>();  ///< shared with Lock objects
+};
+
+/// Counts a thread in `segment.busy` for its lifetime, however it ends; detach() refuses meanwhile.
+class BusyMark {
+ public:
+  explicit BusyMark(BoundSegment& segment) noexcept : segment_(segment) { ++segment_.busy; }
+  ~BusyMark() { --segment_.busy; }
+  BusyMark(const BusyMark&) = delete;
+  BusyMark& operator=(const BusyMark&) = delete;
+
+ private:
+  BoundSegment& segment_;  ///< the segment in use
 };
 
 }  // namespace shmd_py

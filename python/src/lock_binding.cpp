@@ -17,15 +17,6 @@ namespace {
 /// How long one wait without the GIL lasts before signals are looked at (Ctrl-C works).
 constexpr std::chrono::milliseconds kSignalCheckSlice{50};
 
-/// Undoes a ++waiting when the wait ends, however it ends.
-struct WaitingMark {
-  explicit WaitingMark(BoundSegment& s) : segment(s) { ++segment.waiting; }
-  ~WaitingMark() { --segment.waiting; }
-  WaitingMark(const WaitingMark&) = delete;
-  WaitingMark& operator=(const WaitingMark&) = delete;
-  BoundSegment& segment;  ///< the segment waited on
-};
-
 }  // namespace
 
 BoundLock::BoundLock(py::object owner, BoundSegment& segment)
@@ -36,7 +27,7 @@ shm::LockGuard BoundLock::wait(shm::Segment& seg, double timeout_s) {
   const bool forever = timeout_s < 0;
   const auto deadline =
       clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(forever ? 0.0 : timeout_s));
-  const WaitingMark mark(*segment_);  // detach() refuses meanwhile: the mutex must stay mapped
+  const BusyMark mark(*segment_);  // detach() refuses meanwhile: the mutex must stay mapped
   for (;;) {
     std::chrono::nanoseconds slice = kSignalCheckSlice;
     if (!forever) slice = std::min(slice, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - clock::now()));

@@ -35,9 +35,9 @@ void BoundSegment::detach() {
   if (exports > 0)
     throw py::buffer_error("cannot detach " + std::string(kind_) + " '" + name() + "': " + std::to_string(exports) +
                            " buffer view(s) of it exist; release them first (as mmap.close() refuses)");
-  if (!lock_->guards.empty() || waiting > 0)
+  if (!lock_->guards.empty() || busy > 0)
     throw_error(shm::Errc::invalid_argument, "cannot detach " + std::string(kind_) + " '" + name() +
-                                                 "': this process holds or waits for its lock; release it first");
+                                                 "': this process holds or waits for its lock (or hands it to the daemon); release it first");
   // Taken out with the GIL held, so that no other thread can see it half-detached.
   shm::Segment taken = std::move(segment());
   std::error_code ec;

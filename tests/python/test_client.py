@@ -225,3 +225,24 @@ def test_a_daemon_round_trip_releases_the_gil(tmp_path):
     t.join(30)
     assert not t.is_alive()
     assert len(outcome) == 1 and isinstance(outcome[0], ConnectionError)
+
+
+def test_one_client_serves_many_threads(client):
+    errors = []
+
+    def work(k):
+        try:
+            for i in range(20):
+                v = client.create_value(f"py.t{k}.{i}", "q", k * 100 + i)
+                assert client.attach_value(f"py.t{k}.{i}", "q").value == k * 100 + i
+                v.detach()
+                client.remove(f"py.t{k}.{i}")
+        except Exception as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and client.list() == []
