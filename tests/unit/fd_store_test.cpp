@@ -1,5 +1,5 @@
-// FdStore::restore: what comes back from systemd's fd store, and what is refused. No daemon runs:
-// a datagram socket stands in for NOTIFY_SOCKET.
+// FdStore::restore: what comes back from systemd's fd store, what is refused, and that a full store is never
+// sent more than it keeps. No daemon runs: a datagram socket stands in for NOTIFY_SOCKET.
 
 #include "shmd/fd_store.hpp"
 
@@ -12,13 +12,16 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "shm/segment_layout.hpp"
+#include "shm/wire/fd_passing.hpp"
 #include "shmd_journal.pb.h"
 
 namespace shmd {
@@ -33,7 +36,7 @@ class FakeNotifySocket {
     char tmpl[] = "/tmp/shmd-fdstore-XXXXXX";
     dir_ = ::mkdtemp(tmpl);
     const std::string path = dir_ + "/notify";
-    socket_ = shm::UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    socket_ = shm::UniqueFd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
@@ -47,9 +50,22 @@ class FakeNotifySocket {
   FakeNotifySocket(const FakeNotifySocket&) = delete;
   FakeNotifySocket& operator=(const FakeNotifySocket&) = delete;
 
+  /// The notifications sent since the last call, in order; the fds they carried are closed.
+  std::vector<std::string> take_messages() {
+    std::vector<std::string> out;
+    for (;;) {
+      std::array<std::byte, 4096> buffer;
+      std::vector<shm::UniqueFd> fds;
+      std::error_code ec;
+      const std::size_t n = shm::wire::recv_with_fds(socket_.get(), buffer, fds, ec);
+      if (ec) return out;
+      out.emplace_back(reinterpret_cast<const char*>(buffer.data()), n);
+    }
+  }
+
  private:
   std::string dir_;       ///< holds the socket
-  shm::UniqueFd socket_;  ///< receives (and ignores) what the store sends
+  shm::UniqueFd socket_;  ///< receives what the store sends
 };
 
 /// A sealed segment memfd made by a registry, and the journal metadata that describes it.
@@ -155,6 +171,65 @@ TEST(FdStoreRestore, TheJournalsLastReferenceCountIsAllThatMayBeReattached) {
   EXPECT_EQ(restored_into.reattach(1, owner, 1, 4).failure().code, shm::Errc::not_attached);
   EXPECT_TRUE(restored_into.reattach(1, owner, 1, 3).ok());
   EXPECT_EQ(restored_into.reattach(1, owner, 2, 1).failure().code, shm::Errc::not_attached);
+  spdlog::drop("fd-store-test");
+}
+
+TEST(FdStoreRestore, ACrashMidCompactionStillFitsAFullStore) {
+  // shmd died after storing journal-6 and before removing journal-5, with the store (6 fds) full:
+  // two journals and four segments. The restart must never send the store a seventh fd.
+  FakeNotifySocket notify_socket;
+  const Notifier notifier;
+  auto log = spdlog::null_logger_st("fd-store-test");
+
+  Registry maker;
+  std::vector<StoredSegment> segments;
+  for (std::uint64_t id = 1; id <= 4; ++id) {
+    segments.push_back(make_segment(maker, id, "s" + std::to_string(id)));
+    segments.back().meta.set_layout_version(shm::kLayoutVersion);
+  }
+  std::vector<InheritedFd> inherited;
+  std::vector<Journal> journals;
+  for (const std::uint64_t generation : {std::uint64_t{5}, std::uint64_t{6}}) {
+    auto journal = Journal::create(generation);
+    ASSERT_TRUE(journal.ok());
+    for (const StoredSegment& s : segments) {
+      jv1::JournalRecord record;
+      *record.mutable_created() = s.meta;
+      ASSERT_TRUE(journal->append(record));
+    }
+    inherited.push_back({"journal-" + std::to_string(generation),
+                         shm::UniqueFd(::fcntl(journal->fd(), F_DUPFD_CLOEXEC, 0))});
+    journals.push_back(std::move(journal.value()));
+  }
+  std::set<std::string> held{"journal-5", "journal-6"};
+  for (StoredSegment& s : segments) {
+    held.insert("seg-" + std::to_string(s.meta.id()));
+    inherited.push_back({"seg-" + std::to_string(s.meta.id()), std::move(s.fd)});
+  }
+
+  Registry restored_into;
+  FdStore store(notifier, restored_into, *log, 6);
+  auto restored = store.restore(inherited);
+  ASSERT_TRUE(restored.ok()) << restored.failure().message;
+  EXPECT_EQ(restored.value(), 4u);
+
+  // Play the notifications against a store of 6, as systemd would.
+  for (const std::string& message : notify_socket.take_messages()) {
+    const auto name_at = message.find("FDNAME=");
+    ASSERT_NE(name_at, std::string::npos) << message;
+    const std::string name = message.substr(name_at + 7, message.find('\n', name_at) - name_at - 7);
+    if (message.starts_with("FDSTORE=1")) {
+      EXPECT_LT(held.size(), 6u) << "sent " << name << " to a full store";
+      held.insert(name);
+    } else if (message.starts_with("FDSTOREREMOVE=1")) {
+      held.erase(name);
+    }
+  }
+  EXPECT_EQ(held, (std::set<std::string>{"journal-7", "seg-1", "seg-2", "seg-3", "seg-4"}));
+  EXPECT_EQ(store.stored_segments(), 4u);
+  const auto refused = store.refuse_create();
+  ASSERT_TRUE(refused.has_value()) << "four segments fill a store of 6";
+  EXPECT_EQ(refused->code, shm::Errc::limit_exceeded);
   spdlog::drop("fd-store-test");
 }
 
