@@ -74,6 +74,8 @@ Result<std::unique_ptr<Daemon>> Daemon::create(Config config) {
       raw->stop();
     });
   }
+  d->hold_timer_.emplace(d->io_);
+  d->handler_.set_hold_listener([raw = d.get()] { raw->schedule_hold_expiry(); });
   if (d->restored_ > 0) {
     d->grace_timer_.emplace(d->io_, d->config_.restore_grace);
     d->grace_timer_->async_wait([raw = d.get()](const std::error_code& ec) {
@@ -106,6 +108,20 @@ void Daemon::schedule_status() {
       last_status_ = std::move(line);
     }
     schedule_status();
+  });
+}
+
+void Daemon::schedule_hold_expiry() {
+  const auto next = registry_.next_hold_deadline();
+  if (!next || (hold_timer_armed_ && hold_timer_->expiry() <= *next)) return;
+  hold_timer_->expires_at(*next);  // cancels a later wait, whose handler then does nothing
+  hold_timer_armed_ = true;
+  hold_timer_->async_wait([this](const std::error_code& ec) {
+    if (ec) return;
+    hold_timer_armed_ = false;
+    if (const std::size_t n = registry_.expire_holds(HoldClock::now()); n > 0)
+      log_->debug("{} unclaimed holds expired", n);
+    schedule_hold_expiry();
   });
 }
 

@@ -47,7 +47,7 @@ jv1::SegmentMeta meta_of(const SegmentRecord& r) {
   m.set_created_unix_ns(r.created_unix_ns);
   m.set_removed(r.removed);
   m.set_layout_version(shm::kLayoutVersion);
-  m.set_references(r.references());
+  m.set_references(r.restorable_references());  // holds end with a restart
   return m;
 }
 
@@ -271,7 +271,7 @@ void FdStore::segment_references(const SegmentRecord& record) {
   if (compact_if_due()) return;  // the snapshot already has the new count
   jv1::JournalRecord rec;
   rec.mutable_references()->set_id(record.id);
-  rec.mutable_references()->set_count(record.references());
+  rec.mutable_references()->set_count(record.restorable_references());
   append(rec);
 }
 

@@ -69,6 +69,9 @@ int main(int argc, char** argv) {
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-connections-per-uid", config.limits.max_connections_per_uid,
                  "Most connections one non-root uid may hold")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-holds-per-uid", config.limits.max_holds_per_uid,
+                 "Most outstanding Holds (references kept for a receiver to claim) one uid, root included, may have")
+      ->capture_default_str()->check(CLI::PositiveNumber);
   double frame_timeout_s = 10;
   app.add_option("--frame-timeout", frame_timeout_s, "Seconds a client may leave a request frame half sent")
       ->capture_default_str()->check(CLI::PositiveNumber);

@@ -1,8 +1,12 @@
 #include "shmd/registry.hpp"
 
+#include <sys/random.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <algorithm>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -22,9 +26,26 @@ std::int64_t now_unix_ns() {
 }
 
 std::string octal(std::uint32_t mode) {
-  char buf[8];
+  char buf[16];  // room for any uint32_t: the compiler sees that nothing can be cut
   std::snprintf(buf, sizeof buf, "%04o", mode);
   return buf;
+}
+
+// 64 bits from the kernel's CSPRNG: a token is a capability, so it must not be guessable from
+// the ones a client has seen. Blocks only until the pool is first seeded at boot.
+std::optional<std::uint64_t> random_u64(std::string& why) {
+  std::uint64_t value = 0;
+  auto* out = reinterpret_cast<unsigned char*>(&value);
+  for (std::size_t got = 0; got < sizeof value;) {
+    const ssize_t n = ::getrandom(out + got, sizeof value - got, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = std::string("getrandom: ") + std::strerror(errno);
+      return std::nullopt;
+    }
+    got += static_cast<std::size_t>(n);
+  }
+  return value;
 }
 
 }  // namespace
@@ -157,8 +178,7 @@ Result<SegmentRecord*> Registry::live(std::string_view name) {
   return const_cast<SegmentRecord*>(found.value());  // we own it; lookup() is the const view
 }
 
-Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
-                                              Access access) {
+Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::string_view name, Access access) {
   auto found = live(name);
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
@@ -169,9 +189,110 @@ Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials
                                              (access == Access::write ? "read-write (that needs the r and w bits)"
                                                                       : "read-only (that needs the r bit)") +
                                              " by uid " + std::to_string(who.uid));
-  if (auto refused = add_references(client, record)) return *std::move(refused);
-  report_references(record);
-  return &std::as_const(record);
+  return &record;
+}
+
+Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
+                                              Access access) {
+  auto found = attachable(who, name, access);
+  if (!found) return found.failure();
+  if (auto refused = add_references(client, *found.value())) return *std::move(refused);
+  report_references(*found.value());
+  return &std::as_const(*found.value());
+}
+
+Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, std::string_view name, Access access,
+                                     std::uint64_t token) {
+  auto found = attachable(who, name, access);
+  if (!found) return found.failure();
+  SegmentRecord& record = *found.value();
+  auto held = token == 0 ? holds_.end() : holds_.find(token);
+  if (held == holds_.end() || held->second.segment != record.id) {
+    // Expired, claimed already, never issued, or another segment's: the attach stands on its own.
+    if (auto refused = add_references(client, record)) return *std::move(refused);
+    report_references(record);
+    return ClaimOutcome{&record, false};
+  }
+  forget_hold(held, record);
+  refs_[client][record.id] += 1;  // the hold's reference, moved: refcount stays as it was
+  report_references(record);      // but a restart would now hand it back to this client
+  return ClaimOutcome{&record, true};
+}
+
+Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
+                                   HoldClock::time_point now) {
+  const std::chrono::seconds lifetime = seconds == 0 ? kDefaultHoldLifetime : std::chrono::seconds(seconds);
+  if (lifetime > kMaxHoldLifetime)
+    return fail(Errc::invalid_argument, "a hold of " + std::to_string(seconds) + " seconds is longer than the " +
+                                            std::to_string(kMaxHoldLifetime.count()) + " allowed");
+  auto held = refs_.find(client);
+  if (held == refs_.end() || !held->second.contains(id))
+    return fail(Errc::not_attached, "this connection holds no reference to segment id " + std::to_string(id) +
+                                        ", so it may not hold it");
+  SegmentRecord& record = by_id_.at(id);
+  if (const std::size_t taken = holds_of(who.uid); taken >= limits_.max_holds_per_uid)
+    return fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already has " + std::to_string(taken) +
+                                          " holds outstanding, its limit (max-holds-per-uid); a hold ends when it is "
+                                          "claimed or its seconds pass");
+  if (record.references() >= kMaxReferences)
+    return fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
+                                          " references");
+  std::uint64_t token = 0;
+  std::string why;
+  while (token == 0 || holds_.contains(token)) {
+    const auto drawn = random_u64(why);
+    if (!drawn) return fail(Errc::internal, "cannot draw a hold token: " + why);
+    token = *drawn;
+  }
+  const HoldClock::time_point deadline = now + lifetime;
+  holds_.emplace(token, Hold{id, who.uid, deadline});
+  hold_deadlines_.emplace(deadline, token);
+  ++holds_per_uid_[who.uid];
+  ++record.holds;
+  ++record.refcount;
+  return HoldOutcome{token, lifetime, &std::as_const(record)};
+}
+
+void Registry::forget_hold(HoldMap::iterator hold, SegmentRecord& record) {
+  --record.holds;
+  hold_deadlines_.erase({hold->second.deadline, hold->first});
+  if (auto taker = holds_per_uid_.find(hold->second.uid); taker != holds_per_uid_.end() && --taker->second == 0)
+    holds_per_uid_.erase(taker);
+  holds_.erase(hold);
+}
+
+std::size_t Registry::expire_holds(HoldClock::time_point now) {
+  std::size_t ended = 0;
+  while (!hold_deadlines_.empty() && hold_deadlines_.begin()->first <= now) {
+    auto held = holds_.find(hold_deadlines_.begin()->second);
+    SegmentRecord& record = by_id_.at(held->second.segment);
+    forget_hold(held, record);
+    --record.refcount;
+    (void)release_if_unreferenced(record);  // a restart would not restore a hold: nothing to record otherwise
+    ++ended;
+  }
+  return ended;
+}
+
+void Registry::release_holds_of(SegmentRecord& record) {
+  for (auto it = holds_.begin(); record.holds > 0 && it != holds_.end();) {
+    auto next = std::next(it);
+    if (it->second.segment == record.id) {
+      forget_hold(it, record);
+      --record.refcount;
+    }
+    it = next;
+  }
+}
+
+std::optional<HoldClock::time_point> Registry::next_hold_deadline() const {
+  if (hold_deadlines_.empty()) return std::nullopt;
+  return hold_deadlines_.begin()->first;
+}
+
+std::size_t Registry::holds_of(uid_t uid) const {
+  auto it = holds_per_uid_.find(uid);
+  return it == holds_per_uid_.end() ? 0 : it->second;
 }
 
 Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
@@ -202,6 +323,7 @@ Result<bool> Registry::remove(const Credentials& who, std::string_view name) {
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
   take_name(record);
+  release_holds_of(record);
   return release_if_unreferenced(record);
 }
 
@@ -259,6 +381,7 @@ Result<const SegmentRecord*> Registry::restore(SegmentRecord record, std::uint32
   record.refcount = 0;
   record.unclaimed = std::min(references, kMaxReferences);
   record.restored = true;
+  record.holds = 0;  // holds are not journaled: a restart ends them
   next_id_ = std::max(next_id_, record.id + 1);
   total_bytes_ += record.sizes.mapping_bytes;
   Usage& used = usage_[record.creator.uid];

@@ -50,6 +50,7 @@ void fill_info(const SegmentRecord& r, pb::SegmentInfo& out) {
   out.set_ephemeral(r.ephemeral);
   out.set_created_unix_ns(r.created_unix_ns);
   out.set_removed(r.removed);
+  out.set_holds(r.holds);
 }
 
 // A writable attach lends the registry's memfd: no copy per attach. The session sends it before
@@ -81,7 +82,7 @@ const RequestHandler::Route RequestHandler::kRoutes[] = {
     {pb::Request::kAttach, &RequestHandler::on_attach}, {pb::Request::kDetach, &RequestHandler::on_detach},
     {pb::Request::kRemove, &RequestHandler::on_remove}, {pb::Request::kList, &RequestHandler::on_list},
     {pb::Request::kInfo, &RequestHandler::on_info},     {pb::Request::kReattach, &RequestHandler::on_reattach},
-    {pb::Request::kChmod, &RequestHandler::on_chmod},
+    {pb::Request::kChmod, &RequestHandler::on_chmod},   {pb::Request::kHold, &RequestHandler::on_hold},
 };
 
 RequestHandler::RequestHandler(Registry& registry, std::string server_version)
@@ -170,14 +171,29 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
 }
 
 void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
-  const Access access = req.attach().read_only() ? Access::read : Access::write;
-  auto segment = registry_.attach(ctx.client, ctx.credentials, req.attach().name(), access);
-  if (!segment) return set_failure(reply, segment.failure());
-  if (!attach_fd(reply, *segment.value(), access)) {
-    (void)registry_.detach(ctx.client, segment.value()->id);
+  const pb::AttachRequest& a = req.attach();
+  const Access access = a.read_only() ? Access::read : Access::write;
+  auto outcome = registry_.claim(ctx.client, ctx.credentials, a.name(), access, a.claim());
+  if (!outcome) return set_failure(reply, outcome.failure());
+  // If the fd cannot be passed, a claimed hold's reference goes with the detach: the hold is spent,
+  // as it would be by a receiver that claimed and then failed.
+  if (!attach_fd(reply, *outcome->segment, access)) {
+    (void)registry_.detach(ctx.client, outcome->segment->id);
     return;
   }
-  fill_info(*segment.value(), *reply.response.mutable_attach()->mutable_segment());
+  auto* body = reply.response.mutable_attach();
+  fill_info(*outcome->segment, *body->mutable_segment());
+  body->set_claimed(outcome->claimed);
+}
+
+void RequestHandler::on_hold(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
+  auto outcome = registry_.hold(ctx.client, ctx.credentials, req.hold().id(), req.hold().seconds(), HoldClock::now());
+  if (!outcome) return set_failure(reply, outcome.failure());
+  auto* body = reply.response.mutable_hold();
+  body->set_token(outcome->token);
+  body->set_seconds(static_cast<std::uint32_t>(outcome->lifetime.count()));
+  fill_info(*outcome->segment, *body->mutable_segment());
+  if (hold_listener_) hold_listener_();
 }
 
 void RequestHandler::on_detach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {

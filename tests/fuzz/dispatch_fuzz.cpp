@@ -1,6 +1,7 @@
 // The fuzz body: bytes -> FrameDecoder -> Request -> RequestHandler, with no socket, the way a
 // Session drives them. Two connections take turns; the request id picks who is asking, so the
-// fuzzer can reach owner, group, other and root paths.
+// fuzzer can reach owner, group, other and root paths. AttachRequest.claim = N names the Nth hold
+// token issued (see below).
 
 #include "dispatch_fuzz.hpp"
 
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shm/wire/framing.hpp"
 #include "shmd.pb.h"
@@ -32,6 +34,7 @@ shmd::Limits fuzz_limits() {
   limits.max_name_length = 255;
   limits.max_bytes_per_uid = 16 * 1024;
   limits.max_segments_per_uid = 8;
+  limits.max_holds_per_uid = 4;
   return limits;
 }
 
@@ -58,8 +61,13 @@ void check_reply(const pb::Request& request, const shmd::Reply& reply) {
   if (reply.response.has_error() && reply.response.error().code() == pb::ERROR_CODE_UNSPECIFIED)
     broken("an error reply without a code");
   const auto body = reply.response.body_case();
+  // Create (without no_attach) and Attach (claiming or not) hand over a segment; Hold, like every
+  // other reply, carries no fd.
   const bool hands_over = body == pb::Response::kCreate || body == pb::Response::kAttach;
   if (hands_over != reply.has_fd()) broken("fd present without a segment, or missing with one");
+  if (body == pb::Response::kHold && reply.response.hold().token() == 0) broken("a hold answered with token 0");
+  if (body == pb::Response::kAttach && reply.response.attach().claimed() && request.attach().claim() == 0)
+    broken("an attach claimed a hold without a token");
   if (reply.has_fd()) {
     struct stat st {};
     if (::fstat(reply.fd_to_send(), &st) != 0) broken("the passed fd is not open");
@@ -70,15 +78,20 @@ void check_reply(const pb::Request& request, const shmd::Reply& reply) {
   if (reply.close_connection) broken("a parsed request asked to close the connection");
 }
 
-/// The registry's totals must equal the sum over what it lists.
+/// The registry's totals must equal the sum over what it lists, and the holds it counts per
+/// segment the holds it has.
 void check_registry(const shmd::Registry& registry) {
   std::uint64_t bytes = 0;
   std::size_t count = 0;
+  std::size_t holds = 0;
   registry.for_each_after("", 0, [&](const shmd::SegmentRecord& r) {
     bytes += r.sizes.mapping_bytes;
     ++count;
+    holds += r.holds;
+    if (r.holds > r.refcount) broken("a segment has more holds than references");
     return true;
   });
+  if (holds != registry.hold_count()) broken("the segments' holds differ from the outstanding holds");
   if (bytes != registry.total_bytes()) broken("total_bytes differs from the sum of the segments");
   if (count != registry.segment_count()) broken("segment_count differs from the listed segments");
   if (count > registry.limits().max_segments) broken("more segments than max-segments");
@@ -105,6 +118,7 @@ int shmd_fuzz_one(const std::uint8_t* data, std::size_t size) {
   std::string payload;
   pb::Request request;
   std::size_t frame = 0;
+  std::vector<std::uint64_t> tokens;  // every hold token issued, in order
   bool open = true;
   for (const std::string_view bytes : reads) {
     if (!open) break;
@@ -115,10 +129,15 @@ int shmd_fuzz_one(const std::uint8_t* data, std::size_t size) {
         open = false;  // the Session answers protocol_error and closes
         break;
       }
+      // Hold tokens are random, so no input can spell one: a claim of N (1, 2, ...) stands for
+      // the Nth token this input was given, which lets the fuzzer reach successful claims.
+      if (request.has_attach() && request.attach().claim() >= 1 && request.attach().claim() <= tokens.size())
+        request.mutable_attach()->set_claim(tokens[request.attach().claim() - 1]);
       shmd::RequestContext ctx;
       ctx.client = 1 + frame % 2;
       ctx.credentials = kWho[request.request_id() % kWho.size()];
       const shmd::Reply reply = handler.handle(ctx, request);
+      if (reply.response.has_hold()) tokens.push_back(reply.response.hold().token());
       check_reply(request, reply);
       check_registry(registry);
       ++frame;
@@ -129,7 +148,15 @@ int shmd_fuzz_one(const std::uint8_t* data, std::size_t size) {
   registry.drop_client(1);
   registry.drop_client(2);
   check_registry(registry);
-  // With every connection gone, nothing is referenced, and nothing removed or ephemeral is left.
+  // With every connection gone, only holds reference anything; they outlive connections.
+  registry.for_each_after("", 0, [](const shmd::SegmentRecord& r) {
+    if (r.refcount != r.holds) broken("a connection's reference survives its connection");
+    return true;
+  });
+  // Once every hold has expired, nothing is referenced, and nothing removed or ephemeral is left.
+  registry.expire_holds(shmd::HoldClock::now() + shmd::kMaxHoldLifetime);
+  if (registry.hold_count() != 0 || registry.next_hold_deadline()) broken("a hold outlives its longest lifetime");
+  check_registry(registry);
   registry.for_each_after("", 0, [](const shmd::SegmentRecord& r) {
     if (r.refcount != 0) broken("references survive the last connection");
     if (r.removed || r.ephemeral) broken("a removed or ephemeral segment outlives its last reference");

@@ -130,6 +130,21 @@ pb::Request reattach(std::uint64_t id, std::uint32_t references, Who who = kOwne
   return r;
 }
 
+pb::Request hold(std::uint64_t id, std::uint32_t seconds = 0, Who who = kOwner) {
+  pb::Request r;
+  r.set_request_id(next_id(who));
+  r.mutable_hold()->set_id(id);
+  r.mutable_hold()->set_seconds(seconds);
+  return r;
+}
+
+/// An attach that claims a hold; the fuzz body reads claim N (1, 2, ...) as the Nth token issued.
+pb::Request claim(const std::string& name, std::uint64_t token, Who who = kOwner, bool read_only = false) {
+  pb::Request r = attach(name, who, read_only);
+  r.mutable_attach()->set_claim(token);
+  return r;
+}
+
 std::string varint(std::uint64_t v) {
   std::string s;
   shm::wire::append_varint(s, v);
@@ -224,7 +239,6 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 20; ++i) s.add(create("big" + std::to_string(i), "d", pb::ARRAY, 512, kRoot));
     return s;
   }());
-
   // Broken frames.
   emit("frame-varint-too-long", Stream().raw(std::string(11, '\x80')).raw("\x01"));
   emit("frame-varint-ten-bytes-max-length", Stream().raw(varint(u64max)).raw("xyz"));
@@ -270,6 +284,64 @@ int main(int argc, char** argv) {
   // 2^32-1 of them keep the single-threaded daemon busy for minutes (and can wrap the 32-bit count).
   emit("regression-reattach-huge-references",
        Stream().add(create("v", "d", pb::VALUE, 1)).add(reattach(1, u32max)).add(detach(1)));
+
+  // Holds (last, so the request ids of the files above stay as they were). Frames alternate
+  // between connection 1 (even frames) and 2 (odd frames), and a hold needs a reference on its
+  // own connection; claim N stands for the Nth token issued.
+  emit("valid-hold-then-claim", Stream()
+                                    .add(create("e", "d", pb::VALUE, 1, kOwner, 0644, le64(1.5), true))  // c1
+                                    .add(attach("e", kOther, true))                                      // c2
+                                    .add(hold(1))                                                        // c1: token 1
+                                    .add(detach(1))                                                      // c2
+                                    .add(detach(1))                                                      // c1
+                                    .add(claim("e", 1, kOther, true))                                    // c2: claimed
+                                    .add(info("e"))
+                                    .add(claim("e", 1, kOther, true)));  // spent: a plain attach
+  emit("valid-hold-outlives-its-connections", Stream()
+                                                  .add(create("e", "i", pb::ARRAY, 8, kOwner, 0, {}, true))
+                                                  .add(info("e"))
+                                                  .add(hold(1, 5))
+                                                  .add(list()));
+  emit("valid-hold-not-attached", Stream()
+                                      .add(create("n", "q", pb::VALUE, 1))  // c1
+                                      .add(hold(1))                         // c2 holds no reference
+                                      .add(hold(99))                        // c1, no such segment
+                                      .add(hold(0, 0, kRoot)));
+  emit("valid-hold-seconds", Stream()
+                                 .add(create("s", "f", pb::VALUE, 1, kOwner, 0, {}, true))
+                                 .add(info("s"))
+                                 .add(hold(1, 600))
+                                 .add(info("s"))
+                                 .add(hold(1, 601))
+                                 .add(info("s"))
+                                 .add(hold(1, u32max)));
+  emit("valid-hold-per-uid-limit", [] {
+    Stream s;
+    s.add(create("l", "B", pb::VALUE, 1, kOwner, 0666)).add(attach("l", kRoot));
+    for (int i = 0; i < 6; ++i) s.add(hold(1, 0, i % 2 == 0 ? kOwner : kRoot));
+    for (int i = 0; i < 6; ++i) s.add(hold(1, 0, kRoot));
+    return s;
+  }());
+  emit("valid-hold-claim-bad-tokens", Stream()
+                                          .add(create("b", "h", pb::VALUE, 1, kOwner, 0, {}, true))
+                                          .add(info("b"))
+                                          .add(hold(1))
+                                          .add(claim("b", u64max))
+                                          .add(claim("b", 0))
+                                          .add(claim("missing", 1))
+                                          .add(create("b2", "h", pb::VALUE, 1, kOwner, 0, {}, true))
+                                          .add(claim("b2", 1))  // token 1 holds b, not b2
+                                          .add(claim("b", 1, kOther)));  // not permitted: the hold stays
+  emit("valid-hold-then-remove", Stream()
+                                     .add(create("r", "L", pb::VALUE, 1))
+                                     .add(info("r"))
+                                     .add(hold(1))
+                                     .add(info("r"))
+                                     .add(detach(1))
+                                     .add(remove_req("r"))
+                                     .add(claim("r", 1))
+                                     .add(list()));
+  emit("field-hold-huge-id-and-seconds", Stream().add(hold(u64max, u32max)).add(hold(0, 0)).add(claim("", u64max)));
 
   for (const auto& [name, stream] : files) {
     std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);

@@ -282,11 +282,12 @@ shmd::v1::SegmentInfo sample_info(std::string name) {
   s.set_ephemeral(true);
   s.set_created_unix_ns(1'700'000'000'123'456'789);
   s.set_removed(true);
+  s.set_holds(2);
   return s;
 }
 
 std::vector<shmd::v1::Request> one_request_of_each_kind() {
-  std::vector<shmd::v1::Request> all(9);
+  std::vector<shmd::v1::Request> all(10);
   std::uint64_t id = 1;
   for (auto& r : all) r.set_request_id(id++);
   all[0].mutable_hello()->set_protocol_version(1);
@@ -302,6 +303,7 @@ std::vector<shmd::v1::Request> one_request_of_each_kind() {
   c->set_open_existing(true);
   all[2].mutable_attach()->set_name("temperature");
   all[2].mutable_attach()->set_read_only(true);
+  all[2].mutable_attach()->set_claim(0x8000'0000'0000'0001ULL);
   all[3].mutable_detach()->set_id(std::numeric_limits<std::uint64_t>::max());
   all[4].mutable_remove()->set_name("a.b_c-9");
   all[5].mutable_list()->set_after_name("m");
@@ -312,11 +314,13 @@ std::vector<shmd::v1::Request> one_request_of_each_kind() {
   all[7].mutable_reattach()->set_references(3);
   all[8].mutable_chmod()->set_name("x");
   all[8].mutable_chmod()->set_mode(0644);
+  all[9].mutable_hold()->set_id(99);
+  all[9].mutable_hold()->set_seconds(600);
   return all;
 }
 
 std::vector<shmd::v1::Response> one_response_of_each_kind() {
-  std::vector<shmd::v1::Response> all(10);
+  std::vector<shmd::v1::Response> all(11);
   std::uint64_t id = 100;
   for (auto& r : all) r.set_request_id(id++);
   all[0].mutable_hello()->set_protocol_version(1);
@@ -324,6 +328,7 @@ std::vector<shmd::v1::Response> one_response_of_each_kind() {
   *all[1].mutable_create()->mutable_segment() = sample_info("c");
   all[1].mutable_create()->set_created(true);
   *all[2].mutable_attach()->mutable_segment() = sample_info("a");
+  all[2].mutable_attach()->set_claimed(true);
   all[3].mutable_detach()->set_refcount(7);
   all[4].mutable_remove()->set_freed(true);
   for (int i = 0; i < 3; ++i) *all[5].mutable_list()->add_segments() = sample_info("l" + std::to_string(i));
@@ -331,8 +336,11 @@ std::vector<shmd::v1::Response> one_response_of_each_kind() {
   *all[6].mutable_info()->mutable_segment() = sample_info("i");
   *all[7].mutable_reattach()->mutable_segment() = sample_info("r");
   *all[8].mutable_chmod()->mutable_segment() = sample_info("m");
-  all[9].mutable_error()->set_code(shmd::v1::LIMIT_EXCEEDED);
-  all[9].mutable_error()->set_message("--max-segments is 3");
+  all[9].mutable_hold()->set_token(std::numeric_limits<std::uint64_t>::max());
+  all[9].mutable_hold()->set_seconds(30);
+  *all[9].mutable_hold()->mutable_segment() = sample_info("h");
+  all[10].mutable_error()->set_code(shmd::v1::LIMIT_EXCEEDED);
+  all[10].mutable_error()->set_message("--max-segments is 3");
   return all;
 }
 

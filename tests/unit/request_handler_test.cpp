@@ -364,5 +364,56 @@ TEST_F(RequestHandlerTest, InfoAndRemoveReportMissingNames) {
   EXPECT_EQ(call(rm).response.error().code(), pb::NOT_FOUND);
 }
 
+TEST_F(RequestHandlerTest, HoldAnswersATokenWithoutAnFdAndTellsTheListener) {
+  int told = 0;
+  handler_.set_hold_listener([&] { ++told; });
+  Reply c = create("v");
+  const std::uint64_t id = c.response.create().segment().id();
+  pb::Request req;
+  req.mutable_hold()->set_id(id);
+  Reply r = call(req);
+  ASSERT_FALSE(r.response.has_error()) << r.response.error().message();
+  ASSERT_TRUE(r.response.has_hold());
+  EXPECT_FALSE(r.has_fd()) << "a hold hands over nothing";
+  EXPECT_NE(r.response.hold().token(), 0u);
+  EXPECT_EQ(r.response.hold().seconds(), 30u) << "0 means the default";
+  EXPECT_EQ(r.response.hold().segment().refcount(), 2u);
+  EXPECT_EQ(r.response.hold().segment().holds(), 1u);
+  EXPECT_EQ(told, 1);
+
+  req.mutable_hold()->set_seconds(601);
+  Reply too_long = call(req);
+  ASSERT_TRUE(too_long.response.has_error());
+  EXPECT_EQ(too_long.response.error().code(), pb::INVALID_ARGUMENT);
+  req.mutable_hold()->set_seconds(0);
+  Reply other = call(req, /*client=*/2);
+  EXPECT_EQ(other.response.error().code(), pb::NOT_ATTACHED);
+  EXPECT_EQ(told, 1) << "refused holds arm nothing";
+}
+
+TEST_F(RequestHandlerTest, AttachWithAClaimSaysWhetherItTookTheHold) {
+  Reply c = create("v");
+  pb::Request hold;
+  hold.mutable_hold()->set_id(c.response.create().segment().id());
+  const std::uint64_t token = call(hold).response.hold().token();
+
+  pb::Request attach;
+  attach.mutable_attach()->set_name("v");
+  attach.mutable_attach()->set_claim(token ^ 0x5a5a);
+  Reply unclaimed = call(attach, 2);
+  ASSERT_TRUE(unclaimed.response.has_attach()) << unclaimed.response.error().message();
+  EXPECT_FALSE(unclaimed.response.attach().claimed());
+  EXPECT_TRUE(unclaimed.has_fd());
+  EXPECT_EQ(unclaimed.response.attach().segment().refcount(), 3u);
+
+  attach.mutable_attach()->set_claim(token);
+  Reply claimed = call(attach, 2);
+  ASSERT_TRUE(claimed.response.has_attach()) << claimed.response.error().message();
+  EXPECT_TRUE(claimed.response.attach().claimed());
+  EXPECT_TRUE(claimed.has_fd());
+  EXPECT_EQ(claimed.response.attach().segment().refcount(), 3u);
+  EXPECT_EQ(claimed.response.attach().segment().holds(), 0u);
+}
+
 }  // namespace
 }  // namespace shmd

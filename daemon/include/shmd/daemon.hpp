@@ -47,6 +47,8 @@ class Daemon {
   explicit Daemon(Config config);
   shm::UniqueFd adopt_fds();
   void schedule_status();
+  /// Arms the hold timer for the earliest hold deadline, unless it is set to fire sooner already.
+  void schedule_hold_expiry();
   [[nodiscard]] std::string status_line() const;
 
   Config config_;                            ///< settings
@@ -59,6 +61,8 @@ class Daemon {
   std::optional<asio::signal_set> signals_;  ///< SIGINT/SIGTERM, when handled
   std::optional<asio::steady_timer> status_timer_;  ///< periodic STATUS= updates
   std::optional<asio::steady_timer> grace_timer_;   ///< sweeps unclaimed restored segments
+  std::optional<asio::steady_timer> hold_timer_;    ///< ends holds at their deadlines
+  bool hold_timer_armed_ = false;                   ///< a wait on hold_timer_ is pending
   std::optional<Server> server_;             ///< the accept loop
   std::size_t restored_ = 0;                 ///< segments restored at start
   std::string last_status_;                  ///< last STATUS= sent

@@ -20,6 +20,9 @@ struct Limits {
   std::size_t max_segments_per_uid = 65536;                  ///< segments one non-root uid may hold
   std::size_t max_connections = 8192;                        ///< client connections at once
   std::size_t max_connections_per_uid = 2048;                ///< connections one non-root uid may hold
+  /// Outstanding Holds one uid may have, root included: each pins a segment for up to
+  /// kMaxHoldLifetime (600 s) with no connection to account it to.
+  std::size_t max_holds_per_uid = 4096;
 };
 
 }  // namespace shmd

@@ -1,10 +1,12 @@
 #pragma once
 /// Registry: names, reference counts and lifetimes of all segments. Never sees a socket.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -22,6 +24,13 @@ using ClientId = std::uint64_t;
 
 /// Most references one segment may have at once; far above real use, far below wrapping.
 inline constexpr std::uint32_t kMaxReferences = 1U << 24;
+
+/// The clock of hold deadlines: monotonic, so setting the wall clock neither ends nor prolongs a hold.
+using HoldClock = std::chrono::steady_clock;
+/// A hold's lifetime when the request says 0.
+inline constexpr std::chrono::seconds kDefaultHoldLifetime{30};
+/// The longest hold a request may ask for: a hold pins memory that no connection accounts for.
+inline constexpr std::chrono::seconds kMaxHoldLifetime{600};
 
 /// What a create asks for.
 struct CreateParams {
@@ -41,6 +50,19 @@ struct CreateOutcome {
   bool created;                  ///< false when open_existing attached instead
 };
 
+/// The outcome of a successful hold.
+struct HoldOutcome {
+  std::uint64_t token;            ///< names the hold in a claim; random, never 0
+  std::chrono::seconds lifetime;  ///< how long it waits to be claimed
+  const SegmentRecord* segment;   ///< the held segment; refcount and holds include the new hold
+};
+
+/// The outcome of a successful attach that may claim a hold.
+struct ClaimOutcome {
+  const SegmentRecord* segment;  ///< the segment now referenced by the caller
+  bool claimed;                  ///< true when a hold's reference became the caller's
+};
+
 /// Told about every change that must survive a daemon restart (see FdStore).
 class RegistryObserver {
  public:
@@ -53,7 +75,8 @@ class RegistryObserver {
   virtual void segment_removed(const SegmentRecord& record) = 0;
   /// A segment was released; its memfd is about to be closed.
   virtual void segment_freed(const SegmentRecord& record) = 0;
-  /// A segment's references() changed (and it was not released): what a restart must know.
+  /// A segment's references changed (and it was not released): its restorable_references() are
+  /// what a restart must know.
   virtual void segment_references(const SegmentRecord& record) = 0;
   /// Why a new segment could not be kept across a restart, if it could not; such a create fails.
   [[nodiscard]] virtual std::optional<Failure> refuse_create() const { return std::nullopt; }
@@ -62,7 +85,8 @@ class RegistryObserver {
 /// Owns every segment. A segment lives until removed; Remove takes the name away at once and
 /// frees the memory with the last reference (SysV IPC_RMID semantics). Ephemeral segments are
 /// removed when their last reference goes. References are counted per client, so a client that
-/// disconnects can give all of its references back at once.
+/// disconnects can give all of its references back at once. A hold is one more reference that no
+/// client owns: it outlives its taker's connection and ends when claimed or at its deadline.
 class Registry {
  public:
   /// A registry that enforces `limits`.
@@ -73,13 +97,34 @@ class Registry {
   Result<CreateOutcome> create(ClientId client, const Credentials& who, const CreateParams& params);
   /// Gives `client` a reference to the live segment called `name`, if `who` may access it so.
   Result<const SegmentRecord*> attach(ClientId client, const Credentials& who, std::string_view name, Access access);
+  /// attach(), except that when `token` names a live hold of that same segment, the hold's
+  /// reference becomes `client`'s instead of a new one being added (refcount unchanged). Any
+  /// other token is no error: the attach then takes a reference of its own.
+  Result<ClaimOutcome> claim(ClientId client, const Credentials& who, std::string_view name, Access access,
+                             std::uint64_t token);
+  /// Adds one reference to segment `id` that no client owns, for `seconds` (0: the default,
+  /// more than kMaxHoldLifetime: invalid_argument) from `now`, unless claimed first. `client` must
+  /// hold a reference to `id` itself (else not_attached); `who.uid` may have at most
+  /// max_holds_per_uid holds outstanding (else limit_exceeded).
+  Result<HoldOutcome> hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
+                           HoldClock::time_point now);
+  /// Ends every hold whose deadline is not after `now`, releasing what only a hold kept alive;
+  /// returns how many ended.
+  std::size_t expire_holds(HoldClock::time_point now);
+  /// The earliest deadline of an outstanding hold, if any.
+  [[nodiscard]] std::optional<HoldClock::time_point> next_hold_deadline() const;
+  /// Outstanding holds in all.
+  [[nodiscard]] std::size_t hold_count() const noexcept { return holds_.size(); }
+  /// Outstanding holds taken by `uid`.
+  [[nodiscard]] std::size_t holds_of(uid_t uid) const;
   /// Drops one of `client`'s references to segment `id`; returns the references left.
   Result<std::uint32_t> detach(ClientId client, std::uint64_t id);
-  /// Takes `name` away (owner or root only); true when the memory was freed at once.
+  /// Takes `name` away (owner or root only); true when the memory was freed at once. The
+  /// segment's holds end with its name: a claim goes by name, so none could be claimed any more.
   Result<bool> remove(const Credentials& who, std::string_view name);
   /// Changes the permission bits (owner or root only).
   Result<const SegmentRecord*> chmod(const Credentials& who, std::string_view name, std::uint32_t mode);
-  /// Drops every reference `client` holds (its connection closed).
+  /// Drops every reference `client` holds (its connection closed). Holds it took stay.
   void drop_client(ClientId client);
   /// Hands `client` `references` (0 means 1) of the references segment `id` (live or removed)
   /// had before a daemon restart and nobody has reattached yet, without an fd: a client
@@ -137,6 +182,17 @@ class Registry {
   /// After `record`'s references() went down: releases it, or tells the observer the new count.
   void references_dropped(SegmentRecord& record);
   void report_references(const SegmentRecord& record);
+  Result<SegmentRecord*> attachable(const Credentials& who, std::string_view name, Access access);
+  /// One outstanding hold.
+  struct Hold {
+    std::uint64_t segment;          ///< the held segment's id
+    uid_t uid;                      ///< who took it, for max-holds-per-uid
+    HoldClock::time_point deadline; ///< when it ends unless claimed
+  };
+  using HoldMap = std::unordered_map<std::uint64_t, Hold>;
+  /// Forgets one hold of `record`; its reference (still in refcount) is the caller's to move or release.
+  void forget_hold(HoldMap::iterator hold, SegmentRecord& record);
+  void release_holds_of(SegmentRecord& record);
   void take_name(SegmentRecord& record);
   Result<SegmentRecord*> live(std::string_view name);
   Result<SegmentRecord*> live_for_owner(const Credentials& who, std::string_view name, const char* what);
@@ -156,6 +212,9 @@ class Registry {
   std::map<OrderKey, std::uint64_t> ordered_;                       ///< (name, id) -> id, for listing
   std::unordered_map<ClientId, std::unordered_map<std::uint64_t, std::uint32_t>> refs_;  ///< per-client counts
   std::unordered_map<uid_t, Usage> usage_;                          ///< quota use per creator uid
+  HoldMap holds_;                                                   ///< token -> outstanding hold
+  std::set<std::pair<HoldClock::time_point, std::uint64_t>> hold_deadlines_;  ///< (deadline, token), earliest first
+  std::unordered_map<uid_t, std::size_t> holds_per_uid_;            ///< outstanding holds per taker uid
 };
 
 }  // namespace shmd

@@ -1,6 +1,7 @@
 #pragma once
 /// RequestHandler: turns one decoded Request into one Response. Never sees a socket.
 
+#include <functional>
 #include <string>
 
 #include "shm/unique_fd.hpp"
@@ -45,6 +46,8 @@ class RequestHandler {
   Reply handle(const RequestContext& ctx, const shmd::v1::Request& request);
   /// The reply to bytes that are not a valid frame or message: PROTOCOL_ERROR, then close.
   static Reply protocol_error(std::string message);
+  /// Called after every new hold, so the daemon can bring its expiry timer forward.
+  void set_hold_listener(std::function<void()> listener) { hold_listener_ = std::move(listener); }
 
  private:
   void on_hello(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
@@ -56,6 +59,7 @@ class RequestHandler {
   void on_info(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
   void on_chmod(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
   void on_reattach(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_hold(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
 
   using Handler = void (RequestHandler::*)(const RequestContext&, const shmd::v1::Request&, Reply&);
   struct Route {
@@ -66,6 +70,7 @@ class RequestHandler {
 
   Registry& registry_;          ///< the segments
   std::string server_version_;  ///< reported by Hello
+  std::function<void()> hold_listener_;  ///< told about new holds; may be empty
 };
 
 /// The wire code for an shm::Errc (the one place this mapping lives on the daemon side).

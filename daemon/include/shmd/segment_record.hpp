@@ -26,14 +26,17 @@ struct SegmentRecord {
   std::uint32_t mode = 0600;         ///< permission bits
   bool ephemeral = false;            ///< remove when references() reaches zero
   bool removed = false;              ///< name taken away; freed when references() reaches zero
-  std::uint32_t refcount = 0;        ///< references held by connections
+  std::uint32_t refcount = 0;        ///< references held by connections, plus `holds`
+  std::uint32_t holds = 0;           ///< references the daemon keeps for Holds (see Registry::hold)
   std::uint32_t unclaimed = 0;       ///< references from before a restart not yet reattached
   bool restored = false;             ///< came back from the fd store after a daemon restart
   std::int64_t created_unix_ns = 0;  ///< creation time
   shm::UniqueFd memfd;               ///< the sealed memfd backing it
 
-  /// The references that keep the memory: held by connections, plus unclaimed ones.
+  /// The references that keep the memory: held by connections or holds, plus unclaimed ones.
   [[nodiscard]] std::uint32_t references() const noexcept { return refcount + unclaimed; }
+  /// The references a restarted daemon hands back for Reattach: all but holds, which a restart ends.
+  [[nodiscard]] std::uint32_t restorable_references() const noexcept { return refcount - holds + unclaimed; }
 };
 
 }  // namespace shmd

@@ -1,0 +1,300 @@
+// Registry holds: a reference no connection owns, claimed by a later attach or ended at its
+// deadline. Time is passed in, so expiry is checked to the second without waiting. No daemon runs.
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "shmd/registry.hpp"
+
+namespace shmd {
+namespace {
+
+using namespace std::chrono_literals;
+using shm::Errc;
+
+constexpr ClientId kSender = 1;
+constexpr ClientId kReceiver = 2;
+const Credentials kAlice{1000, 100, 4242};
+const Credentials kBob{1001, 100, 4343};
+const Credentials kRoot{0, 0, 1};
+const HoldClock::time_point kT0 = HoldClock::time_point{} + 1000h;
+
+/// Records which segments the registry freed.
+class FreedLog final : public RegistryObserver {
+ public:
+  void segment_created(const SegmentRecord&) override {}
+  void segment_updated(const SegmentRecord&) override {}
+  void segment_removed(const SegmentRecord&) override {}
+  void segment_freed(const SegmentRecord& record) override { freed.push_back(record.id); }
+  std::vector<std::uint64_t> freed;  ///< ids, in order
+};
+
+CreateParams value_params(std::string_view name, bool ephemeral, std::uint32_t mode = 0600) {
+  CreateParams p;
+  p.name = name;
+  p.typecode = 'd';
+  p.kind = SegmentKind::value;
+  p.length = 1;
+  p.ephemeral = ephemeral;
+  p.mode = mode;
+  return p;
+}
+
+std::uint64_t create_ok(Registry& r, ClientId client, const Credentials& who, std::string_view name,
+                        bool ephemeral = true, std::uint32_t mode = 0600) {
+  auto out = r.create(client, who, value_params(name, ephemeral, mode));
+  EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.failure().message);
+  return out.ok() ? out->segment->id : 0;
+}
+
+std::uint64_t hold_ok(Registry& r, ClientId client, const Credentials& who, std::uint64_t id,
+                      std::uint32_t seconds = 0, HoldClock::time_point now = kT0) {
+  auto out = r.hold(client, who, id, seconds, now);
+  EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.failure().message);
+  return out.ok() ? out->token : 0;
+}
+
+TEST(RegistryHold, HoldKeepsAnEphemeralSegmentAliveAfterItsLastConnectionCloses) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "e");
+  auto held = r.hold(kSender, kAlice, id, 0, kT0);
+  ASSERT_TRUE(held.ok()) << held.failure().message;
+  EXPECT_NE(held->token, 0u);
+  EXPECT_EQ(held->segment->refcount, 2u) << "the hold is a reference";
+  EXPECT_EQ(held->segment->holds, 1u);
+
+  r.drop_client(kSender);  // the sender exits: its reference goes, the hold stays
+  const SegmentRecord* s = r.find("e");
+  ASSERT_NE(s, nullptr) << "an ephemeral segment with a hold outlives its connections";
+  EXPECT_EQ(s->refcount, 1u);
+  EXPECT_EQ(s->holds, 1u);
+  EXPECT_EQ(r.hold_count(), 1u);
+}
+
+TEST(RegistryHold, ClaimMovesTheHoldsReferenceToTheReceiver) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "e");
+  const auto token = hold_ok(r, kSender, kAlice, id);
+  r.drop_client(kSender);
+
+  auto claimed = r.claim(kReceiver, kAlice, "e", Access::write, token);
+  ASSERT_TRUE(claimed.ok()) << claimed.failure().message;
+  EXPECT_TRUE(claimed->claimed);
+  EXPECT_EQ(claimed->segment->refcount, 1u) << "the receiver's reference replaced the hold's";
+  EXPECT_EQ(claimed->segment->holds, 0u);
+  EXPECT_EQ(r.hold_count(), 0u);
+  EXPECT_EQ(r.holds_of(kAlice.uid), 0u);
+  EXPECT_FALSE(r.next_hold_deadline().has_value());
+
+  // The reference is the receiver's now: it detaches like any other, and the segment goes with it.
+  auto left = r.detach(kReceiver, id);
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left.value(), 0u);
+  EXPECT_EQ(r.find("e"), nullptr);
+  EXPECT_EQ(r.segment_count(), 0u);
+}
+
+TEST(RegistryHold, UnclaimedHoldExpiresAtItsDeadlineAndFreesTheEphemeralSegment) {
+  Registry r;
+  FreedLog log;
+  r.set_observer(&log);
+  const auto id = create_ok(r, kSender, kAlice, "e");
+  hold_ok(r, kSender, kAlice, id, 5, kT0);
+  r.drop_client(kSender);
+  ASSERT_EQ(r.next_hold_deadline(), kT0 + 5s);
+
+  EXPECT_EQ(r.expire_holds(kT0 + 4999ms), 0u);
+  ASSERT_NE(r.find("e"), nullptr);
+  EXPECT_TRUE(log.freed.empty());
+
+  EXPECT_EQ(r.expire_holds(kT0 + 5s), 1u);
+  EXPECT_EQ(r.find("e"), nullptr);
+  EXPECT_EQ(r.segment_count(), 0u);
+  EXPECT_EQ(r.total_bytes(), 0u);
+  EXPECT_EQ(r.usage(kAlice.uid).second, 0u) << "the creator's quota is given back";
+  EXPECT_EQ(log.freed, std::vector<std::uint64_t>{id}) << "the fd store is told, so nothing leaks there";
+  EXPECT_EQ(r.hold_count(), 0u);
+  EXPECT_EQ(r.holds_of(kAlice.uid), 0u);
+  EXPECT_FALSE(r.next_hold_deadline().has_value());
+}
+
+TEST(RegistryHold, ExpiryEndsOnlyTheHoldsThatAreDue) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "p", /*ephemeral=*/false);
+  hold_ok(r, kSender, kAlice, id, 10, kT0);
+  hold_ok(r, kSender, kAlice, id, 3, kT0);
+  hold_ok(r, kSender, kAlice, id, 3, kT0 + 1s);
+  EXPECT_EQ(r.next_hold_deadline(), kT0 + 3s);
+  EXPECT_EQ(r.expire_holds(kT0 + 3s), 1u);
+  EXPECT_EQ(r.next_hold_deadline(), kT0 + 4s);
+  EXPECT_EQ(r.find("p")->holds, 2u);
+  EXPECT_EQ(r.find("p")->refcount, 3u);
+  EXPECT_EQ(r.expire_holds(kT0 + 60s), 2u);
+  EXPECT_EQ(r.find("p")->refcount, 1u) << "the sender's own reference was never a hold";
+  EXPECT_EQ(r.find("p")->holds, 0u);
+}
+
+TEST(RegistryHold, ExpiredHoldOfAPersistentSegmentLeavesTheSegment) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "p", /*ephemeral=*/false);
+  hold_ok(r, kSender, kAlice, id, 1, kT0);
+  r.drop_client(kSender);
+  EXPECT_EQ(r.expire_holds(kT0 + 1s), 1u);
+  ASSERT_NE(r.find("p"), nullptr);
+  EXPECT_EQ(r.find("p")->refcount, 0u);
+}
+
+TEST(RegistryHold, HoldNeedsAReferenceOnTheCallersOwnConnection) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "e", true, 0666);
+  auto stranger = r.hold(kReceiver, kAlice, id, 0, kT0);
+  ASSERT_FALSE(stranger.ok());
+  EXPECT_EQ(stranger.failure().code, Errc::not_attached);
+  EXPECT_NE(stranger.failure().message.find("holds no reference to segment id " + std::to_string(id)), std::string::npos)
+      << stranger.failure().message;
+  EXPECT_EQ(r.hold(kSender, kAlice, id + 7, 0, kT0).failure().code, Errc::not_attached);
+
+  // A reader that holds the segment may pin it; after its detach it may not.
+  ASSERT_TRUE(r.attach(kReceiver, kBob, "e", Access::read).ok());
+  const auto token = hold_ok(r, kReceiver, kBob, id);
+  EXPECT_NE(token, 0u);
+  ASSERT_TRUE(r.detach(kReceiver, id).ok());
+  EXPECT_EQ(r.hold(kReceiver, kBob, id, 0, kT0).failure().code, Errc::not_attached);
+  EXPECT_EQ(r.find("e")->refcount, 2u) << "refused holds change nothing";
+  EXPECT_EQ(r.find("e")->holds, 1u);
+}
+
+TEST(RegistryHold, LifetimeDefaultsToThirtySecondsAndIsBounded) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "e");
+  auto standard = r.hold(kSender, kAlice, id, 0, kT0);
+  ASSERT_TRUE(standard.ok());
+  EXPECT_EQ(standard->lifetime, 30s);
+  EXPECT_EQ(r.next_hold_deadline(), kT0 + 30s);
+  auto longest = r.hold(kSender, kAlice, id, 600, kT0);
+  ASSERT_TRUE(longest.ok());
+  EXPECT_EQ(longest->lifetime, 600s);
+  auto too_long = r.hold(kSender, kAlice, id, 601, kT0);
+  ASSERT_FALSE(too_long.ok());
+  EXPECT_EQ(too_long.failure().code, Errc::invalid_argument);
+  EXPECT_NE(too_long.failure().message.find("600"), std::string::npos) << too_long.failure().message;
+  EXPECT_EQ(r.find("e")->holds, 2u);
+}
+
+TEST(RegistryHold, HoldsAreBoundedPerUidRootIncluded) {
+  Limits limits;
+  limits.max_holds_per_uid = 2;
+  Registry r(limits);
+  const auto id = create_ok(r, kSender, kAlice, "e", true, 0666);
+  const auto first = hold_ok(r, kSender, kAlice, id);
+  hold_ok(r, kSender, kAlice, id);
+  auto third = r.hold(kSender, kAlice, id, 0, kT0);
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.failure().code, Errc::limit_exceeded);
+  EXPECT_NE(third.failure().message.find("max-holds-per-uid"), std::string::npos) << third.failure().message;
+  EXPECT_EQ(r.holds_of(kAlice.uid), 2u);
+
+  // The bound is per uid: another uid on the same segment has its own.
+  ASSERT_TRUE(r.attach(kReceiver, kBob, "e", Access::write).ok());
+  hold_ok(r, kReceiver, kBob, id);
+  EXPECT_EQ(r.holds_of(kBob.uid), 1u);
+
+  // A claimed hold no longer counts against its taker.
+  auto claimed = r.claim(kReceiver, kBob, "e", Access::write, first);
+  ASSERT_TRUE(claimed.ok());
+  EXPECT_TRUE(claimed->claimed);
+  EXPECT_EQ(r.holds_of(kAlice.uid), 1u);
+  hold_ok(r, kSender, kAlice, id);
+
+  // Root is bounded too: a hold pins memory that no connection accounts for.
+  ASSERT_TRUE(r.attach(kReceiver, kRoot, "e", Access::write).ok());
+  hold_ok(r, kReceiver, kRoot, id);
+  hold_ok(r, kReceiver, kRoot, id);
+  EXPECT_EQ(r.hold(kReceiver, kRoot, id, 0, kT0).failure().code, Errc::limit_exceeded);
+}
+
+TEST(RegistryHold, ClaimWithATokenThatIsNotALiveHoldOfThatSegmentStillAttaches) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "e");
+  const auto other = create_ok(r, kSender, kAlice, "other");
+  const auto other_token = hold_ok(r, kSender, kAlice, other);
+  const auto token = hold_ok(r, kSender, kAlice, id);
+  const std::uint32_t before = r.find("e")->refcount;
+
+  std::uint32_t expected = before;
+  for (const std::uint64_t bad : {std::uint64_t{0}, token ^ 1, other_token}) {
+    auto attached = r.claim(kReceiver, kAlice, "e", Access::write, bad);
+    ASSERT_TRUE(attached.ok()) << attached.failure().message;
+    EXPECT_FALSE(attached->claimed) << "token " << bad;
+    EXPECT_EQ(attached->segment->refcount, ++expected) << "a reference of its own";
+  }
+  EXPECT_EQ(r.find("other")->holds, 1u) << "another segment's hold is not spent";
+
+  ASSERT_TRUE(r.claim(kReceiver, kAlice, "e", Access::write, token)->claimed);
+  auto again = r.claim(kReceiver, kAlice, "e", Access::write, token);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->claimed) << "a hold is claimed once";
+
+  // An expired token attaches as well.
+  const auto late = hold_ok(r, kSender, kAlice, id, 1, kT0);
+  ASSERT_EQ(r.expire_holds(kT0 + 1s), 1u);
+  auto expired = r.claim(kReceiver, kAlice, "e", Access::write, late);
+  ASSERT_TRUE(expired.ok());
+  EXPECT_FALSE(expired->claimed);
+}
+
+TEST(RegistryHold, ClaimChecksPermissionsAsAttachDoesAndLeavesTheHold) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "e", true, 0640);
+  const auto token = hold_ok(r, kSender, kAlice, id);
+  const Credentials stranger{2000, 2000, 9};
+  auto refused = r.claim(kReceiver, stranger, "e", Access::read, token);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.failure().code, Errc::permission_denied);
+  EXPECT_EQ(r.claim(kReceiver, kBob, "e", Access::write, token).failure().code, Errc::permission_denied)
+      << "the group may read, not write";
+  EXPECT_EQ(r.find("e")->holds, 1u);
+
+  auto reader = r.claim(kReceiver, kBob, "e", Access::read, token);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE(reader->claimed);
+  EXPECT_EQ(r.claim(kReceiver, kAlice, "missing", Access::read, token).failure().code, Errc::not_found);
+}
+
+TEST(RegistryHold, RemoveEndsTheSegmentsHolds) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "p", /*ephemeral=*/false);
+  const auto kept = create_ok(r, kSender, kAlice, "q", /*ephemeral=*/false);
+  hold_ok(r, kSender, kAlice, id);
+  hold_ok(r, kSender, kAlice, id);
+  hold_ok(r, kSender, kAlice, kept);
+  ASSERT_TRUE(r.detach(kSender, id).ok());
+  auto freed = r.remove(kAlice, "p");
+  ASSERT_TRUE(freed.ok());
+  EXPECT_TRUE(freed.value()) << "unclaimable holds do not keep a removed segment's memory";
+  EXPECT_EQ(r.segment_count(), 1u);
+  EXPECT_EQ(r.hold_count(), 1u);
+  EXPECT_EQ(r.holds_of(kAlice.uid), 1u);
+  EXPECT_EQ(r.find("q")->holds, 1u);
+  EXPECT_EQ(r.next_hold_deadline(), kT0 + 30s);
+}
+
+TEST(RegistryHold, TokensAreDistinctAndNeverZero) {
+  Registry r;
+  const auto id = create_ok(r, kSender, kAlice, "e");
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const auto token = hold_ok(r, kSender, kAlice, id);
+    EXPECT_NE(token, 0u);
+    seen.insert(token);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
+  EXPECT_EQ(r.find("e")->holds, 1000u);
+}
+
+}  // namespace
+}  // namespace shmd
