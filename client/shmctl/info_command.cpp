@@ -15,7 +15,7 @@ class InfoCommand final : public Command {
   explicit InfoCommand(CLI::App& app) : Command(app.add_subcommand("info", "Show one segment's metadata")) {
     sub().footer(
         "--json prints one object with name, id, kind (value or array), typecode, length, element_size,\n"
-        "size_bytes, refcount, uid, gid, mode (octal string such as \"0600\"), ephemeral, removed,\n"
+        "size_bytes, refcount, holds, uid, gid, mode (octal string such as \"0600\"), ephemeral, removed,\n"
         "creator_pid and created (ISO-8601 UTC).");
     sub().add_option("name", name_, "Segment name")->required();
     sub().add_flag("--json", json_, "Print a JSON object");
@@ -39,6 +39,7 @@ class InfoCommand final : public Command {
     table.add_row({"element size:", std::to_string(s.element_size)});
     table.add_row({"bytes:", std::to_string(s.size_bytes)});
     table.add_row({"refcount:", std::to_string(s.refcount)});
+    table.add_row({"holds:", std::to_string(s.holds)});
     table.add_row({"owner:", user_name(s.uid) + " (uid " + std::to_string(s.uid) + ")"});
     table.add_row({"group:", group_name(s.gid) + " (gid " + std::to_string(s.gid) + ")"});
     table.add_row({"mode:", mode_string(s.mode)});

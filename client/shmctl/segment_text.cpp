@@ -85,6 +85,7 @@ std::string segment_json(const shm::SegmentInfo& info) {
       .number("element_size", info.element_size)
       .number("size_bytes", info.size_bytes)
       .number("refcount", info.refcount)
+      .number("holds", info.holds)
       .number("uid", info.uid)
       .number("gid", info.gid)
       .string("mode", mode_string(info.mode))

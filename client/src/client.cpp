@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 
 #include "connection.hpp"
 #include "shm/segment_layout.hpp"
@@ -31,6 +32,7 @@ SegmentInfo from_wire(const pb::SegmentInfo& s) {
   info.mode = s.mode();
   info.ephemeral = s.ephemeral();
   info.removed = s.removed();
+  info.holds = s.holds();
   info.created = std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(s.created_unix_ns())));
   return info;
@@ -157,14 +159,57 @@ SegmentInfo Client::create_detached(std::string_view name, const SegmentSpec& sp
 
 Segment Client::attach(std::string_view name, std::error_code& ec) { return attach(name, AccessMode::read_write, ec); }
 
-Segment Client::attach(std::string_view name, AccessMode mode, std::error_code& ec) {
+// Token 0 names no hold: a plain attach is a claim of nothing.
+Segment Client::attach(std::string_view name, AccessMode mode, std::error_code& ec) { return claim(name, 0, mode, ec); }
+
+Segment Client::claim(std::string_view name, std::uint64_t token, AccessMode mode, std::error_code& ec) {
   pb::Request request;
   request.mutable_attach()->set_name(std::string(name));
   request.mutable_attach()->set_read_only(mode == AccessMode::read_only);
+  request.mutable_attach()->set_claim(token);
   pb::Response response;
   UniqueFd fd;
   if (!exchange(connection_, request, response, fd, ec)) return {};
   return map_reply(response.attach().segment(), std::move(fd), connection_, mode, ec);
+}
+
+Segment Client::claim(std::string_view name, std::uint64_t token, AccessMode mode) {
+  std::error_code ec;
+  Segment s = claim(name, token, mode, ec);
+  throw_if(ec, "claim", name);
+  return s;
+}
+
+std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace, std::error_code& ec) {
+  ec.clear();
+  if (grace < std::chrono::seconds::zero() || grace.count() > std::numeric_limits<std::uint32_t>::max()) {
+    detail::fail(ec, Errc::invalid_argument, "a hold lasts 0 (the default) to 600 seconds, not " +
+                                                 std::to_string(grace.count()));
+    return 0;
+  }
+  // The reference to hold is the one `segment` stands for, so the request goes where it is held.
+  const auto holder = detail::SegmentAccess::holder(segment);
+  if (!holder) {
+    detail::fail(ec, Errc::not_attached,
+                 segment.valid() ? "segment '" + std::string(segment.name()) +
+                                       "' was inherited through fork(); its reference is the parent's to hold"
+                                 : std::string("cannot hold an empty (detached) segment handle"));
+    return 0;
+  }
+  pb::Request request;
+  request.mutable_hold()->set_id(segment.info().id);
+  request.mutable_hold()->set_seconds(static_cast<std::uint32_t>(grace.count()));
+  pb::Response response;
+  UniqueFd fd;
+  if (!exchange(holder, request, response, fd, ec)) return 0;
+  return response.hold().token();
+}
+
+std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace) {
+  std::error_code ec;
+  const std::uint64_t token = hold(segment, grace, ec);
+  throw_if(ec, "hold", segment.name());
+  return token;
 }
 
 SegmentInfo Client::chmod(std::string_view name, std::uint32_t mode, std::error_code& ec) {

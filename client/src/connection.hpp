@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "fork_generation.hpp"
 #include "shm/busy_poll.hpp"
 #include "shm/error.hpp"
 #include "shm/segment.hpp"
@@ -88,6 +89,12 @@ struct SegmentAccess {
   static Segment make(SegmentInfo info, Mapping mapping, std::shared_ptr<Connection> connection, bool read_only) {
     connection->track(info.id);
     return Segment(std::move(info), std::move(mapping), std::move(connection), read_only);
+  }
+  /// The connection on which this process holds `segment`'s reference, or nullptr when it holds
+  /// none (an empty handle, or one inherited through fork(), whose reference is the parent's).
+  static std::shared_ptr<Connection> holder(const Segment& segment) {
+    if (!segment.valid() || segment.owner_generation_ != fork_generation()) return nullptr;
+    return segment.connection_;
   }
 };
 

@@ -13,6 +13,11 @@
 //   shm-test-peer SOCKET lock-and-wait NAME       attach, lock, print "locked", wait, unlock
 //   shm-test-peer SOCKET lock-and-report NAME     attach, lock, print "owner_died=0|1", unlock
 //   shm-test-peer SOCKET add-int NAME N           attach Value<int>, N times lock and ++, print "done"
+//   shm-test-peer SOCKET hold-array NAME N SECONDS
+//                                                 create an ephemeral Array<int> of N squares, hold it
+//                                                 for SECONDS (0: the default), print the token, exit
+//   shm-test-peer SOCKET claim-array NAME TOKEN   claim_array<int>, print "v0,v1,... refcount=R holds=H"
+//                                                 (from info after the claim), exit
 //
 // Exit codes: 0 success, 1 an shm error (printed to stderr), 2 bad usage.
 
@@ -107,6 +112,18 @@ int run(const std::vector<std::string>& args) {
       ++v.get();
     }
     say("done");
+  } else if (command == "hold-array" && args.size() == 5) {
+    shm::CreateOptions options;
+    options.ephemeral = true;
+    auto a = client.create_array<int>(name, std::stoul(args[3]), options);
+    for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<int>(i * i);
+    say(std::to_string(client.hold(a.segment(), std::chrono::seconds(std::stol(args[4])))));
+  } else if (command == "claim-array" && args.size() == 4) {
+    auto a = client.claim_array<int>(name, std::stoull(args[3]));
+    const auto info = client.info(name);
+    std::string line;
+    for (std::size_t i = 0; i < a.size(); ++i) line += (i == 0 ? "" : ",") + std::to_string(a[i]);
+    say(line + " refcount=" + std::to_string(info.refcount) + " holds=" + std::to_string(info.holds));
   } else {
     return usage();
   }

@@ -75,6 +75,22 @@ class Client {
   Segment attach(std::string_view name, AccessMode mode, std::error_code& ec);
   /// Throwing form of attach().
   Segment attach(std::string_view name, AccessMode mode = AccessMode::read_write);
+  /// Has shmd keep one more reference to `segment`, owned by no connection, for `grace` (zero:
+  /// 30 s; at most 600 s) or until a receiver claims it, so the segment outlives every handle, and
+  /// this process, in between. Returns the token to give the receiver (never 0). The reference is
+  /// taken on the connection `segment` is attached through, which must hold it: a Segment that
+  /// this process inherited through fork() fails with Errc::not_attached. Errc::limit_exceeded
+  /// past the daemon's max-holds-per-uid.
+  std::uint64_t hold(const Segment& segment, std::chrono::seconds grace, std::error_code& ec);
+  /// Throwing form of hold().
+  std::uint64_t hold(const Segment& segment, std::chrono::seconds grace = std::chrono::seconds(0));
+  /// attach(name, mode), also taking over the hold that `token` names (Client::hold) if it is a
+  /// live hold of that same segment: the hold's reference becomes this Segment's, so the refcount
+  /// does not grow. A token that is expired, claimed already, unknown or another segment's is no
+  /// error: the attach then takes a reference of its own. A segment that is gone is not_found.
+  Segment claim(std::string_view name, std::uint64_t token, AccessMode mode, std::error_code& ec);
+  /// Throwing form of claim().
+  Segment claim(std::string_view name, std::uint64_t token, AccessMode mode = AccessMode::read_write);
   /// Removes the name now; the memory goes when the last reference is dropped (like IPC_RMID).
   void remove(std::string_view name, std::error_code& ec);
   /// Throwing form of remove().
@@ -117,6 +133,22 @@ class Client {
     return v;
   }
 
+  /// claim() of a Value whose typecode fits T; Errc::type_mismatch otherwise, and then the
+  /// reference it took is dropped again (a claimed hold is spent). `claim_value<const T>`
+  /// attaches read-only.
+  template <Element T>
+  Value<T> claim_value(std::string_view name, std::uint64_t token, std::error_code& ec) {
+    return Value<T>(typed_claim<T>(name, token, Kind::value, ec));
+  }
+  /// Throwing form of claim_value().
+  template <Element T>
+  Value<T> claim_value(std::string_view name, std::uint64_t token) {
+    std::error_code ec;
+    auto v = claim_value<T>(name, token, ec);
+    throw_if(ec, "claim_value", name);
+    return v;
+  }
+
   /// Creates a zeroed Array of `length` elements.
   template <Element T>
   Array<T> create_array(std::string_view name, std::size_t length, const CreateOptions& options, std::error_code& ec) {
@@ -152,6 +184,20 @@ class Client {
     throw_if(ec, "attach_array", name);
     return a;
   }
+  /// claim() of an Array whose typecode fits T; Errc::type_mismatch as claim_value().
+  /// `claim_array<const T>` attaches read-only.
+  template <Element T>
+  Array<T> claim_array(std::string_view name, std::uint64_t token, std::error_code& ec) {
+    return Array<T>(typed_claim<T>(name, token, Kind::array, ec));
+  }
+  /// Throwing form of claim_array().
+  template <Element T>
+  Array<T> claim_array(std::string_view name, std::uint64_t token) {
+    std::error_code ec;
+    auto a = claim_array<T>(name, token, ec);
+    throw_if(ec, "claim_array", name);
+    return a;
+  }
 
  private:
   template <Element T>
@@ -161,6 +207,12 @@ class Client {
   template <Element T>
   Segment typed_attach(std::string_view name, Kind kind, std::error_code& ec) {
     Segment s = attach(name, std::is_const_v<T> ? AccessMode::read_only : AccessMode::read_write, ec);
+    if (!ec) check_type(s, typecode_accepts<T>(s.typecode()), kind, typecode_of<std::remove_cv_t<T>>, ec);
+    return ec ? Segment{} : std::move(s);
+  }
+  template <Element T>
+  Segment typed_claim(std::string_view name, std::uint64_t token, Kind kind, std::error_code& ec) {
+    Segment s = claim(name, token, std::is_const_v<T> ? AccessMode::read_only : AccessMode::read_write, ec);
     if (!ec) check_type(s, typecode_accepts<T>(s.typecode()), kind, typecode_of<std::remove_cv_t<T>>, ec);
     return ec ? Segment{} : std::move(s);
   }

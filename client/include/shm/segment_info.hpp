@@ -24,7 +24,8 @@ struct SegmentInfo {
   std::uint64_t data_offset = 0;    ///< offset of element 0 in the mapping
   std::uint64_t size_bytes = 0;     ///< length * element_size
   std::uint64_t mapping_bytes = 0;  ///< the whole memfd: header plus data
-  std::uint32_t refcount = 0;       ///< live references held by connections
+  std::uint32_t refcount = 0;       ///< live references held by connections, plus `holds`
+  std::uint32_t holds = 0;          ///< references shmd keeps for Client::hold() until claimed or expired
   std::uint32_t uid = 0;            ///< creator's user id
   std::uint32_t gid = 0;            ///< creator's group id
   std::int32_t creator_pid = 0;     ///< creator's process id
