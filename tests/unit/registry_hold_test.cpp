@@ -23,14 +23,17 @@ const Credentials kBob{1001, 100, 4343};
 const Credentials kRoot{0, 0, 1};
 const HoldClock::time_point kT0 = HoldClock::time_point{} + 1000h;
 
-/// Records which segments the registry freed.
+/// Records what the registry tells its persistence: freed segments, and the reference counts a
+/// restart would restore.
 class FreedLog final : public RegistryObserver {
  public:
-  void segment_created(const SegmentRecord&) override {}
+  void segment_created(const SegmentRecord& record) override { restorable = record.restorable_references(); }
   void segment_updated(const SegmentRecord&) override {}
   void segment_removed(const SegmentRecord&) override {}
   void segment_freed(const SegmentRecord& record) override { freed.push_back(record.id); }
+  void segment_references(const SegmentRecord& record) override { restorable = record.restorable_references(); }
   std::vector<std::uint64_t> freed;  ///< ids, in order
+  std::uint32_t restorable = 0;      ///< the last count reported
 };
 
 CreateParams value_params(std::string_view name, bool ephemeral, std::uint32_t mode = 0600) {
@@ -120,6 +123,22 @@ TEST(RegistryHold, UnclaimedHoldExpiresAtItsDeadlineAndFreesTheEphemeralSegment)
   EXPECT_EQ(r.hold_count(), 0u);
   EXPECT_EQ(r.holds_of(kAlice.uid), 0u);
   EXPECT_FALSE(r.next_hold_deadline().has_value());
+}
+
+TEST(RegistryHold, TheCountsARestartWouldRestoreLeaveHoldsOut) {
+  // A restart ends every hold, so the journal must not offer a hold's reference to Reattach.
+  Registry r;
+  FreedLog log;
+  r.set_observer(&log);
+  const auto id = create_ok(r, kSender, kAlice, "p", /*ephemeral=*/false);
+  EXPECT_EQ(log.restorable, 1u);
+  const auto token = hold_ok(r, kSender, kAlice, id);
+  EXPECT_EQ(r.find("p")->restorable_references(), 1u);
+  EXPECT_EQ(r.find("p")->references(), 2u);
+  ASSERT_TRUE(r.detach(kSender, id).ok());
+  EXPECT_EQ(log.restorable, 0u) << "only the hold is left";
+  ASSERT_TRUE(r.claim(kReceiver, kAlice, "p", Access::write, token)->claimed);
+  EXPECT_EQ(log.restorable, 1u) << "the claimed reference is a connection's, which a restart hands back";
 }
 
 TEST(RegistryHold, ExpiryEndsOnlyTheHoldsThatAreDue) {
