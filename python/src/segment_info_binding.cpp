@@ -14,8 +14,8 @@ namespace {
 /// The fields, in the order shmctl info --json prints them (plus the layout's two).
 constexpr const char* kFields[] = {"name",        "id",       "kind",          "typecode",   "length",
                                    "element_size", "data_offset", "size_bytes", "mapping_bytes", "refcount",
-                                   "uid",         "gid",      "mode",          "ephemeral",  "removed",
-                                   "creator_pid", "created"};
+                                   "holds",       "uid",      "gid",           "mode",       "ephemeral",
+                                   "removed",     "creator_pid", "created"};
 
 /// `created` as an aware UTC datetime.
 py::object created_of(const shm::SegmentInfo& s) {
@@ -47,7 +47,8 @@ void bind_segment_info(py::module_& m) {
       .def_readonly("data_offset", &shm::SegmentInfo::data_offset, "Offset of element 0 in the mapping.")
       .def_readonly("size_bytes", &shm::SegmentInfo::size_bytes, "length * element_size.")
       .def_readonly("mapping_bytes", &shm::SegmentInfo::mapping_bytes, "The whole memfd: header plus data.")
-      .def_readonly("refcount", &shm::SegmentInfo::refcount, "Live references.")
+      .def_readonly("refcount", &shm::SegmentInfo::refcount, "Live references, holds included.")
+      .def_readonly("holds", &shm::SegmentInfo::holds, "References shmd keeps for holds until claimed or expired.")
       .def_readonly("uid", &shm::SegmentInfo::uid, "Creator's user id.")
       .def_readonly("gid", &shm::SegmentInfo::gid, "Creator's group id.")
       .def_readonly("creator_pid", &shm::SegmentInfo::creator_pid, "Creator's process id.")
