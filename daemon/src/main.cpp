@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--max-segment-bytes", config.limits.max_segment_bytes, "Largest data size of one segment")
       ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--max-total-bytes", config.limits.max_total_bytes, "Largest total size of all segments")
+  app.add_option("--max-total-bytes", config.limits.max_total_bytes, "Largest total size of all segments (their memory is allocated at create)")
       ->capture_default_str()->check(CLI::PositiveNumber);
   app.add_option("--max-segments", config.limits.max_segments, "Most segments alive at once")
       ->capture_default_str()->check(CLI::PositiveNumber);

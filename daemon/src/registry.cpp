@@ -133,6 +133,7 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
   if (auto refused = check_create(who, p, *sizes)) return *std::move(refused);
   if (observer_ != nullptr)
     if (auto refused = observer_->refuse_create()) return *std::move(refused);
+  if (auto refused = headroom_.admit(sizes->mapping_bytes)) return *std::move(refused);
 
   SegmentRecord record;
   record.id = next_id_;

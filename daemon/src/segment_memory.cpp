@@ -9,6 +9,8 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <limits>
+#include <string>
 
 #include "shm/robust_mutex.hpp"
 
@@ -39,7 +41,7 @@ Result<bool> write_prefix(int fd, const shm::SegmentHeader& header, std::string_
   return true;
 }
 
-/// Segments up to this size are written whole instead of ftruncate()d first: one system call less.
+/// Segments up to this size are written whole instead of fallocate()d first: one system call less.
 constexpr std::size_t kWholeWriteLimit = 4096;
 /// The data of a small segment created without initial data.
 constexpr std::array<char, kWholeWriteLimit - sizeof(shm::SegmentHeader)> kZeros{};
@@ -78,17 +80,25 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
     trailing = {};
   }
   // A segment of one page or less is written whole (header and elements, zeros if no initial
-  // data), and that write sizes the file. A bigger one is sized first and only its header (and
-  // initial data) written, so untouched pages stay unallocated.
+  // data), and that write sizes the file and allocates its page. A bigger one is sized and
+  // allocated at once by fallocate, before its header (and initial data) is written: its memory is
+  // committed here, so a create that memory cannot back fails now, not a writer at its first
+  // touch. Registry::create asked MemoryHeadroom first, since past a memory cgroup's limit the
+  // kernel may answer this fallocate by OOM-killing shmd rather than with an error. Any failure is
+  // LIMIT_EXCEEDED; the fd, and whatever was allocated, goes when it is closed.
   const bool write_whole = record.sizes.mapping_bytes <= kWholeWriteLimit;
   if (trailing.empty() && write_whole)
     trailing = std::string_view(kZeros.data(), record.sizes.mapping_bytes - sizeof header);
-  if (!write_whole && ::ftruncate(fd.get(), static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
-    const int err = errno;
-    if (err == ENOMEM || err == ENOSPC || err == EFBIG)
-      return fail(shm::Errc::limit_exceeded, "the system cannot provide " +
-                                                 std::to_string(record.sizes.mapping_bytes) + " bytes");
-    return system_failure("ftruncate", err);
+  if (!write_whole) {
+    if (record.sizes.mapping_bytes > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()))
+      return fail(shm::Errc::limit_exceeded,
+                  "segment of " + std::to_string(record.sizes.mapping_bytes) + " bytes is larger than a file can be");
+    if (::fallocate(fd.get(), 0, 0, static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
+      const int err = errno;
+      return fail(shm::Errc::limit_exceeded, "segment of " + std::to_string(record.sizes.mapping_bytes) +
+                                                 " bytes cannot be committed to memory: fallocate: " +
+                                                 std::strerror(err));
+    }
   }
   if (auto written = write_prefix(fd.get(), header, trailing); !written.ok()) return written.failure();
 

@@ -14,6 +14,7 @@
 
 #include "shmd/credentials.hpp"
 #include "shmd/limits.hpp"
+#include "shmd/memory_headroom.hpp"
 #include "shmd/result.hpp"
 #include "shmd/segment_record.hpp"
 
@@ -205,6 +206,7 @@ class Registry {
 
   Limits limits_;                                                   ///< enforced on create
   RegistryObserver* observer_ = nullptr;                            ///< persistence, if any
+  MemoryHeadroom headroom_;                                         ///< refuses creates memory cannot back
   std::uint64_t next_id_ = 1;                                       ///< ids are never reused
   std::uint64_t total_bytes_ = 0;                                   ///< sum of mapping_bytes
   std::unordered_map<std::uint64_t, SegmentRecord> by_id_;          ///< every held segment
