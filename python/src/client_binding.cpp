@@ -1,6 +1,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -54,6 +56,36 @@ std::vector<std::byte> sequence_bytes(char typecode, py::handle items, std::uint
     length = v.size();
     return bytes_of(v);
   });
+}
+
+/// claim() by name and token, checking the typecode if one is given (C++'s typed claim) and
+/// the kind; a refused claim has spent the hold (its reference is dropped again).
+shm::Segment claim(shm::Client& client, const std::string& name, std::uint64_t token, const py::object& typecode,
+                   bool read_only, shm::Kind kind) {
+  const auto mode = read_only ? shm::AccessMode::read_only : shm::AccessMode::read_write;
+  shm::Segment s;
+  if (typecode.is_none()) {
+    {
+      py::gil_scoped_release nogil;
+      s = client.claim(name, token, mode);
+    }
+    if (s.info().kind != kind)
+      throw_error(shm::Errc::type_mismatch, "segment '" + name + "' is " +
+                                                (s.info().kind == shm::Kind::array ? "an Array" : "a Value") +
+                                                "; use claim_" + (s.info().kind == shm::Kind::array ? "array" : "value"));
+    return s;
+  }
+  const char tc = typecode_from_python(typecode);
+  with_element_type(tc, [&]<class T>(std::type_identity<T>) {
+    py::gil_scoped_release nogil;
+    if (kind == shm::Kind::value)
+      s = read_only ? std::move(client.claim_value<const T>(name, token).segment())
+                    : std::move(client.claim_value<T>(name, token).segment());
+    else
+      s = read_only ? std::move(client.claim_array<const T>(name, token).segment())
+                    : std::move(client.claim_array<T>(name, token).segment());
+  });
+  return s;
 }
 
 /// Creates (nothing else touches Python meanwhile, so the GIL is released).
@@ -181,6 +213,37 @@ void bind_client(py::module_& m) {
           py::arg("name"), py::arg("typecode"), py::arg("length") = py::none(), py::kw_only(),
           py::arg("initial") = py::none(), py::arg("mode") = 0600, py::arg("open_existing") = false,
           "Creates a segment without attaching (length None: a Value). Returns its SegmentInfo.")
+      .def(
+          "hold",
+          [](Client& c, BoundSegment& obj, double seconds) {
+            if (std::isnan(seconds) || seconds <= 0)
+              throw py::value_error("a hold lasts a positive number of seconds, not " + std::to_string(seconds));
+            if (seconds > 1e9) throw py::value_error("a hold of " + std::to_string(seconds) + " seconds is too long");
+            const std::chrono::seconds grace(static_cast<long long>(std::ceil(seconds)));
+            shm::Segment& seg = obj.live();
+            const BusyMark busy(obj);  // detach() from another thread waits for the daemon's answer
+            py::gil_scoped_release nogil;
+            return c.hold(seg, grace);
+          },
+          py::arg("obj"), py::arg("seconds") = 30,
+          "Has the daemon keep one reference to obj's segment for `seconds` (rounded up) or until "
+          "claimed, so it outlives every handle in between. Returns the token for claim_value/claim_array.")
+      .def(
+          "claim_value",
+          [](Client& c, const std::string& name, std::uint64_t token, const py::object& typecode, bool read_only) {
+            return std::make_unique<BoundValue>(claim(c, name, token, typecode, read_only, shm::Kind::value));
+          },
+          py::arg("name"), py::arg("token"), py::arg("typecode") = py::none(), py::kw_only(),
+          py::arg("read_only") = false,
+          "attach_value, also taking over the hold `token` names (if it is still live) instead of a new reference.")
+      .def(
+          "claim_array",
+          [](Client& c, const std::string& name, std::uint64_t token, const py::object& typecode, bool read_only) {
+            return std::make_unique<BoundArray>(claim(c, name, token, typecode, read_only, shm::Kind::array));
+          },
+          py::arg("name"), py::arg("token"), py::arg("typecode") = py::none(), py::kw_only(),
+          py::arg("read_only") = false,
+          "attach_array, also taking over the hold `token` names (if it is still live) instead of a new reference.")
       .def(
           "info", [](Client& c, const std::string& name) { return c.info(name); }, py::arg("name"),
           py::call_guard<py::gil_scoped_release>(), "The SegmentInfo of one segment (needs the r bit).")
