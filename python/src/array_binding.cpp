@@ -52,7 +52,11 @@ Span resolve(py::handle index, std::size_t n) {
 template <class T>
 py::object to_python_sequence(const T* data, const Span& s) {
   std::vector<T> v(static_cast<std::size_t>(s.count));
-  for (Py_ssize_t k = 0; k < s.count; ++k) v[static_cast<std::size_t>(k)] = data[s.start + k * s.step];
+  if (s.step == 1 && s.count > 0) {
+    std::memcpy(v.data(), data + s.start, v.size() * sizeof(T));
+  } else {
+    for (Py_ssize_t k = 0; k < s.count; ++k) v[static_cast<std::size_t>(k)] = data[s.start + k * s.step];
+  }
   if constexpr (std::is_same_v<T, char>) {
     return py::bytes(v.data(), v.size());
   } else if constexpr (std::is_same_v<T, wchar_t>) {
@@ -60,8 +64,15 @@ py::object to_python_sequence(const T* data, const Span& s) {
     if (str == nullptr) throw py::error_already_set();  // ValueError: no code point
     return py::reinterpret_steal<py::object>(str);
   } else {
-    py::list out(v.size());
-    for (std::size_t k = 0; k < v.size(); ++k) out[k] = element_to_python(v[k]);
+    // Filled with PyList_SET_ITEM into the new list, as ctypes does: a[:] of a million elements
+    // is a million new ints, and pybind11's item accessor cost as much again (docs/performance.md).
+    auto out = py::reinterpret_steal<py::list>(PyList_New(s.count));
+    if (!out) throw py::error_already_set();
+    for (std::size_t k = 0; k < v.size(); ++k) {
+      PyObject* item = element_to_python(v[k]).release().ptr();
+      if (item == nullptr) throw py::error_already_set();  // MemoryError; `out` frees what it holds
+      PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(k), item);
+    }
     return out;
   }
 }

@@ -45,6 +45,16 @@ def test_slices_with_steps_read_as_lists(arr):
         arr[::0]
 
 
+def test_contiguous_slices_read_every_typecode_exactly(client):
+    # a[:] and a[i:j] copy a contiguous run in one piece (the fast path); stepped slices do not.
+    for typecode, values in {"b": [-128, 127, 0, -1], "i": [-2**31, 2**31 - 1, 7, -7],
+                             "Q": [2**64 - 1, 0, 2**63, 5], "d": [1.5, -0.25, 1e300, -0.0]}.items():
+        a = client.create_array(f"py.contig.{typecode}", typecode, values)
+        assert a[:] == values and a[1:3] == values[1:3] and a[::-1] == values[::-1], typecode
+        assert [type(x) for x in a[:]] == [type(x) for x in values], typecode
+        assert a[len(values):] == [] and a[2:2] == []
+
+
 def test_slice_assignment_from_any_sequence_of_the_right_length(arr):
     ref = list(range(10))
     arr[2:5] = (20, 30, 40)
