@@ -17,6 +17,8 @@ void attach_detach(const BenchConfig& config, Report& report);
 void control_ops(const BenchConfig& config, Report& report);
 /// Lab exercise 2 scaled up: two processes square an Array in place, against raw memory and Python.
 void bulk_square(const BenchConfig& config, Report& report);
+/// The Python client against multiprocessing's Value, Array, SharedMemory and private numpy.
+void python_figures(const BenchConfig& config, Report& report);
 /// Absolute scale: held connections, 100,000 segments, listing them, daemon memory per segment.
 void scale(const BenchConfig& config, Report& report);
 

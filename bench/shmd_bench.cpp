@@ -23,12 +23,13 @@ int main(int argc, char** argv) {
   app.add_option("--python", config.python, "Python interpreter")->capture_default_str();
   app.add_flag("--quick", config.quick, "Smaller sizes and fewer rounds (about a minute)");
   std::vector<std::string> only;
-  app.add_option("--only", only, "Run only these figure groups (locked, atomic, attach, control, square, scale)");
+  app.add_option("--only", only, "Run only these figure groups (locked, atomic, attach, control, square, python, scale)");
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<std::pair<std::string, void (*)(const BenchConfig&, Report&)>> groups{
       {"locked", locked_increment}, {"atomic", atomic_increment}, {"attach", attach_detach},
-      {"control", control_ops},     {"square", bulk_square},      {"scale", scale},
+      {"control", control_ops},     {"square", bulk_square},      {"python", python_figures},
+      {"scale", scale},
   };
   Report report;
   describe_machine(report);
