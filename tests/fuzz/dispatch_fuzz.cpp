@@ -5,6 +5,7 @@
 
 #include "dispatch_fuzz.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <google/protobuf/stubs/logging.h>
@@ -52,7 +53,9 @@ const std::array<shmd::Credentials, 4> kWho = {{
 }
 
 /// A reply must fit one frame, echo the request id, and carry an fd exactly when it hands over a
-/// segment; the fd must be the segment's full size.
+/// segment (proto/README.md, "Passing file descriptors": a body of `attach`, or `create` to a request
+/// without `no_attach`); the fd must be the segment's full size. Only a Detach with `no_reply` may
+/// go unanswered.
 void check_reply(const pb::Request& request, const shmd::Reply& reply) {
   if (reply.response.ByteSizeLong() > shm::wire::kMaxFrameBytes) broken("reply larger than one frame");
   if (reply.response.request_id() != request.request_id()) broken("reply does not echo the request id");
@@ -61,10 +64,17 @@ void check_reply(const pb::Request& request, const shmd::Reply& reply) {
   if (reply.response.has_error() && reply.response.error().code() == pb::ERROR_CODE_UNSPECIFIED)
     broken("an error reply without a code");
   const auto body = reply.response.body_case();
-  // Create (without no_attach) and Attach (claiming or not) hand over a segment; Hold, like every
-  // other reply, carries no fd.
-  const bool hands_over = body == pb::Response::kCreate || body == pb::Response::kAttach;
-  if (hands_over != reply.has_fd()) broken("fd present without a segment, or missing with one");
+  // Attach (claiming a hold or not) and Create without no_attach hand over a segment; Hold, like
+  // every other reply, carries no fd.
+  const bool no_attach = request.body_case() == pb::Request::kCreate && request.create().no_attach();
+  const bool hands_over = body == pb::Response::kAttach || (body == pb::Response::kCreate && !no_attach);
+  if (hands_over && !reply.has_fd()) broken("a reply that hands over a segment carries no fd");
+  if (!hands_over && reply.has_fd()) broken("an fd rides with a reply that hands over no segment");
+  if (body == pb::Response::kCreate && no_attach && reply.response.create().segment().refcount() != 0 &&
+      reply.response.create().created())
+    broken("a no_attach Create that made the segment counts a reference");
+  const bool quiet = request.body_case() == pb::Request::kDetach && request.detach().no_reply();
+  if (reply.no_reply != quiet) broken("no_reply set on a reply other than a quiet Detach's, or missing from one");
   if (body == pb::Response::kHold && reply.response.hold().token() == 0) broken("a hold answered with token 0");
   if (body == pb::Response::kAttach && reply.response.attach().claimed() && request.attach().claim() == 0)
     broken("an attach claimed a hold without a token");
@@ -74,6 +84,9 @@ void check_reply(const pb::Request& request, const shmd::Reply& reply) {
     const auto& info = body == pb::Response::kCreate ? reply.response.create().segment()
                                                      : reply.response.attach().segment();
     if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes()) broken("fd size differs from mapping_bytes");
+    const bool read_only = request.body_case() == pb::Request::kAttach && request.attach().read_only();
+    const int access = ::fcntl(reply.fd_to_send(), F_GETFL) & O_ACCMODE;
+    if (read_only && access != O_RDONLY) broken("a read-only Attach hands over a writable fd");
   }
   if (reply.close_connection) broken("a parsed request asked to close the connection");
 }

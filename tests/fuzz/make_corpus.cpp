@@ -60,7 +60,7 @@ pb::Request hello(std::uint32_t version = 1) {
 
 pb::Request create(const std::string& name, const std::string& typecode, pb::Kind kind, std::uint64_t length,
                    Who who = kOwner, std::uint32_t mode = 0, std::string initial = {}, bool ephemeral = false,
-                   bool open_existing = false) {
+                   bool open_existing = false, bool no_attach = false) {
   pb::Request r;
   r.set_request_id(next_id(who));
   auto* c = r.mutable_create();
@@ -72,6 +72,7 @@ pb::Request create(const std::string& name, const std::string& typecode, pb::Kin
   c->set_initial(std::move(initial));
   c->set_ephemeral(ephemeral);
   c->set_open_existing(open_existing);
+  c->set_no_attach(no_attach);
   return r;
 }
 
@@ -83,10 +84,11 @@ pb::Request attach(const std::string& name, Who who = kOwner, bool read_only = f
   return r;
 }
 
-pb::Request detach(std::uint64_t id, Who who = kOwner) {
+pb::Request detach(std::uint64_t id, Who who = kOwner, bool no_reply = false) {
   pb::Request r;
   r.set_request_id(next_id(who));
   r.mutable_detach()->set_id(id);
+  r.mutable_detach()->set_no_reply(no_reply);
   return r;
 }
 
@@ -178,7 +180,7 @@ int main(int argc, char** argv) {
   emit("valid-create-array-int", Stream().add(create("squares", "i", pb::ARRAY, 10)));
   emit("valid-create-every-typecode", [] {
     Stream s;
-    for (const char* t : {"c", "b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d"})
+    for (const char* t : {"c", "b", "B", "u", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d"})
       s.add(create(std::string("t") + t, t, pb::ARRAY, 3));
     return s;
   }());
@@ -226,6 +228,58 @@ int main(int argc, char** argv) {
     s.add(list({}, 0, 2)).add(list("p1", 2, 2)).add(list("p3", 4, 0)).add(list("zzz", u64max, 1));
     return s;
   }());
+  // The false report of issue 20: a no_attach Create answers `create` with no fd, by design.
+  emit("regression-create-no-attach", Stream()
+                                          .add(create("na", "i", pb::ARRAY, 4, kOwner, 0, {}, false, false, true))
+                                          .add(info("na"))
+                                          .add(attach("na"))
+                                          .add(detach(1))
+                                          .add(list()));
+  emit("valid-create-no-attach-open-existing", Stream()
+                                                   .add(create("nb", "d", pb::VALUE, 1))
+                                                   .add(create("nb", "d", pb::VALUE, 1, kOwner, 0, {}, false, true, true))
+                                                   .add(create("nb", "d", pb::VALUE, 1, kGroup, 0, {}, false, true, true))
+                                                   .add(create("nb", "f", pb::VALUE, 1, kOwner, 0, {}, false, true, true))
+                                                   .add(create("nc", "d", pb::VALUE, 1, kOwner, 0, le64(1.5), false, true, true)));
+  emit("field-create-no-attach-ephemeral", Stream().add(create("ne", "i", pb::VALUE, 1, kOwner, 0, {}, true, false, true)));
+  emit("valid-create-no-attach-quota", [] {
+    Stream s;
+    for (int i = 0; i < 10; ++i) s.add(create("nq" + std::to_string(i), "d", pb::VALUE, 1, kGroup, 0, {}, false, false, true));
+    return s;
+  }());
+  emit("valid-detach-no-reply", Stream()
+                                    .add(create("dq", "h", pb::VALUE, 1))
+                                    .add(detach(1, kOwner, true))
+                                    .add(detach(1, kOwner, true))
+                                    .add(detach(u64max, kOther, true))
+                                    .add(detach(1)));
+  emit("valid-attach-read-only-writer-too", Stream()
+                                                .add(create("rw", "I", pb::ARRAY, 8, kOwner, 0640))
+                                                .add(attach("rw", kOwner, true))
+                                                .add(attach("rw", kGroup, true))
+                                                .add(attach("rw", kGroup, false))
+                                                .add(attach("rw", kRoot, true))
+                                                .add(remove_req("rw"))
+                                                .add(attach("rw", kOwner, true)));
+  emit("valid-create-typecode-u", Stream().add(create("wc", "u", pb::ARRAY, 3)).add(create("wv", "u", pb::VALUE, 1, kOwner, 0, std::string("A\0\0\0", 4))));
+  emit("valid-ephemeral-open-existing", Stream()
+                                            .add(create("eo", "q", pb::VALUE, 1, kOwner, 0, {}, true))
+                                            .add(create("eo", "q", pb::VALUE, 1, kOwner, 0, {}, false, true))
+                                            .add(detach(1))
+                                            .add(detach(1))
+                                            .add(info("eo")));
+  emit("valid-hello-then-everything", Stream()
+                                          .add(hello())
+                                          .add(create("all", "c", pb::ARRAY, 2))
+                                          .add(attach("all", kOwner, true))
+                                          .add(info("all"))
+                                          .add(chmod_req("all", 0644))
+                                          .add(list())
+                                          .add(reattach(1, 1))
+                                          .add(detach(1, kOwner, true))
+                                          .add(detach(1))
+                                          .add(remove_req("all"))
+                                          .add(hello(0)));
   emit("valid-info-missing", Stream().add(info("nothing-here")));
   emit("valid-reattach", Stream().add(create("ra", "Q", pb::VALUE, 1)).add(reattach(1, 3)).add(detach(1)).add(reattach(99, 1)));
   emit("valid-per-uid-quota", [] {
