@@ -69,6 +69,9 @@ Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<deta
   std::error_code map_ec;
   Mapping map = Mapping::map(fd.get(), static_cast<std::size_t>(info.mapping_bytes), read_only ? Mapping::Access::read_only : Mapping::Access::read_write, map_ec);
   std::string bad = map_ec ? "cannot map it: " + map_ec.message() : check_mapping(info, fd.get(), map);
+  // Memory that failed its checks is never touched again: a memfd smaller than the mapping
+  // would fault (SIGBUS) on the first read of its lock word. Found by the client fuzzer.
+  if (!bad.empty()) map = Mapping();
   Segment segment = detail::SegmentAccess::make(info, std::move(map), std::move(connection), read_only);
   if (bad.empty()) return segment;
   std::error_code ignored;

@@ -4,9 +4,11 @@
 #include <sys/stat.h>
 
 #include <charconv>
+#include <limits>
 #include <map>
 #include <string>
 
+#include "shm/names.hpp"
 #include "shm/typecode.hpp"
 #include "shmd/segment_memory.hpp"
 
@@ -53,6 +55,14 @@ jv1::SegmentMeta meta_of(const SegmentRecord& r) {
 
 // Rebuilds a record from journal metadata and a stored memfd; an empty string means it checks out.
 std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentRecord& r) {
+  // The journal is our own, but it outlives the daemon that wrote it: nothing in it is trusted
+  // that a request could not have produced (found by the journal fuzzer).
+  // Ids count up from 1, one per create: 2^63 is out of reach, and a restored id near 2^64 would
+  // make the next create's id wrap round to 0 and collide.
+  if (m.id() == 0 || m.id() > std::numeric_limits<std::uint64_t>::max() / 2)
+    return "id " + std::to_string(m.id()) + " is not one the daemon hands out";
+  if (auto bad = shm::check_segment_name(m.name()); !bad.empty()) return "its name is invalid: " + bad;
+  if (m.mode() > 0777) return "mode " + std::to_string(m.mode()) + " has bits above 0777";
   const auto type = shm::type_info(static_cast<char>(m.typecode()));
   if (!type || m.typecode() > 0x7f) return "unknown typecode";
   if (m.kind() != static_cast<std::uint32_t>(SegmentKind::value) && m.kind() != static_cast<std::uint32_t>(SegmentKind::array))

@@ -1,9 +1,14 @@
-// shm-fuzz-corpus: writes the seed corpus of the dispatch fuzzer (tests/fuzz/corpus/). Each file is
-// one connection's byte stream: valid requests of every type, alone and in sequences, and the
-// malformed frames and field values a hostile client would send. Rerun it after changing the
+// shm-fuzz-corpus: writes the generated seeds of the fuzz targets. Rerun it after changing the
 // protocol; the files are committed.
+//   dispatch (tests/fuzz/corpus/): each file is one connection's byte stream: valid requests of
+//     every type and flag, alone and in sequences, and the malformed frames and field values a
+//     hostile client would send.
+//   frame (corpus-frame/): the dispatch streams again, behind the frame target's two control bytes.
+//   client (corpus-client/): client operations and a fake daemon's script, honest and bent.
+//   journal (corpus-journal/): restart journals, sound, torn and lying.
 //
-//   shm-fuzz-corpus DIR
+//   shm-fuzz-corpus DIR                  the dispatch seeds
+//   shm-fuzz-corpus --target NAME DIR    the seeds of target NAME (frame, client, journal)
 
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +21,7 @@
 
 #include "shm/wire/framing.hpp"
 #include "shmd.pb.h"
+#include "shmd_journal.pb.h"
 
 namespace {
 
@@ -159,16 +165,156 @@ std::string le64(double d) {
   return s;
 }
 
+
+using Files = std::vector<std::pair<std::string, Stream>>;
+
+int write_files(const std::filesystem::path& dir, const Files& files) {
+  for (const auto& [name, stream] : files) {
+    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
+    out.write(stream.bytes().data(), static_cast<std::streamsize>(stream.bytes().size()));
+    if (!out) {
+      std::fprintf(stderr, "shm-fuzz-corpus: cannot write %s\n", (dir / name).c_str());
+      return 1;
+    }
+  }
+  std::printf("wrote %zu files to %s\n", files.size(), dir.c_str());
+  return 0;
+}
+
+/// The client target: byte 0 counts the operation bytes that follow; the rest is the fake
+/// daemon's script, two bytes (action, argument) per request, Hello first.
+void client_seeds(Files& files) {
+  // Operation bytes (see client_fuzz.cpp): op % 10 picks the call, bit 4 an Array, bits 4-5 the
+  // typecode, bits 6-7 the name.
+  const std::string every_call = {0, 2, 3, 4, 5, 7, 8, 9, 6, 1, 0x11, 3, 9, 9};
+  auto seed = [&](const std::string& name, const std::string& ops, const std::string& script) {
+    std::string bytes(1, static_cast<char>(ops.size()));
+    bytes += ops;
+    bytes += script;
+    files.emplace_back(name, Stream().raw(bytes));
+  };
+  seed("client-honest-every-call", every_call, std::string(2 * 20, '\0'));
+  seed("client-no-daemon-script", every_call, "");
+  // Hello answered honestly, then the first real request bent, for every action and fd mode.
+  const char* const shapes[] = {"honest", "honest", "honest", "error-and-body", "bent-info", "other-body", "raw-frame", "raw-close"};
+  const char* const fds[] = {"fd", "fd", "no-fd", "extra-fds", "wrong-size-fd", "pipe-fd", "flipped-header-fd", "read-only-fd"};
+  const char* const ids[] = {"", "", "-id-plus-one", "-id-zero"};
+  for (unsigned shape = 3; shape < 8; ++shape)
+    for (const int b : {0, 1, 4, 9, 0x85})
+      seed(std::string("client-create-") + shapes[shape] + "-" + std::to_string(b), std::string{0, 2, 4},
+           std::string{0, 0, static_cast<char>(shape), static_cast<char>(b)} + std::string(8, '\0') + "\x08\x0a\x02xx");
+  for (unsigned fd = 2; fd < 8; ++fd)
+    for (const int op : {0, 2, 3, 0x11}) {
+      seed(std::string("client-") + fds[fd] + "-op" + std::to_string(op), std::string{static_cast<char>(op), 9, static_cast<char>(op)},
+           std::string{0, 0, static_cast<char>(fd << 5), 3, 0, 0, static_cast<char>(fd << 5), static_cast<char>(0x83)} + std::string(8, '\0'));
+    }
+  for (unsigned id = 2; id < 4; ++id) {
+    seed(std::string("client-hello") + ids[id], std::string{4}, std::string{static_cast<char>(id << 3), 0} + std::string(6, '\0'));
+    seed(std::string("client-create") + ids[id], std::string{0, 4}, std::string{0, 0, static_cast<char>(id << 3), 0} + std::string(6, '\0'));
+  }
+  // A reply to a quiet Detach that asked for none, read as the answer to the next request.
+  seed("client-answers-quiet-detach", std::string{0, 2, 9, 4, 5}, std::string{0, 0, 0, 0, 0, 0, 3, 2} + std::string(8, '\0'));
+  // The connection closes mid-way: the client reconnects and re-registers what it holds.
+  seed("client-reconnect-reattach", std::string{0, 2, 4, 5, 4}, std::string{0, 0, 0, 0, 0, 0, 6, 0} + std::string(12, '\0'));
+  seed("client-list-bent", std::string{0, 1, 5}, std::string{0, 0, 0, 0, 0, 0, 4, 0} + std::string(4, '\0'));
+}
+
+namespace jv1 = shmd::journal::v1;
+
+jv1::SegmentMeta meta(std::uint64_t id, const std::string& name, char typecode = 'd', std::uint32_t kind = 1,
+                      std::uint64_t length = 1, std::uint32_t mode = 0600, std::uint32_t references = 0) {
+  jv1::SegmentMeta m;
+  m.set_id(id);
+  m.set_name(name);
+  m.set_typecode(static_cast<std::uint32_t>(typecode));
+  m.set_kind(kind);
+  m.set_length(length);
+  m.set_uid(1000);
+  m.set_gid(1000);
+  m.set_creator_pid(42);
+  m.set_mode(mode);
+  m.set_layout_version(2);
+  m.set_references(references);
+  return m;
+}
+
+/// The journal target: byte 0 picks which segment memfds come back wrong; then the journal.
+void journal_seeds(Files& files) {
+  auto record = [](auto fill) {
+    jv1::JournalRecord r;
+    fill(r);
+    std::string frame;
+    shm::wire::append_frame(frame, r.SerializeAsString());
+    return frame;
+  };
+  auto header = [&](std::uint64_t g) { return record([g](jv1::JournalRecord& r) { r.set_generation(g); }); };
+  auto created = [&](const jv1::SegmentMeta& m) { return record([&m](jv1::JournalRecord& r) { *r.mutable_created() = m; }); };
+  auto updated = [&](const jv1::SegmentMeta& m) { return record([&m](jv1::JournalRecord& r) { *r.mutable_updated() = m; }); };
+  auto removed = [&](std::uint64_t id) { return record([id](jv1::JournalRecord& r) { r.set_removed(id); }); };
+  auto freed = [&](std::uint64_t id) { return record([id](jv1::JournalRecord& r) { r.set_freed(id); }); };
+  auto refs = [&](std::uint64_t id, std::uint32_t n) {
+    return record([id, n](jv1::JournalRecord& r) {
+      r.mutable_references()->set_id(id);
+      r.mutable_references()->set_count(n);
+    });
+  };
+  auto seed = [&](const std::string& name, std::uint8_t wrong, const std::string& journal) {
+    files.emplace_back(name, Stream().raw(std::string(1, static_cast<char>(wrong)) + journal));
+  };
+  const std::string sound = header(3) + created(meta(1, "alpha")) + created(meta(2, "beta", 'i', 2, 16, 0644, 2)) +
+                            created(meta(5, "gamma", 'u', 2, 3)) + updated(meta(1, "alpha", 'd', 1, 1, 0640)) +
+                            removed(2) + refs(2, 1) + created(meta(7, "delta", 'c', 2, 100)) + freed(7);
+  seed("journal-sound", 0, sound);
+  seed("journal-sound-unsealed-memfds", 0x55, sound);
+  seed("journal-sound-wrong-size-memfds", 0xaa, sound);
+  seed("journal-torn-tail", 0, sound.substr(0, sound.size() - 3));
+  seed("journal-no-header", 0, created(meta(1, "alpha")));
+  seed("journal-empty", 0, "");
+  seed("journal-garbage", 0, "\xff\xff\xff\x01\x02");
+  // Fields no daemon writes: each must be refused, not trusted.
+  seed("journal-bad-names", 0, header(1) + created(meta(1, "../etc/passwd")) + created(meta(2, "")) +
+                                   created(meta(3, std::string(300, 'n'))) + created(meta(4, std::string("a\0b", 3))));
+  seed("journal-bad-modes", 0, header(1) + created(meta(1, "m1", 'd', 1, 1, 07777)) + created(meta(2, "m2", 'd', 1, 1, 0xffffffffu)));
+  seed("journal-bad-ids", 0, header(1) + created(meta(0, "zero")) + created(meta(~std::uint64_t{0}, "max")) +
+                                 created(meta(~std::uint64_t{0} - 1, "almost")));
+  seed("journal-bad-shapes", 0, header(1) + created(meta(1, "t", 'x')) + created(meta(2, "k", 'd', 9)) +
+                                    created(meta(3, "v", 'd', 1, 5)) + created(meta(4, "a0", 'd', 2, 0)) +
+                                    created(meta(5, "huge", 'd', 2, std::uint64_t{1} << 61)) + created(meta(6, "hi", static_cast<char>(-28))));
+  seed("journal-duplicate-names", 0, header(1) + created(meta(1, "same")) + created(meta(2, "same")) + removed(1) +
+                                         created(meta(3, "same")));
+  seed("journal-references-max", 0, header(1) + created(meta(1, "r", 'd', 1, 1, 0600, 0xffffffffu)) + refs(1, 0xfffffffeu));
+  seed("journal-ephemeral-unreferenced", 0, header(1) + [&] {
+    auto m = meta(1, "e");
+    m.set_ephemeral(true);
+    return created(m);
+  }());
+  seed("journal-old-layout", 0, header(1) + [&] {
+    auto m = meta(1, "old");
+    m.set_layout_version(1);
+    return created(m);
+  }());
+  seed("journal-generation-record-later", 0, header(2) + header(9) + created(meta(1, "g")));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::fprintf(stderr, "usage: shm-fuzz-corpus DIR\n");
+  std::string target = "dispatch";
+  if (argc == 4 && std::string_view(argv[1]) == "--target") {
+    target = argv[2];
+    argv += 2;
+    argc -= 2;
+  }
+  if (argc != 2 || (target != "dispatch" && target != "frame" && target != "client" && target != "journal")) {
+    std::fprintf(stderr, "usage: shm-fuzz-corpus [--target frame|client|journal] DIR\n");
     return 2;
   }
   const std::filesystem::path dir = argv[1];
   std::filesystem::create_directories(dir);
   std::vector<std::pair<std::string, Stream>> files;
+  if (target == "client") client_seeds(files);
+  if (target == "journal") journal_seeds(files);
+  if (target == "client" || target == "journal") return write_files(dir, files);
   auto emit = [&](std::string name, Stream s) { files.emplace_back(std::move(name), std::move(s)); };
   constexpr auto u64max = std::numeric_limits<std::uint64_t>::max();
   constexpr auto u32max = std::numeric_limits<std::uint32_t>::max();
@@ -397,14 +543,16 @@ int main(int argc, char** argv) {
                                      .add(list()));
   emit("field-hold-huge-id-and-seconds", Stream().add(hold(u64max, u32max)).add(hold(0, 0)).add(claim("", u64max)));
 
-  for (const auto& [name, stream] : files) {
-    std::ofstream out(dir / name, std::ios::binary | std::ios::trunc);
-    out.write(stream.bytes().data(), static_cast<std::streamsize>(stream.bytes().size()));
-    if (!out) {
-      std::fprintf(stderr, "shm-fuzz-corpus: cannot write %s\n", (dir / name).c_str());
-      return 1;
-    }
+  if (target == "frame") {
+    // The same streams behind the frame target's control bytes: the default limit with two
+    // chunkings, and a 64-byte limit that the longer frames exceed.
+    Files framed;
+    for (const auto& [name, stream] : files)
+      for (const std::string& control : {std::string("\0\0", 2), std::string("\0\x07", 2), std::string("\x08\x01", 2)})
+        framed.emplace_back("frame-" + name + "-" + std::to_string(static_cast<unsigned char>(control[0])) + "-" +
+                                std::to_string(static_cast<unsigned char>(control[1])),
+                            Stream().raw(control).raw(stream.bytes()));
+    return write_files(dir, framed);
   }
-  std::printf("wrote %zu files to %s\n", files.size(), dir.c_str());
-  return 0;
+  return write_files(dir, files);
 }

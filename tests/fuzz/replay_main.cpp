@@ -1,7 +1,9 @@
-// shm_fuzz_replay: runs every file of the seed corpus (and any crasher given on the command line)
-// through the fuzz body, so a normal build re-checks every input the fuzzer ever found interesting.
+// shm_fuzz_replay: runs every file of a target's seed corpus (and any crasher given on the command
+// line) through that target's body, so a normal build re-checks every input the fuzzers ever
+// found interesting, without clang.
 //
-//   shm_fuzz_replay DIR_OR_FILE...   exit 0 when every input ran; aborts on a broken invariant
+//   shm_fuzz_replay TARGET DIR_OR_FILE...   exit 0 when every input ran; aborts on a finding
+//   TARGET is frame, dispatch, client or journal.
 
 #include <algorithm>
 #include <cstdint>
@@ -10,9 +12,10 @@
 #include <fstream>
 #include <iterator>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "dispatch_fuzz.hpp"
+#include "fuzz_targets.hpp"
 
 namespace {
 
@@ -31,12 +34,16 @@ std::vector<std::filesystem::path> inputs_in(const std::filesystem::path& arg) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    std::fprintf(stderr, "usage: shm_fuzz_replay DIR_OR_FILE...\n");
+  const FuzzTarget* target = nullptr;
+  if (argc >= 2)
+    for (const FuzzTarget& t : kFuzzTargets)
+      if (t.name == argv[1]) target = &t;
+  if (argc < 3 || target == nullptr) {
+    std::fprintf(stderr, "usage: shm_fuzz_replay frame|dispatch|client|journal DIR_OR_FILE...\n");
     return 2;
   }
   std::size_t ran = 0;
-  for (int i = 1; i < argc; ++i) {
+  for (int i = 2; i < argc; ++i) {
     const auto files = inputs_in(argv[i]);
     if (files.empty()) {
       std::fprintf(stderr, "shm_fuzz_replay: no input files in %s\n", argv[i]);
@@ -50,10 +57,10 @@ int main(int argc, char** argv) {
         return 1;
       }
       std::fprintf(stderr, "replaying %s (%zu bytes)\n", file.filename().c_str(), bytes.size());
-      shmd_fuzz_one(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+      target->body(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
       ++ran;
     }
   }
-  std::printf("replayed %zu inputs\n", ran);
+  std::printf("replayed %zu %s inputs\n", ran, argv[1]);
   return 0;
 }
