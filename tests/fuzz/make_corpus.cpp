@@ -216,6 +216,9 @@ void client_seeds(Files& files) {
   seed("client-answers-quiet-detach", std::string{0, 2, 9, 4, 5}, std::string{0, 0, 0, 0, 0, 0, 3, 2} + std::string(8, '\0'));
   // The connection closes mid-way: the client reconnects and re-registers what it holds.
   seed("client-reconnect-reattach", std::string{0, 2, 4, 5, 4}, std::string{0, 0, 0, 0, 0, 0, 6, 0} + std::string(12, '\0'));
+  // Found by this target: a Create answered with a 0-byte memfd failed its size check, and the
+  // client then read the lock word of that mapping to detach it: SIGBUS.
+  seed("regression-client-short-memfd-sigbus", std::string{0}, std::string{0, 0, static_cast<char>(4 << 5), 3});
   seed("client-list-bent", std::string{0, 1, 5}, std::string{0, 0, 0, 0, 0, 0, 4, 0} + std::string(4, '\0'));
 }
 
@@ -277,6 +280,9 @@ void journal_seeds(Files& files) {
   seed("journal-bad-modes", 0, header(1) + created(meta(1, "m1", 'd', 1, 1, 07777)) + created(meta(2, "m2", 'd', 1, 1, 0xffffffffu)));
   seed("journal-bad-ids", 0, header(1) + created(meta(0, "zero")) + created(meta(~std::uint64_t{0}, "max")) +
                                  created(meta(~std::uint64_t{0} - 1, "almost")));
+  // Found by this target: a journal id of 2^64-2 was restored, so the next create got 2^64-1
+  // and the one after that id 0, which collides with "no segment".
+  seed("regression-journal-id-near-2-64", 0, header(1) + created(meta(~std::uint64_t{0} - 1, "almost")));
   seed("journal-bad-shapes", 0, header(1) + created(meta(1, "t", 'x')) + created(meta(2, "k", 'd', 9)) +
                                     created(meta(3, "v", 'd', 1, 5)) + created(meta(4, "a0", 'd', 2, 0)) +
                                     created(meta(5, "huge", 'd', 2, std::uint64_t{1} << 61)) + created(meta(6, "hi", static_cast<char>(-28))));
