@@ -128,6 +128,56 @@ TEST(FdStoreRestore, SegmentsTheJournalRecordsWithAnotherLayoutAreRefused) {
   spdlog::drop("fd-store-test");
 }
 
+// Found by the journal fuzzer: a journal entry is checked like a request would be, so an id near
+// 2^64 (the next create's id would wrap round to 0), a name no request could give, and mode bits
+// above 0777 are refused, while a sound entry beside them comes back.
+TEST(FdStoreRestore, JournalEntriesNoRequestCouldHaveMadeAreRefused) {
+  FakeNotifySocket notify_socket;
+  const Notifier notifier;
+  ASSERT_TRUE(notifier.enabled());
+  auto log = spdlog::null_logger_st("fd-store-test");
+
+  Registry maker;
+  std::vector<StoredSegment> segments;
+  segments.push_back(make_segment(maker, 3, "sound"));
+  segments.push_back(make_segment(maker, ~std::uint64_t{0} - 1, "id.near.the.top"));
+  segments.push_back(make_segment(maker, 4, "bad.name"));
+  segments.back().meta.set_name("../bad.name");
+  segments.push_back(make_segment(maker, 5, "bad.mode"));
+  segments.back().meta.set_mode(04777);
+  auto journal = Journal::create(5);
+  ASSERT_TRUE(journal.ok());
+  std::vector<InheritedFd> inherited;
+  for (StoredSegment& s : segments) {
+    s.meta.set_layout_version(shm::kLayoutVersion);
+    jv1::JournalRecord record;
+    *record.mutable_created() = s.meta;
+    ASSERT_TRUE(journal->append(record));
+    inherited.push_back({"seg-" + std::to_string(s.meta.id()), std::move(s.fd)});
+  }
+  inherited.push_back({"journal-5", shm::UniqueFd(::fcntl(journal->fd(), F_DUPFD_CLOEXEC, 0))});
+
+  Registry restored_into;
+  FdStore store(notifier, restored_into, *log, 65536);
+  auto restored = store.restore(inherited);
+  ASSERT_TRUE(restored.ok()) << restored.failure().message;
+  EXPECT_EQ(restored.value(), 1u);
+  EXPECT_NE(restored_into.find("sound"), nullptr);
+  EXPECT_EQ(restored_into.find("id.near.the.top"), nullptr);
+  EXPECT_EQ(restored_into.find("bad.mode"), nullptr);
+  EXPECT_EQ(restored_into.segment_count(), 1u);
+  // The next create continues after the restored id, far from wrapping.
+  CreateParams p;
+  p.name = "after";
+  p.typecode = 'd';
+  p.kind = SegmentKind::value;
+  p.length = 1;
+  auto made = restored_into.create(1, Credentials{1000, 100, 7}, p);
+  ASSERT_TRUE(made.ok());
+  EXPECT_EQ(made->segment->id, 4u);
+  spdlog::drop("fd-store-test");
+}
+
 TEST(FdStoreRestore, TheJournalsLastReferenceCountIsAllThatMayBeReattached) {
   FakeNotifySocket notify_socket;
   const Notifier notifier;
