@@ -15,6 +15,16 @@
 //     (which the kernel reads) is cleared.
 // These are compiler barriers only, as in glibc: the kernel walks the list of a thread that is
 // no longer running, so only program order within the thread matters.
+//
+// Fields another thread may read while the holder writes them (the lock word, __kind, __owner:
+// unlock() looks at them before it knows whose the mutex is) are read and written as relaxed
+// atomics, which on x86-64 are the plain moves glibc does. The rest (__count, __nusers, the list
+// links) only the holder touches.
+//
+// Under ThreadSanitizer, the inline paths tell TSan they are a mutex (the __tsan_mutex_*
+// annotations), and TSan's interceptors of pthread_mutex_lock/trylock/unlock see the glibc calls,
+// so a lock taken one way and released the other is one mutex to TSan, with one recursion count.
+// The blocking call of wait_for() needs help of its own (see lock_until()).
 
 #include "shm/robust_mutex_fast.hpp"
 
@@ -45,6 +55,23 @@
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
+#endif
+
+// ThreadSanitizer: GCC defines __SANITIZE_THREAD__, clang has __has_feature.
+#if defined(__SANITIZE_THREAD__)
+#define SHM_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SHM_TSAN 1
+#endif
+#endif
+#ifndef SHM_TSAN
+#define SHM_TSAN 0
+#endif
+
+#if SHM_TSAN
+#include <dlfcn.h>
+#include <sanitizer/tsan_interface.h>
 #endif
 
 #if SHM_ROBUST_FAST
@@ -107,6 +134,39 @@ bool backing_off_can_help() noexcept {
 /// How long one wait for a held robust mutex sleeps before it looks at the lock word again.
 constexpr long kWaitSliceNs = 100'000'000;
 
+#if SHM_TSAN
+/// Whether this TSan runtime intercepts pthread_mutex_clocklock: LLVM's does from release 18,
+/// GCC 12's (Debian 12) and clang 14's do not. Intercepted, the symbol resolves outside libc.
+bool clocklock_intercepted() noexcept {
+  static const bool intercepted = [] {
+    Dl_info clocklock{};
+    Dl_info libc{};
+    void* const clocklock_at = ::dlsym(RTLD_DEFAULT, "pthread_mutex_clocklock");
+    void* const libc_at = ::dlsym(RTLD_DEFAULT, "gnu_get_libc_version");
+    return clocklock_at == nullptr || libc_at == nullptr || ::dladdr(clocklock_at, &clocklock) == 0 ||
+           ::dladdr(libc_at, &libc) == 0 || clocklock.dli_fbase != libc.dli_fbase;
+  }();
+  return intercepted;
+}
+#endif
+
+/// pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &deadline); under TSan, seen by TSan too.
+int lock_until(pthread_mutex_t& m, const timespec& deadline) noexcept {
+#if SHM_TSAN
+  if (!clocklock_intercepted()) {
+    // TSan forgets an owner that died in this process only when an interceptor sees EOWNERDEAD
+    // (no annotation can tell it), so look with trylock's first. An owner that dies in this
+    // process while this thread sleeps below stays TSan's, which then reports a double lock.
+    if (const int rc = try_lock(m); rc != EBUSY) return rc;
+    __tsan_mutex_pre_lock(&m, 0);
+    const int rc = ::pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &deadline);
+    __tsan_mutex_post_lock(&m, rc == 0 || rc == EOWNERDEAD ? 0 : __tsan_mutex_try_lock_failed, 0);
+    return rc;
+  }
+#endif
+  return ::pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &deadline);
+}
+
 /// pthread_mutex_lock(&m) for a robust mutex that somebody else holds, waiting in slices.
 /// A robust futex can strand a waiter: if a process is killed between an unlock's release of
 /// the lock word and its futex wake, and a third thread takes the free lock in that window, the
@@ -123,7 +183,7 @@ int wait_for(pthread_mutex_t& m) noexcept {
       deadline.tv_nsec -= 1'000'000'000;
       ++deadline.tv_sec;
     }
-    const int rc = ::pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &deadline);
+    const int rc = lock_until(m, deadline);
     if (rc != ETIMEDOUT) return rc;
   }
 }
@@ -182,7 +242,8 @@ std::chrono::nanoseconds contention_backoff() noexcept {
 int try_lock(pthread_mutex_t& m) noexcept {
   const int rc = ::pthread_mutex_trylock(&m);
   // glibc's trylock means to give the word back here too (see the header).
-  if (rc == ENOTRECOVERABLE && m.__data.__owner == kNotRecoverable && held_by_this_thread(m))
+  if (rc == ENOTRECOVERABLE && __atomic_load_n(&m.__data.__owner, __ATOMIC_RELAXED) == kNotRecoverable &&
+      held_by_this_thread(m))
     give_back_unrecoverable(m);
   return rc;
 }
@@ -318,6 +379,35 @@ bool glibc_is_the_one_mirrored() noexcept {
   list.__next = nullptr;
 }
 
+/// TSan's view of the inline paths (ThreadSanitizer builds only; nothing otherwise). Between a
+/// pre_ and a post_ annotation TSan ignores the accesses, which are the mutex's own. A segment
+/// mutex is never pthread_mutex_init()ed in a client (the daemon did that), so its kind travels
+/// with each lock, as the annotations allow for a mutex TSan saw no constructor of.
+struct Tsan {
+#if SHM_TSAN
+  static unsigned flags(int kind) noexcept { return kind == kRobustRecursive ? __tsan_mutex_write_reentrant : 0; }
+  static void pre_lock(pthread_mutex_t& m, int kind) noexcept { __tsan_mutex_pre_lock(&m, flags(kind)); }
+  static void locked(pthread_mutex_t& m, int kind) noexcept { __tsan_mutex_post_lock(&m, flags(kind), 0); }
+  /// The lock operation ended without the lock: nothing changed for TSan.
+  static void not_locked(pthread_mutex_t& m, int kind) noexcept {
+    __tsan_mutex_post_lock(&m, flags(kind) | __tsan_mutex_try_lock_failed, 0);
+  }
+  /// Around work inside a lock operation that is not the mutex's (the back-off): checked as usual.
+  static void pre_divert(pthread_mutex_t& m) noexcept { __tsan_mutex_pre_divert(&m, 0); }
+  static void post_divert(pthread_mutex_t& m) noexcept { __tsan_mutex_post_divert(&m, 0); }
+  static void pre_unlock(pthread_mutex_t& m) noexcept { (void)__tsan_mutex_pre_unlock(&m, 0); }
+  static void unlocked(pthread_mutex_t& m) noexcept { __tsan_mutex_post_unlock(&m, 0); }
+#else
+  static void pre_lock(pthread_mutex_t&, int) noexcept {}
+  static void locked(pthread_mutex_t&, int) noexcept {}
+  static void not_locked(pthread_mutex_t&, int) noexcept {}
+  static void pre_divert(pthread_mutex_t&) noexcept {}
+  static void post_divert(pthread_mutex_t&) noexcept {}
+  static void pre_unlock(pthread_mutex_t&) noexcept {}
+  static void unlocked(pthread_mutex_t&) noexcept {}
+#endif
+};
+
 }  // namespace
 
 int lock(pthread_mutex_t& m) noexcept {
@@ -330,25 +420,41 @@ int lock(pthread_mutex_t& m) noexcept {
   if (head == nullptr) [[unlikely]]
     return lock_through_glibc(m);
 
+  Tsan::pre_lock(m, kind);
   head->list_op_pending = reinterpret_cast<robust_list*>(&d.__list.__next);
   compiler_barrier();  // op_pending names the mutex before the lock word can hold our TID
   int seen = 0;
   if (!__atomic_compare_exchange_n(&d.__lock, &seen, self.tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) [[unlikely]] {
     if ((seen & FUTEX_TID_MASK) == self.tid && kind == kRobustRecursive) {  // ours already: one level deeper
       head->list_op_pending = nullptr;
-      if (d.__count + 1 == 0) return EAGAIN;
+      if (d.__count + 1 == 0) {
+        Tsan::not_locked(m, kind);
+        return EAGAIN;
+      }
       ++d.__count;
+      Tsan::locked(m, kind);
       return 0;
     }
     // Held by another thread: back off, then look once more. Still held, its owner dead
     // (FUTEX_OWNER_DIED), or ours (EDEADLK): glibc waits, recovers or refuses, setting op_pending
     // again itself.
     const bool another_holds = (seen & FUTEX_OWNER_DIED) == 0 && (seen & FUTEX_TID_MASK) != self.tid;
-    if (!another_holds || !back_off() || !take_if_free(d.__lock, self.tid)) return wait_for(m);
+    bool taken = false;
+    if (another_holds) {
+      Tsan::pre_divert(m);
+      const bool backed_off = back_off();
+      Tsan::post_divert(m);
+      taken = backed_off && take_if_free(d.__lock, self.tid);
+    }
+    if (!taken) {
+      Tsan::not_locked(m, kind);
+      return wait_for(m);
+    }
   }
-  if (d.__owner == kNotRecoverable) [[unlikely]] {  // as glibc: hand it back, report it
+  if (__atomic_load_n(&d.__owner, __ATOMIC_RELAXED) == kNotRecoverable) [[unlikely]] {  // as glibc: hand it back, report it
     give_back_unrecoverable(m);
     head->list_op_pending = nullptr;
+    Tsan::not_locked(m, kind);
     return ENOTRECOVERABLE;
   }
   d.__count = 1;
@@ -356,8 +462,9 @@ int lock(pthread_mutex_t& m) noexcept {
   enqueue(head, m);
   compiler_barrier();  // enqueued before op_pending is cleared
   head->list_op_pending = nullptr;
-  d.__owner = self.tid;
+  __atomic_store_n(&d.__owner, self.tid, __ATOMIC_RELAXED);
   ++d.__nusers;
+  Tsan::locked(m, kind);
   return 0;
 }
 
@@ -368,20 +475,26 @@ int unlock(pthread_mutex_t& m) noexcept {
   robust_list_head* const head = self.head;
   // Not ours (EPERM), or ours after a dead owner and never made consistent (glibc then marks it
   // not recoverable; __owner is PTHREAD_MUTEX_INCONSISTENT, not our TID): glibc decides.
-  if (head == nullptr || (kind != kRobustNormal && kind != kRobustRecursive) || d.__owner != self.tid ||
+  if (head == nullptr || (kind != kRobustNormal && kind != kRobustRecursive) ||
+      __atomic_load_n(&d.__owner, __ATOMIC_RELAXED) != self.tid ||
       (__atomic_load_n(&d.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK) != self.tid) [[unlikely]]
     return released(::pthread_mutex_unlock(&m));
-  if (kind == kRobustRecursive && --d.__count != 0) return 0;  // still held one level up
+  Tsan::pre_unlock(m);
+  if (kind == kRobustRecursive && --d.__count != 0) {  // still held one level up
+    Tsan::unlocked(m);
+    return 0;
+  }
 
   head->list_op_pending = reinterpret_cast<robust_list*>(&d.__list.__next);
   compiler_barrier();  // op_pending names the mutex before it leaves the list
   dequeue(m);
-  d.__owner = 0;
+  __atomic_store_n(&d.__owner, 0, __ATOMIC_RELAXED);
   --d.__nusers;
   if ((static_cast<unsigned>(__atomic_exchange_n(&d.__lock, 0, __ATOMIC_RELEASE)) & FUTEX_WAITERS) != 0) [[unlikely]]
     futex_wake_one(&d.__lock);
   compiler_barrier();  // released before op_pending is cleared
   head->list_op_pending = nullptr;
+  Tsan::unlocked(m);
   return released(0);
 }
 
