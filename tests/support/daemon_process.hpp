@@ -14,7 +14,8 @@ namespace shm::test {
 
 /// Starts `SHMD_BIN --socket <tmpdir>/shmd.sock --ready-fd N <extra_args>` and returns once the
 /// daemon has reported readiness on the pipe (never sleeps). The temporary directory is unique per
-/// instance, so tests run in parallel. The destructor sends SIGTERM, waits, and removes the dir.
+/// instance, so tests run in parallel. The destructor sends SIGTERM, waits, fails the test unless the
+/// daemon exited with 0, and removes the dir.
 class DaemonProcess {
  public:
   /// Called with the fresh temporary directory before the daemon starts (e.g. to plant a stale socket).
