@@ -24,7 +24,7 @@
 // Under ThreadSanitizer, the inline paths tell TSan they are a mutex (the __tsan_mutex_*
 // annotations), and TSan's interceptors of pthread_mutex_lock/trylock/unlock see the glibc calls,
 // so a lock taken one way and released the other is one mutex to TSan, with one recursion count.
-// The blocking call of wait_for() needs help of its own (see lock_until()).
+// The blocking call of wait_for() and lock_for() needs help of its own (see lock_until()).
 
 #include "shm/robust_mutex_fast.hpp"
 
@@ -261,7 +261,7 @@ int lock_for(pthread_mutex_t& m, std::chrono::nanoseconds timeout) noexcept {
     const long long ns = static_cast<long long>(until.tv_nsec) + slice.count();
     until.tv_sec += static_cast<time_t>(ns / 1'000'000'000);
     until.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-    rc = ::pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &until);
+    rc = lock_until(m, until);
     if (rc != ETIMEDOUT) return rc;
   }
   return ETIMEDOUT;
