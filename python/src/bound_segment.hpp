@@ -17,7 +17,8 @@ class BoundSegment {
  public:
   /// `kind` is "Value" or "Array", for messages.
   BoundSegment(const shm::SegmentInfo& info, bool read_only, const char* kind);
-  virtual ~BoundSegment() = default;
+  /// Detaches its Lock, if any, from this object.
+  virtual ~BoundSegment();
   BoundSegment(const BoundSegment&) = delete;
   BoundSegment& operator=(const BoundSegment&) = delete;
 
@@ -40,8 +41,10 @@ class BoundSegment {
   [[nodiscard]] bool read_only() const noexcept { return read_only_; }
   /// True once detached.
   [[nodiscard]] bool closed() noexcept { return !segment().valid(); }
-  /// The lock state every Lock of this object shares.
+  /// The lock state of its Lock.
   [[nodiscard]] const std::shared_ptr<LockState>& lock_state() const noexcept { return lock_; }
+  /// get_lock(): the one Lock of `self` (this object's Python object), made on first use.
+  pybind11::object get_lock(pybind11::handle self);
 
   /// Detaches (waiting for the daemon, without the GIL). BufferError while buffer views exist,
   /// ValueError while this process holds the lock through this object, or a thread uses it
@@ -58,7 +61,8 @@ class BoundSegment {
   shm::SegmentInfo info_;                                    ///< attach-time metadata
   bool read_only_;                                           ///< mapped PROT_READ
   const char* kind_;                                         ///< "Value" or "Array"
-  std::shared_ptr<LockState> lock_ = std::make_shared<LockState>();  ///< shared with Lock objects
+  std::shared_ptr<LockState> lock_ = std::make_shared<LockState>();  ///< shared with the Lock
+  pybind11::object lock_object_;                             ///< the Lock get_lock() returns, once made
 };
 
 /// Counts a thread in `segment.busy` for its lifetime, however it ends; detach() refuses meanwhile.

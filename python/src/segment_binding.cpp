@@ -16,6 +16,20 @@ namespace shmd_py {
 BoundSegment::BoundSegment(const shm::SegmentInfo& info, bool read_only, const char* kind)
     : info_(info), read_only_(read_only), kind_(kind) {}
 
+BoundSegment::~BoundSegment() {
+  if (!lock_object_) return;
+  // Its guards are gone (a held Lock keeps this object alive); it may outlive this object.
+  try {
+    lock_object_.cast<BoundLock&>().forget_owner();
+  } catch (const py::cast_error&) {  // cannot happen: lock_object_ is always a Lock
+  }
+}
+
+py::object BoundSegment::get_lock(py::handle self) {
+  if (!lock_object_) lock_object_ = py::cast(BoundLock(self.ptr(), *this));
+  return lock_object_;
+}
+
 shm::Segment& BoundSegment::live() {
   shm::Segment& s = segment();
   if (!s.valid()) throw py::value_error(std::string(kind_) + " '" + name() + "' is detached");
@@ -104,8 +118,8 @@ void bind_segment(py::module_& m) {
       .def_property_readonly("closed", &BoundSegment::closed, "True once detached.")
       .def("detach", &BoundSegment::detach,
            "Unmaps and drops this reference, waiting for the daemon. BufferError while memoryviews of it exist.")
-      .def("get_lock", [](py::object self) { return BoundLock(self, self.cast<BoundSegment&>()); },
-           "The segment's robust recursive lock (a Lock).")
+      .def("get_lock", [](py::handle self) { return self.cast<BoundSegment&>().get_lock(self); },
+           "The segment's robust recursive lock (a Lock); the same Lock object every call.")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](BoundSegment& s, const py::args&) { s.detach(); })
       .def_buffer([](BoundSegment& s) {

@@ -5,6 +5,7 @@
 #include "bindings.hpp"
 #include "bound_value.hpp"
 #include "element_codec.hpp"
+#include "fast_method.hpp"
 
 namespace py = pybind11;
 
@@ -28,6 +29,38 @@ void BoundValue::set(py::handle v) {
       },
       handle_);
 }
+
+namespace {
+
+/// Value.value's getter, without pybind11's dispatcher.
+PyObject* value_get(PyObject* self, void* /*unused*/) noexcept {
+  BoundValue* v = cpp_self<BoundValue>(self);
+  if (v == nullptr) return nullptr;
+  return translating_errors([&] { return v->get().release().ptr(); });
+}
+
+/// Value.value's setter, without pybind11's dispatcher.
+int value_set(PyObject* self, PyObject* x, void* /*unused*/) noexcept {
+  if (x == nullptr) {
+    PyErr_SetString(PyExc_AttributeError, "can't delete attribute 'value'");
+    return -1;
+  }
+  BoundValue* v = cpp_self<BoundValue>(self);
+  if (v == nullptr) return -1;
+  PyObject* r = translating_errors([&] {
+    v->set(x);
+    Py_RETURN_NONE;
+  });
+  if (r == nullptr) return -1;
+  Py_DECREF(r);
+  return 0;
+}
+
+PyGetSetDef g_value{"value", value_get, value_set,
+                    "The value (atomic load and store): int, float, bytes of length 1 ('c') or str of length 1 ('u').",
+                    nullptr};
+
+}  // namespace
 
 template <class F>
 py::object BoundValue::numeric(const char* op, F&& f) {
@@ -79,10 +112,9 @@ py::tuple BoundValue::compare_exchange(py::handle expected, py::handle desired) 
 }
 
 void bind_value(py::module_& m) {
-  py::class_<BoundValue, BoundSegment>(m, "Value", "A shared scalar (one element), like multiprocessing's Value.")
-      .def_property("value", &BoundValue::get, &BoundValue::set,
-                    "The value (atomic load and store): int, float, bytes of length 1 ('c') or str of length 1 ('u').")
-      .def("fetch_add", &BoundValue::fetch_add, py::arg("delta"), "Atomically adds delta; returns the previous value.")
+  py::class_<BoundValue, BoundSegment> cls(m, "Value", "A shared scalar (one element), like multiprocessing's Value.");
+  add_getset(cls, g_value);  // the hottest attribute, without pybind11's dispatcher
+  cls.def("fetch_add", &BoundValue::fetch_add, py::arg("delta"), "Atomically adds delta; returns the previous value.")
       .def("fetch_sub", &BoundValue::fetch_sub, py::arg("delta"),
            "Atomically subtracts delta; returns the previous value.")
       .def("exchange", &BoundValue::exchange, py::arg("value"), "Atomically stores value; returns the previous one.")

@@ -2,10 +2,14 @@
 recursion, timeouts, release by a non-holder, exclusion across processes, owner_died after a
 holder dies, and waits that release the GIL."""
 
+import gc
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -222,3 +226,102 @@ def test_ctrl_c_interrupts_a_blocked_acquire(value):
         timer.cancel()
     assert lock.acquire(timeout=5)
     lock.release()
+
+
+def test_get_lock_returns_the_same_lock_object_every_time(value):
+    lock = value.get_lock()
+    assert value.get_lock() is lock and value.get_lock() is value.get_lock()
+
+
+def test_a_value_and_its_lock_are_freed_without_the_cycle_collector(client):
+    v = client.create_value("py.lock.freed", "i", 0)
+    lock = v.get_lock()
+    with lock:
+        v.value += 1
+    value_ref, lock_ref = weakref.ref(v), weakref.ref(lock)
+    gc.disable()  # freed by reference counting alone: no cycle between them
+    try:
+        del v, lock
+        assert value_ref() is None and lock_ref() is None
+    finally:
+        gc.enable()
+    gc.collect()
+    assert value_ref() is None and lock_ref() is None
+
+
+def test_a_held_lock_keeps_its_value_alive_until_released(client):
+    v = client.create_value("py.lock.held", "i", 7)
+    lock = v.get_lock()
+    lock.acquire()
+    lock.acquire()
+    value_ref = weakref.ref(v)
+    del v
+    gc.collect()
+    assert value_ref() is not None and value_ref().value == 7
+    lock.release()
+    assert value_ref() is not None
+    lock.release()
+    assert value_ref() is None
+    assert repr(lock) == "<shmd.Lock of Value 'py.lock.held'>"
+
+
+def test_a_lock_that_outlives_its_value_refuses_to_be_taken(client):
+    v = client.create_value("py.lock.orphan", "i", 0)
+    lock = v.get_lock()
+    del v
+    with pytest.raises(ValueError, match="gone"):
+        lock.acquire()
+    with pytest.raises(RuntimeError, match="un-acquired"):
+        lock.release()
+
+
+def test_uncontended_and_contended_acquires_exclude_other_threads(value):
+    lock = value.get_lock()
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as possible, also inside the loop
+    try:
+        def work():
+            for _ in range(3000):
+                with lock:
+                    x = value.value
+                    value.value = x + 1
+
+        threads = [threading.Thread(target=work) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert value.value == 12000
+    assert lock.acquire(block=False)
+    lock.release()
+
+
+def test_timeout_while_another_process_holds_it(client, daemon):
+    v = client.create_value("py.lock.other", "i", 0)
+    code = f"""
+import sys, shmd
+v = shmd.Client({daemon.socket!r}).attach_value("py.lock.other")
+v.get_lock().acquire()
+print("held", flush=True)
+sys.stdin.readline()
+v.get_lock().release()
+print("released", flush=True)
+sys.stdin.readline()
+"""
+    child = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline() == "held\n"
+        lock = v.get_lock()
+        assert lock.acquire(block=False) is False
+        assert lock.acquire(timeout=0.05) is False
+        assert "held by this process" not in repr(lock)
+        child.stdin.write("\n")
+        child.stdin.flush()
+        assert child.stdout.readline() == "released\n"
+        assert lock.acquire(timeout=30) is True and lock.owner_died is False
+        lock.release()
+    finally:
+        child.stdin.close()
+        assert child.wait(60) == 0
