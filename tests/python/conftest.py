@@ -6,6 +6,7 @@ ctest sets SHMD_TEST_DAEMON and SHMD_TEST_SHMCTL (the built binaries) and PYTHON
 package); run by hand, export them the same way.
 """
 
+import atexit
 import json
 import os
 import select
@@ -153,13 +154,33 @@ def client(daemon):
     return shmd.Client(daemon.socket)
 
 
+_package_for_other_users = None
+
+
+def package_for_other_users():
+    """A copy of the shmd package under test in a directory every uid can read, made once per
+    session: the build tree may sit below a directory only its owner may enter (CI clones into
+    one), as the C++ access tests copy their binaries for the same reason."""
+    global _package_for_other_users
+    if _package_for_other_users is None:
+        top = tempfile.mkdtemp(prefix="shmd-py-pkg-")
+        atexit.register(shutil.rmtree, top, True)
+        os.chmod(top, 0o755)
+        shutil.copytree(os.path.dirname(shmd.__file__), os.path.join(top, "shmd"),
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        _package_for_other_users = top
+    return _package_for_other_users
+
+
 def python_child(code, *, user=None, env=None, timeout=60):
     """Runs `code` in a new interpreter (the one running the tests) with the same PYTHONPATH;
-    with user=(uid, gid), as that user through setpriv. Returns the CompletedProcess (text)."""
+    with user=(uid, gid), as that user through setpriv, importing a copy of the package that
+    user can read. Returns the CompletedProcess (text)."""
     argv = [sys.executable, "-c", code]
+    child_env = dict(os.environ)
     if user is not None:
         argv = ["setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", *argv]
-    child_env = dict(os.environ)
+        child_env["PYTHONPATH"] = package_for_other_users()
     if env:
         child_env.update(env)
     return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=child_env)
