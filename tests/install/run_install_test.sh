@@ -3,6 +3,8 @@
 #   1. cmake --install BUILD_DIR --prefix "TMP/shmd prefix" (a prefix outside every standard
 #      path, with a space in it); libshmclient.so has SONAME libshmclient.so.0, and the units'
 #      ExecStart= names this prefix's bin/shmd
+#      the installed headers are exactly those shm/shm.hpp includes, directly or not, and
+#      libshmclient.so exports nothing of shm::detail or shm::wire (cmake/shmclient.map)
 #   2. builds tests/install/consumer out of tree with find_package(shmclient), against the shared
 #      (shmclient::shmclient) and the static (shmclient::shmclient_static) library
 #   3. builds the same main.cpp with a plain g++ command line from `pkg-config shmclient` (which
@@ -55,6 +57,23 @@ for f in libshmclient.a libshmclient.so libshmclient.so.0 cmake/shmclient/shmcli
          cmake/shmclient/shmclientConfigVersion.cmake cmake/shmclient/shmclientTargets.cmake; do
   [[ -e $libdir/$f ]] || fail "$libdir/$f not installed"
 done
+step "installed headers: what shm/shm.hpp reaches, no more"
+reached=$(cd "$prefix/include" && todo=(shm/shm.hpp) && declare -A seen=() && while ((${#todo[@]})); do
+  h=${todo[0]} && todo=("${todo[@]:1}")
+  [[ -n ${seen[$h]:-} ]] && continue
+  seen[$h]=1
+  [[ -e $h ]] || fail "$h is included by an installed header but not installed"
+  mapfile -t -O "${#todo[@]}" todo < <(sed -n 's/^#include "\(shm\/[^"]*\)"$/\1/p' "$h")
+done && printf '%s\n' "${!seen[@]}" | sort)
+installed=$(cd "$prefix/include" && find shm -type f | sort)
+[[ $installed == "$reached" ]] || fail "installed headers differ from what shm/shm.hpp includes:
+$(diff <(echo "$reached") <(echo "$installed"))"
+echo "$(wc -l <<<"$installed") headers"
+# The symbol's own name (its parameters may name internal types: a private constructor's do).
+internal=$(nm -D --defined-only -C "$libdir/libshmclient.so" | cut -d' ' -f3- | sed 's/(.*//' |
+           grep -E '(^| )shm::(detail|wire)::' || true)
+[[ -z $internal ]] || fail "libshmclient.so exports internals:
+$internal"
 soname=$(readelf -d "$libdir/libshmclient.so" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [[ $soname == libshmclient.so.0 ]] || fail "SONAME is '$soname', expected libshmclient.so.0"
 echo "SONAME $soname -> $(readlink "$libdir/libshmclient.so.0")"

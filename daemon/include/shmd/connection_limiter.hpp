@@ -37,8 +37,6 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
 
   /// A slot for a new connection of `uid`, or the reason there is none.
   std::optional<Slot> admit(uid_t uid, std::string& why);
-  /// Connections open now.
-  [[nodiscard]] std::size_t active() const noexcept { return active_; }
 
  private:
   void release(uid_t uid) noexcept;

@@ -38,10 +38,6 @@ class Daemon {
   void run();
   /// Asks run() to return. Safe from any thread.
   void stop();
-  /// The registry (for tests and statistics; touch only from run()'s thread or when stopped).
-  [[nodiscard]] const Registry& registry() const noexcept { return registry_; }
-  /// Segments restored from the fd store at start.
-  [[nodiscard]] std::size_t restored() const noexcept { return restored_; }
 
  private:
   explicit Daemon(Config config);

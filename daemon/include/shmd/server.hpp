@@ -32,10 +32,6 @@ class Server {
   void start();
   /// Stops accepting; existing sessions end when the io_context stops.
   void stop();
-  /// Connections accepted so far.
-  [[nodiscard]] std::uint64_t accepted() const noexcept { return next_client_ - 1; }
-  /// Connections open now.
-  [[nodiscard]] std::size_t active() const noexcept { return limiter_->active(); }
 
  private:
   asio::awaitable<void> accept_loop();
