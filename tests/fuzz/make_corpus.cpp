@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "requests.hpp"
 #include "shm/wire/framing.hpp"
 #include "shmd.pb.h"
 #include "shmd_journal.pb.h"
@@ -56,94 +57,51 @@ std::uint64_t next_id(Who who) {
   return (++n) * 4 + who;
 }
 
-pb::Request hello(std::uint32_t version = 1) {
-  pb::Request r;
-  r.set_request_id(next_id(kOwner));
-  r.mutable_hello()->set_protocol_version(version);
-  r.mutable_hello()->set_client_name("corpus");
+/// `r` asked by `who` (tests/support/requests.hpp builds the body).
+pb::Request as(pb::Request r, Who who) {
+  r.set_request_id(next_id(who));
   return r;
 }
+
+pb::Request hello(std::uint32_t version = 1) { return as(shm::test::hello_request(version, "corpus"), kOwner); }
 
 pb::Request create(const std::string& name, const std::string& typecode, pb::Kind kind, std::uint64_t length,
                    Who who = kOwner, std::uint32_t mode = 0, std::string initial = {}, bool ephemeral = false,
                    bool open_existing = false, bool no_attach = false) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  auto* c = r.mutable_create();
-  c->set_name(name);
-  c->set_typecode(typecode);
-  c->set_kind(kind);
-  c->set_length(length);
-  c->set_mode(mode);
-  c->set_initial(std::move(initial));
-  c->set_ephemeral(ephemeral);
-  c->set_open_existing(open_existing);
-  c->set_no_attach(no_attach);
+  pb::Request r = as(shm::test::create_request(name, typecode, kind, length, mode, std::move(initial)), who);
+  r.mutable_create()->set_ephemeral(ephemeral);
+  r.mutable_create()->set_open_existing(open_existing);
+  r.mutable_create()->set_no_attach(no_attach);
   return r;
 }
 
 pb::Request attach(const std::string& name, Who who = kOwner, bool read_only = false) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  r.mutable_attach()->set_name(name);
-  r.mutable_attach()->set_read_only(read_only);
-  return r;
+  return as(shm::test::attach_request(name, read_only), who);
 }
 
 pb::Request detach(std::uint64_t id, Who who = kOwner, bool no_reply = false) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  r.mutable_detach()->set_id(id);
-  r.mutable_detach()->set_no_reply(no_reply);
-  return r;
+  return as(shm::test::detach_request(id, no_reply), who);
 }
 
-pb::Request remove_req(const std::string& name, Who who = kOwner) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  r.mutable_remove()->set_name(name);
-  return r;
-}
+pb::Request remove_req(const std::string& name, Who who = kOwner) { return as(shm::test::remove_request(name), who); }
 
-pb::Request info(const std::string& name, Who who = kOwner) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  r.mutable_info()->set_name(name);
-  return r;
-}
+pb::Request info(const std::string& name, Who who = kOwner) { return as(shm::test::info_request(name), who); }
 
 pb::Request list(const std::string& after_name = {}, std::uint64_t after_id = 0, std::uint32_t limit = 0,
                  Who who = kOwner) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  r.mutable_list()->set_after_name(after_name);
-  r.mutable_list()->set_after_id(after_id);
-  r.mutable_list()->set_limit(limit);
-  return r;
+  return as(shm::test::list_request(after_name, after_id, limit), who);
 }
 
 pb::Request chmod_req(const std::string& name, std::uint32_t mode, Who who = kOwner) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  r.mutable_chmod()->set_name(name);
-  r.mutable_chmod()->set_mode(mode);
-  return r;
+  return as(shm::test::chmod_request(name, mode), who);
 }
 
 pb::Request reattach(std::uint64_t id, std::uint32_t references, Who who = kOwner) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  r.mutable_reattach()->set_id(id);
-  r.mutable_reattach()->set_references(references);
-  return r;
+  return as(shm::test::reattach_request(id, references), who);
 }
 
 pb::Request hold(std::uint64_t id, std::uint32_t seconds = 0, Who who = kOwner) {
-  pb::Request r;
-  r.set_request_id(next_id(who));
-  r.mutable_hold()->set_id(id);
-  r.mutable_hold()->set_seconds(seconds);
-  return r;
+  return as(shm::test::hold_request(id, seconds), who);
 }
 
 /// An attach that claims a hold; the fuzz body reads claim N (1, 2, ...) as the Nth token issued.
@@ -153,11 +111,7 @@ pb::Request claim(const std::string& name, std::uint64_t token, Who who = kOwner
   return r;
 }
 
-std::string varint(std::uint64_t v) {
-  std::string s;
-  shm::wire::append_varint(s, v);
-  return s;
-}
+using shm::test::varint;
 
 std::string le64(double d) {
   std::string s(sizeof d, '\0');

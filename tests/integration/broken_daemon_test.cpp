@@ -26,6 +26,7 @@
 #include "daemon_process.hpp"
 #include "eventually.hpp"
 #include "raw_client.hpp"
+#include "segment_queries.hpp"
 #include "shm/shm.hpp"
 #include "shm/unique_fd.hpp"
 #include "shm/wire/framing.hpp"
@@ -38,6 +39,7 @@ using shm::test::DaemonProcess;
 using shm::test::eventually;
 using shm::test::RawClient;
 namespace pb = shmd::v1;
+using shm::test::refcount;
 
 /// Descriptors this process has open.
 std::size_t open_fds() {
@@ -189,13 +191,6 @@ class BendingProxy {
 
 /// The proxy's socket, beside the daemon's.
 std::string proxy_path(const DaemonProcess& daemon) { return (daemon.dir() / "proxy.sock").string(); }
-
-/// The segment's refcount, or -1 if the daemon does not know the name.
-long refcount(shm::Client& client, std::string_view name) {
-  std::error_code ec;
-  const auto info = client.info(name, ec);
-  return ec ? -1 : static_cast<long>(info.refcount);
-}
 
 /// Calls `f` and returns the shm::Error it throws (an empty one if it throws none).
 template <class F>

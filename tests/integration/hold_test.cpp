@@ -16,6 +16,7 @@
 #include "daemon_process.hpp"
 #include "eventually.hpp"
 #include "raw_client.hpp"
+#include "segment_queries.hpp"
 #include "service_manager.hpp"
 #include "shm/shm.hpp"
 
@@ -28,13 +29,7 @@ using shm::test::eventually;
 using shm::test::RawClient;
 using shm::test::run;
 namespace pb = shmd::v1;
-
-/// True once `name` is not (or no longer) a segment name.
-bool gone(shm::Client& client, std::string_view name) {
-  std::error_code ec;
-  client.info(name, ec);
-  return ec == Errc::not_found;
-}
+using shm::test::gone;
 
 /// The segment's (refcount, holds), or (-1, -1) if the daemon does not know the name.
 std::pair<long, long> counts(shm::Client& client, std::string_view name) {

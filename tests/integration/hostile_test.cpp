@@ -1,5 +1,6 @@
 // Hostile input on the socket: malformed frames, bad field values, random and mutated frames,
-// fds sent to the daemon, stuck clients and connection caps. Afterwards the daemon must still
+// fds sent to the daemon, stuck clients and connection caps (and, in MalformedInput, each kind
+// of broken frame against a daemon of its own). Afterwards the daemon must still
 // serve a well-behaved client, with its data unchanged and no descriptor leaked.
 
 #include <fcntl.h>
@@ -29,6 +30,8 @@
 #include "eventually.hpp"
 #include "daemon_process.hpp"
 #include "raw_client.hpp"
+#include "requests.hpp"
+#include "segment_queries.hpp"
 #include "shm/shm.hpp"
 #include "shm/wire/framing.hpp"
 
@@ -38,8 +41,15 @@ using shm::test::eventually;
 
 namespace pb = shmd::v1;
 using namespace std::chrono_literals;
+using shm::test::attach_request;
+using shm::test::create_request;
 using shm::test::DaemonProcess;
+using shm::test::error_of;
+using shm::test::frame;
+using shm::test::hello_request;
 using shm::test::RawClient;
+using shm::test::refcount;
+using shm::test::varint;
 
 /// Waits until the daemon holds at most `expected` fds; returns the last count seen. "At most":
 /// one socket the daemon holds at the baseline goes away later by itself (see the report to the lead).
@@ -49,46 +59,14 @@ std::size_t settle_fds(const DaemonProcess& daemon, std::size_t expected) {
   return now;
 }
 
-std::string varint(std::uint64_t v) {
-  std::string s;
-  shm::wire::append_varint(s, v);
-  return s;
-}
-
-std::string frame(std::string_view payload) {
-  std::string s;
-  shm::wire::append_frame(s, payload);
-  return s;
-}
-
-pb::Request create_request(const std::string& name, const std::string& typecode, pb::Kind kind, std::uint64_t length,
-                           std::uint32_t mode = 0, std::string initial = {}) {
-  pb::Request r;
-  auto* c = r.mutable_create();
-  c->set_name(name);
-  c->set_typecode(typecode);
-  c->set_kind(kind);
-  c->set_length(length);
-  c->set_mode(mode);
-  c->set_initial(std::move(initial));
-  return r;
-}
-
-pb::Request hello_request() {
-  pb::Request r;
-  r.mutable_hello()->set_protocol_version(1);
-  return r;
-}
-
+/// A request naming `name`: attach (0), info (1), remove (2) or chmod to 0600 (3).
 pb::Request named(const std::string& name, int which) {
-  pb::Request r;
   switch (which) {
-    case 0: r.mutable_attach()->set_name(name); break;
-    case 1: r.mutable_info()->set_name(name); break;
-    case 2: r.mutable_remove()->set_name(name); break;
-    default: r.mutable_chmod()->set_name(name); r.mutable_chmod()->set_mode(0600); break;
+    case 0: return shm::test::attach_request(name);
+    case 1: return shm::test::info_request(name);
+    case 2: return shm::test::remove_request(name);
+    default: return shm::test::chmod_request(name, 0600);
   }
-  return r;
 }
 
 /// Ends the sending side, so the daemon sees EOF once it has read everything.
@@ -219,9 +197,7 @@ TEST_F(HostileTest, PaddedLengthPrefixesUpToTenBytesAreAccepted) {
 
 TEST_F(HostileTest, VersionMismatchLeavesTheConnectionOpenAndUnchanged) {
   RawClient c(daemon_->socket_path());
-  pb::Request future;
-  future.mutable_hello()->set_protocol_version(2);
-  auto refused = c.call(future);
+  auto refused = c.call(hello_request(2));
   ASSERT_TRUE(refused);
   EXPECT_EQ(refused->first.error().code(), pb::VERSION_MISMATCH);
   EXPECT_FALSE(refused->first.has_hello());
@@ -234,12 +210,8 @@ TEST_F(HostileTest, VersionMismatchLeavesTheConnectionOpenAndUnchanged) {
 }
 
 TEST_F(HostileTest, TruncatedFramesThenCloseLeaveNoTrace) {
-  const std::string hello = [] {
-    pb::Request r;
-    r.mutable_hello()->set_protocol_version(1);
-    return frame(r.SerializeAsString());
-  }();
-  const std::string create = frame(create_request("half", "d", pb::VALUE, 1).SerializeAsString());
+  const std::string hello = frame(hello_request());
+  const std::string create = frame(create_request("half", "d", pb::VALUE, 1));
   for (const std::string& whole : {hello, create}) {
     for (std::size_t cut = 1; cut < whole.size(); ++cut) {
       RawClient c(daemon_->socket_path());
@@ -296,23 +268,15 @@ TEST_F(HostileTest, BadFieldValuesGetInvalidArgumentAndTheConnectionStaysOpen) {
       {"no body", pb::Request(), invalid},
   };
   {
-    pb::Request r;
-    r.mutable_chmod()->set_name("keep");
-    r.mutable_chmod()->set_mode(04755);
-    cases.push_back({"chmod to 04755", r, invalid});
-    r.mutable_chmod()->set_mode(0xffffffffu);
-    cases.push_back({"chmod to 0xffffffff", r, invalid});
-    pb::Request d;
-    d.mutable_detach()->set_id(std::numeric_limits<std::uint64_t>::max());
-    cases.push_back({"detach of id 2^64-1", d, {pb::NOT_ATTACHED}});
-    d.mutable_detach()->set_id(keep_.info().id);
-    cases.push_back({"detach of a segment this connection never attached", d, {pb::NOT_ATTACHED}});
-    pb::Request ra;
-    ra.mutable_reattach()->set_id(std::numeric_limits<std::uint64_t>::max());
-    cases.push_back({"reattach of id 2^64-1", ra, {pb::NOT_FOUND}});
-    pb::Request h;
-    h.mutable_hello()->set_protocol_version(0xffffffffu);
-    cases.push_back({"hello of version 2^32-1", h, {pb::VERSION_MISMATCH}});
+    cases.push_back({"chmod to 04755", shm::test::chmod_request("keep", 04755), invalid});
+    cases.push_back({"chmod to 0xffffffff", shm::test::chmod_request("keep", 0xffffffffu), invalid});
+    cases.push_back({"detach of id 2^64-1", shm::test::detach_request(std::numeric_limits<std::uint64_t>::max()),
+                     {pb::NOT_ATTACHED}});
+    cases.push_back({"detach of a segment this connection never attached", shm::test::detach_request(keep_.info().id),
+                     {pb::NOT_ATTACHED}});
+    cases.push_back({"reattach of id 2^64-1",
+                     shm::test::reattach_request(std::numeric_limits<std::uint64_t>::max(), 0), {pb::NOT_FOUND}});
+    cases.push_back({"hello of version 2^32-1", hello_request(0xffffffffu), {pb::VERSION_MISMATCH}});
   }
 
   // All pipelined on one connection: each gets its own error reply, in order, and no fd.
@@ -528,10 +492,9 @@ TEST_F(HostileTest, AttachRepliesQueuedBehindAFullSocketStillCarryTheRightSegmen
 
 /// Sends a Hello frame with `fds` attached as SCM_RIGHTS.
 bool send_hello_with_fds(int socket, const std::vector<int>& fds) {
-  pb::Request r;
+  pb::Request r = hello_request();
   r.set_request_id(5);
-  r.mutable_hello()->set_protocol_version(1);
-  std::string bytes = frame(r.SerializeAsString());
+  std::string bytes = frame(r);
   iovec iov{bytes.data(), bytes.size()};
   std::vector<char> control(CMSG_SPACE(sizeof(int) * fds.size()));
   msghdr msg{};
@@ -579,15 +542,11 @@ TEST_F(HostileTest, ReattachWithAHugeReferenceCountDoesNotStallTheDaemon) {
   // Reattach adds `references` one at a time; 2^32-1 of them must not block everyone else (and
   // must not wrap the 32-bit reference count of a segment somebody else holds).
   RawClient attacker(daemon_->socket_path());
-  pb::Request r;
+  pb::Request r = shm::test::reattach_request(keep_.info().id, std::numeric_limits<std::uint32_t>::max());
   r.set_request_id(1);
-  r.mutable_reattach()->set_id(keep_.info().id);
-  r.mutable_reattach()->set_references(std::numeric_limits<std::uint32_t>::max());
   ASSERT_TRUE(attacker.send_request(r));
   RawClient bystander(daemon_->socket_path());
-  pb::Request hello;
-  hello.mutable_hello()->set_protocol_version(1);
-  ASSERT_TRUE(bystander.send_request(hello));
+  ASSERT_TRUE(bystander.send_request(hello_request()));
   const auto started = std::chrono::steady_clock::now();
   const auto reply = bystander.receive(3s);
   EXPECT_TRUE(reply) << "another client waited more than 3 s for a Hello while the daemon served one Reattach";
@@ -614,11 +573,7 @@ class StuckClientTest : public HostileTest {
 
 TEST_F(StuckClientTest, StuckClientsAreDisconnectedAndDoNotBlockOthers) {
   std::vector<std::unique_ptr<RawClient>> stuck;
-  const std::string hello = [] {
-    pb::Request r;
-    r.mutable_hello()->set_protocol_version(1);
-    return frame(r.SerializeAsString());
-  }();
+  const std::string hello = frame(hello_request());
   for (int i = 0; i < 40; ++i) {
     auto& c = stuck.emplace_back(std::make_unique<RawClient>(daemon_->socket_path()));
     // Half a frame: a prefix announcing more than follows, or just part of a valid frame.
@@ -687,9 +642,7 @@ TEST(HostileConnections, TotalConnectionCapRefusesTheEleventhWithLimitExceeded) 
   held.pop_back();
   EXPECT_TRUE(eventually([&] {
     RawClient again(daemon.socket_path());
-    pb::Request h;
-    h.mutable_hello()->set_protocol_version(1);
-    if (!again.send_request(h)) return false;
+    if (!again.send_request(hello_request())) return false;
     auto r = again.receive(5s);
     return r && !r->first.has_error();
   }));
@@ -724,6 +677,144 @@ TEST(HostileConnections, PerUidConnectionCapRefusesTheSixthButNotRoot) {
   }
   // The probe's connections went with it; the uid may connect five times again.
   EXPECT_TRUE(eventually([&] { return connect_as_nobody(5)["conn4"] == "ok"; }, 20s));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Malformed input, one daemon per case: oversized, overlong and vanishing frames, garbage
+// payloads, and what a protocol error reply carries.
+
+TEST(MalformedInput, OversizeRequestFrameGetsProtocolErrorAndIsClosed) {
+  DaemonProcess daemon;
+  shm::Client bystander(daemon.socket_path());
+  auto v = bystander.create_value<int>("bystander", 11);
+
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  std::string frame;
+  shm::wire::append_varint(frame, shm::wire::kMaxFrameBytes + 1);
+  frame.append(shm::wire::kMaxFrameBytes + 1, 'x');
+  raw.send_bytes(frame);  // may fail part way when the daemon closes first
+  const auto reply = raw.receive(10s);
+  EXPECT_EQ(error_of(reply), shmd::v1::PROTOCOL_ERROR) << (reply ? reply->first.ShortDebugString() : "no reply");
+  if (reply) {
+    EXPECT_FALSE(reply->first.error().message().empty());
+  }
+  EXPECT_TRUE(raw.closed_by_peer()) << "the daemon should close the connection";
+
+  // Everybody else is served as before.
+  EXPECT_EQ(refcount(bystander, "bystander"), 1);
+  shm::Client newcomer(daemon.socket_path());
+  EXPECT_EQ(newcomer.attach_value<int>("bystander").load(), 11);
+  EXPECT_TRUE(daemon.running());
+}
+
+TEST(MalformedInput, RequestOfExactly64KiBIsAccepted) {
+  DaemonProcess daemon;
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+  shmd::v1::Request r;
+  r.set_request_id(77);
+  std::size_t name_length = shm::wire::kMaxFrameBytes - 16;
+  r.mutable_info()->set_name(std::string(name_length, 'n'));
+  while (r.ByteSizeLong() != shm::wire::kMaxFrameBytes) {
+    name_length = r.ByteSizeLong() > shm::wire::kMaxFrameBytes ? name_length - 1 : name_length + 1;
+    r.mutable_info()->set_name(std::string(name_length, 'n'));
+  }
+  ASSERT_TRUE(raw.send_request(r));
+  const auto reply = raw.receive(10s);
+  // The reply itself must fit in a frame too, however long the name the request carried.
+  ASSERT_TRUE(reply) << "no reply that fits in a 64 KiB frame";
+  EXPECT_EQ(reply->first.request_id(), 77U);
+  EXPECT_NE(error_of(reply), shmd::v1::PROTOCOL_ERROR) << "a 64 KiB frame is within the limit";
+  EXPECT_TRUE(raw.hello()) << "the connection stays open";
+}
+
+TEST(MalformedInput, GarbageProtobufGetsAnErrorReplyAndTheDaemonLives) {
+  DaemonProcess daemon;
+  for (const std::string& garbage : {std::string("\x00\x01\x02", 3), std::string("\x0f"),
+                                    std::string("\x5a\x10" "abc", 5), std::string(100, '\xff')}) {
+    RawClient raw(daemon.socket_path());
+    std::string frame;
+    shm::wire::append_frame(frame, garbage);
+    ASSERT_TRUE(raw.send_bytes(frame));
+    const auto reply = raw.receive(10s);
+    ASSERT_TRUE(reply) << "no reply to garbage";
+    EXPECT_TRUE(reply->first.has_error());
+    EXPECT_EQ(reply->first.error().code(), shmd::v1::PROTOCOL_ERROR);
+  }
+  EXPECT_TRUE(daemon.running());
+  shm::Client client(daemon.socket_path());
+  EXPECT_TRUE(client.list().empty());
+}
+
+TEST(MalformedInput, RequestWithoutABodyGetsAnErrorReply) {
+  DaemonProcess daemon;
+  RawClient raw(daemon.socket_path());
+  shmd::v1::Request empty;
+  empty.set_request_id(5);
+  ASSERT_TRUE(raw.send_request(empty));
+  const auto reply = raw.receive(10s);
+  ASSERT_TRUE(reply);
+  EXPECT_TRUE(reply->first.has_error());
+  EXPECT_EQ(reply->first.request_id(), 5U);
+  EXPECT_TRUE(daemon.running());
+}
+
+TEST(MalformedInput, OverlongVarintPrefixGetsProtocolError) {
+  DaemonProcess daemon;
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.send_bytes(std::string(11, '\x80')));
+  EXPECT_EQ(error_of(raw.receive(10s)), shmd::v1::PROTOCOL_ERROR);
+  EXPECT_TRUE(raw.closed_by_peer());
+  shm::Client client(daemon.socket_path());
+  EXPECT_TRUE(client.list().empty());
+}
+
+TEST(MalformedInput, ClientVanishingMidFrameDoesNotDisturbTheDaemon) {
+  DaemonProcess daemon;
+  const std::size_t fds_before = daemon.open_fds();
+  for (int i = 0; i < 20; ++i) {
+    RawClient raw(daemon.socket_path());
+    std::string frame;
+    shm::wire::append_varint(frame, 1000);
+    frame.append(10, 'x');
+    raw.send_bytes(frame);
+  }
+  shm::Client client(daemon.socket_path());
+  EXPECT_TRUE(client.list().empty());
+  EXPECT_TRUE(eventually([&] { return daemon.open_fds() <= fds_before + 1; }))
+      << daemon.open_fds() << " fds, " << fds_before << " before + 1 client";
+}
+
+
+TEST(MalformedInput, ProtocolErrorsAreReportedWithTheirCodes) {
+  DaemonProcess daemon;
+  shm::Client other(daemon.socket_path());
+  auto theirs = other.create_value<int>("theirs");
+
+  {
+    RawClient future(daemon.socket_path());
+    shmd::v1::Request wrong_version;
+    wrong_version.mutable_hello()->set_protocol_version(99);
+    EXPECT_EQ(error_of(future.call(wrong_version)), shmd::v1::VERSION_MISMATCH);
+  }
+  RawClient raw(daemon.socket_path());
+  ASSERT_TRUE(raw.hello());
+
+  shmd::v1::Request detach;
+  detach.mutable_detach()->set_id(theirs.info().id);
+  EXPECT_EQ(error_of(raw.call(detach)), shmd::v1::NOT_ATTACHED) << "this connection holds no reference";
+  EXPECT_EQ(refcount(other, "theirs"), 1);
+
+  EXPECT_EQ(error_of(raw.call(attach_request("missing"))), shmd::v1::NOT_FOUND);
+  shmd::v1::Request info;
+  info.set_request_id(1234);
+  info.mutable_info()->set_name("missing");
+  const auto reply = raw.call(info);
+  EXPECT_EQ(error_of(reply), shmd::v1::NOT_FOUND);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->first.request_id(), 1234U);
+  EXPECT_EQ(reply->first.body_case(), shmd::v1::Response::BODY_NOT_SET) << "an error reply has no body";
 }
 
 }  // namespace

@@ -55,4 +55,9 @@ class RawClient {
   std::uint64_t next_id_ = 1;        ///< request ids for call()/hello()
 };
 
+/// The reply's error code, or ERROR_CODE_UNSPECIFIED if it carries none (or there is no reply).
+inline shmd::v1::ErrorCode error_of(const std::optional<RawClient::Reply>& reply) {
+  return reply && reply->first.has_error() ? reply->first.error().code() : shmd::v1::ERROR_CODE_UNSPECIFIED;
+}
+
 }  // namespace shm::test

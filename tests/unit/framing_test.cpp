@@ -1,19 +1,10 @@
 // Varint framing and protobuf round trips of every message, with no daemon running.
 
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/util/delimited_message_util.h>
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cerrno>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
@@ -23,14 +14,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "shm/error.hpp"
-#include "shm/mapping.hpp"
-#include "shm/names.hpp"
-#include "shm/robust_mutex.hpp"
 #include "shm/segment_layout.hpp"
-#include "shm/typecode.hpp"
-#include "shm/unique_fd.hpp"
-#include "shm/wire/fd_passing.hpp"
 #include "shm/wire/framing.hpp"
 #include "shmd.pb.h"
 
