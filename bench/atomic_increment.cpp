@@ -28,7 +28,7 @@ void atomic_increment(const BenchConfig& config, Report& report) {
   // for all its rounds.
   int shmd_round = 0;
   auto per_op = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(total); };
-  const auto samples = interleaved_samples(config.rounds(), {
+  const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{
       [&] {
         const std::string name = "bench.atomic." + std::to_string(shmd_round++);
         auto value = client.create_value<int>(name, 0, options);

@@ -4,16 +4,22 @@
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <iostream>
 #include <system_error>
 
+#include "busy_wait.hpp"
 #include "child_process.hpp"
+#include "cpu_record.hpp"
+#include "cpu_time.hpp"
 #include "figures.hpp"
 #include "gate_report.hpp"
 #include "memfd.hpp"
 #include "pipe.hpp"
+#include "private_daemon.hpp"
 #include "python_reference.hpp"
 #include "sampling.hpp"
+#include "shm/busy_poll.hpp"
 #include "shm/segment_layout.hpp"
 #include "shm/shm.hpp"
 #include "shm/wire/fd_passing.hpp"
@@ -22,23 +28,33 @@
 namespace shm::bench {
 namespace {
 
-/// The floor client: one request, one reply with an fd, then map, touch, unmap and close.
-double floor_per_op(const BenchConfig& config, std::size_t mapping_bytes, std::uint64_t iters) {
+using std::chrono::microseconds;
+
+/// The floor client: one request, one reply with an fd, then map, touch, unmap and close. With a
+/// busy-poll window both ends poll as shmd's do (the server as the daemon's event loop, this
+/// client as libshmclient's wait for a reply); without one both sleep in read()/recvmsg().
+double floor_per_op(const BenchConfig& config, std::size_t mapping_bytes, std::uint64_t iters, microseconds busy_poll,
+                    CpuRecord& cpu, int turn) {
   int pair[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
     throw std::system_error(errno, std::generic_category(), "socketpair");
   UniqueFd mine(pair[0]);
   UniqueFd theirs(pair[1]);
   UniqueFd memfd = make_memfd(mapping_bytes);
-  ChildProcess server({config.worker, "fd_floor_server"}, {{theirs.get(), kResourceFd}, {memfd.get(), kResourceFd + 1}});
+  ChildProcess server({config.worker, "fd_floor_server", std::to_string(busy_poll.count())},
+                      {{theirs.get(), kResourceFd}, {memfd.get(), kResourceFd + 1}});
   theirs.reset();
+  const microseconds window = usable_busy_poll(busy_poll);
 
   const std::array<char, kPingBytes> request{};
   std::array<std::byte, kPongBytes> reply{};
   std::vector<UniqueFd> fds;
+  const std::int64_t server_cpu = process_cpu_ns(server.pid());
+  const std::int64_t own_cpu = own_cpu_ns();
   const std::int64_t start = monotonic_ns();
   for (std::uint64_t i = 0; i < iters; ++i) {
     write_all(mine.get(), request.data(), request.size());
+    if (window > microseconds::zero()) wait_readable(mine.get(), window);
     for (std::size_t got = 0; got < reply.size();) {
       std::error_code ec;
       const std::size_t n = wire::recv_with_fds(mine.get(), std::span(reply).subspan(got), fds, ec);
@@ -53,41 +69,72 @@ double floor_per_op(const BenchConfig& config, std::size_t mapping_bytes, std::u
     fds.clear();  // munmap happens as `map` goes; close here
   }
   const std::int64_t elapsed = monotonic_ns() - start;
+  const auto per_op = [iters](std::int64_t ns) { return static_cast<double>(ns) / static_cast<double>(iters); };
+  cpu.add(turn, per_op(own_cpu_ns() - own_cpu), per_op(process_cpu_ns(server.pid()) - server_cpu));  // still running
   mine.reset();
   server.wait();
-  return static_cast<double>(elapsed) / static_cast<double>(iters);
+  return per_op(elapsed);
+}
+
+/// shmd's cycle on `client`'s connection to the daemon `daemon`: attach by name, touch, drop.
+double shmd_per_op(Client& client, pid_t daemon, std::uint64_t iters, CpuRecord& cpu, int turn) {
+  const std::int64_t daemon_cpu = process_cpu_ns(daemon);
+  const std::int64_t own_cpu = own_cpu_ns();
+  const std::int64_t start = monotonic_ns();
+  for (std::uint64_t i = 0; i < iters; ++i) {
+    auto v = client.attach_value<int>("bench.attach");
+    v.segment().bytes()[0] = std::byte{1};
+  }  // destroying the handle unmaps and detaches
+  const std::int64_t elapsed = monotonic_ns() - start;
+  const auto per_op = [iters](std::int64_t ns) { return static_cast<double>(ns) / static_cast<double>(iters); };
+  cpu.add(turn, per_op(own_cpu_ns() - own_cpu), per_op(process_cpu_ns(daemon) - daemon_cpu));
+  return per_op(elapsed);
 }
 
 }  // namespace
 
 void attach_detach(const BenchConfig& config, Report& report) {
   const std::uint64_t iters = config.scaled(20'000, 5);
-  Client client(config.socket);
   CreateOptions options;
   options.ephemeral = true;
+  Client client(config.socket);
   auto holder = client.create_value<int>("bench.attach", 0, options);
   const auto mapping_bytes = static_cast<std::size_t>(holder.info().mapping_bytes);
+  // shmd without busy polling at either end: a daemon of its own with --busy-poll-us 0, and a
+  // client whose polling is off (Client::set_busy_poll(0)).
+  const PrivateDaemon still(config.shmd, {"--busy-poll-us", "0"});
+  Client still_client(still.socket());
+  still_client.set_busy_poll(microseconds::zero());
+  auto still_holder = still_client.create_value<int>("bench.attach", 0, options);
 
   // Python takes its turn in every round too, as the C++ references do: on this VM its speed
   // moved by a third from one run to the next, and samples taken in a later stretch of the run
   // than shmd's compare two different machines.
   const std::uint64_t py_iters = config.scaled(20'000, 5);
-  const auto samples = interleaved_samples(config.rounds(), {
-      [&] {
-        const std::int64_t start = monotonic_ns();
-        for (std::uint64_t i = 0; i < iters; ++i) {
-          auto v = client.attach_value<int>("bench.attach");
-          v.segment().bytes()[0] = std::byte{1};
-        }  // destroying the handle unmaps and detaches
-        return static_cast<double>(monotonic_ns() - start) / static_cast<double>(iters);
-      },
-      [&] { return floor_per_op(config, mapping_bytes, iters); },
-      [&] { return run_python_reference(config, "shared_memory_attach.py", {std::to_string(py_iters)}); },
+  CpuRecord shmd_cpu, still_cpu, floor_cpu, polled_cpu;
+  const auto t = interleaved_twins(config.rounds(), std::vector<TurnSample>{
+      [&](int turn) { return shmd_per_op(client, config.daemon_pid, iters, shmd_cpu, turn); },
+      [&](int turn) { return floor_per_op(config, mapping_bytes, iters, microseconds::zero(), floor_cpu, turn); },
+      [&](int turn) { return floor_per_op(config, mapping_bytes, iters, kDefaultBusyPoll, polled_cpu, turn); },
+      [&](int) { return run_python_reference(config, "shared_memory_attach.py", {std::to_string(py_iters)}); },
+      [&](int turn) { return shmd_per_op(still_client, still.pid(), iters, still_cpu, turn); },
   });
-  report.figure("attach_detach/fd_pass_floor", samples[0], samples[1], "ns/op", 1.5,
-                std::to_string(iters) + " cycles on one connection; floor = 1 request + SCM_RIGHTS reply + mmap/touch/munmap/close");
-  report.figure("attach_detach/python_shared_memory", samples[0], samples[2], "ns/op", 1.0,
+  const std::string cycles = std::to_string(iters) + " cycles on one connection";
+  const std::string floor = "floor = 1 request + SCM_RIGHTS reply + mmap/touch/munmap/close";
+  const std::string polled = "both ends poll as shmd's do (" + std::to_string(kDefaultBusyPoll.count()) +
+                             " us window: the server as shmd's event loop, the client as libshmclient)";
+  report.figure("attach_detach/fd_pass_floor", t[0], t[1], "ns/op", 1.5,
+                cycles + "; " + floor + ", both ends asleep in read()/recvmsg()");
+  report.figure("attach_detach/fd_pass_floor_polled", t[0], t[2], "ns/op", 1.3, cycles + "; " + floor + "; " + polled);
+  report.figure("attach_detach/python_shared_memory", t[0], t[3], "ns/op", 1.0,
                 "Python: " + std::to_string(py_iters) + " x SharedMemory(name=...), buf[0] = 1, close(), in every round");
+  report.figure("cpu/attach_detach", shmd_cpu.total(), polled_cpu.total(), "ns CPU/op", 1.5,
+                "CPU time per cycle, daemon + client (process CPU clocks, ns), shmd against the polled floor's server + client");
+  shmd_cpu.report_absolute(report, "cpu/attach_detach/shmd", t[0], "daemon", "shmd as run (busy polling at both ends)");
+  still_cpu.report_absolute(report, "cpu/attach_detach/shmd_no_polling", t[4], "daemon",
+                            "a second shmd with --busy-poll-us 0, the client's set_busy_poll(0)");
+  polled_cpu.report_absolute(report, "cpu/attach_detach/fd_pass_floor_polled", t[2], "server", "the polled floor");
+  floor_cpu.report_absolute(report, "cpu/attach_detach/fd_pass_floor", t[1], "server", "the sleeping floor");
   std::cerr << "shmd_bench: attach_detach done\n";
 }
 

@@ -13,6 +13,7 @@ struct BenchConfig {
   std::string socket;        ///< the private shmd's socket
   std::string worker;        ///< the shmd_bench_worker binary
   std::string shmctl;        ///< the shmctl binary
+  std::string shmd;          ///< the shmd binary, for the figures that start a daemon of their own
   std::string python = "python3";  ///< the Python interpreter for the references
   std::string python_dir;    ///< bench/python, the reference scripts
   pid_t daemon_pid = 0;      ///< the private shmd, for its /proc memory figures

@@ -60,7 +60,7 @@ void bulk_square(const BenchConfig& config, Report& report) {
   fill_both(array.span(), raw);
 
   auto per_element = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(n); };
-  const auto samples = interleaved_samples(config.rounds(), {
+  const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{
       [&] {
         fill(array.span());
         WorkerGroup group(config.worker);
@@ -84,9 +84,9 @@ void bulk_square(const BenchConfig& config, Report& report) {
                 std::to_string(n) + " 'i' elements, 2 processes, one half each; page faults on first touch included");
 
   const std::uint64_t py_n = config.scaled(400'000, 4);
-  std::vector<double> py;
-  for (int r = 0; r < config.python_rounds(); ++r)
-    py.push_back(run_python_reference(config, "mp_array_square.py", {std::to_string(kProcesses), std::to_string(py_n)}));
+  const Twin py = interleaved_twins(config.python_rounds(), std::vector<Sample>{[&] {
+    return run_python_reference(config, "mp_array_square.py", {std::to_string(kProcesses), std::to_string(py_n)});
+  }})[0];
   report.figure("bulk_square/python_mp_array", samples[0], py, "ns/element", 0.02,
                 "Python: multiprocessing.Array('i', " + std::to_string(py_n) + "), 2 processes, a[i] = a[i] ** 2");
   std::cerr << "shmd_bench: bulk_square done\n";

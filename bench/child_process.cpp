@@ -60,4 +60,9 @@ void ChildProcess::wait() {
     throw std::runtime_error(name_ + " failed (wait status " + std::to_string(status) + ")");
 }
 
+void ChildProcess::terminate() {
+  if (pid_ >= 0) ::kill(pid_, SIGTERM);
+  wait();
+}
+
 }  // namespace shm::bench

@@ -24,6 +24,10 @@ class ChildProcess {
 
   /// Waits for the child; throws std::runtime_error unless it exited with status 0.
   void wait();
+  /// Sends SIGTERM and waits, as wait() does (a daemon that stops on SIGTERM exits with 0).
+  void terminate();
+  /// The child's process id (-1 once reaped).
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
  private:
   pid_t pid_ = -1;            ///< the running child, or -1 once reaped

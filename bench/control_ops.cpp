@@ -1,37 +1,31 @@
 // control_ops: eight clients issuing small control requests, against a bare socket ping-pong.
 
-#include <sys/socket.h>
-#include <sys/un.h>
-
-#include <cerrno>
-#include <cstring>
+#include <chrono>
 #include <iostream>
-#include <system_error>
 
 #include "child_process.hpp"
+#include "cpu_record.hpp"
 #include "figures.hpp"
 #include "gate_report.hpp"
+#include "private_daemon.hpp"
 #include "sampling.hpp"
+#include "shm/busy_poll.hpp"
 #include "shm/unique_fd.hpp"
 #include "temp_dir.hpp"
+#include "unix_socket.hpp"
 #include "worker_group.hpp"
 
 namespace shm::bench {
 namespace {
 
+using std::chrono::microseconds;
+
 constexpr int kClients = 8;
 // What one control_shmd cycle sends: Create (without attaching), Info, Remove.
 constexpr int kRequestsPerCycle = 3;
 
-UniqueFd listen_unix(const std::string& path) {
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) throw std::system_error(errno, std::generic_category(), "socket");
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::bind(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd.get(), 128) != 0)
-    throw std::system_error(errno, std::generic_category(), "bind/listen " + path);
-  return fd;
+double per(std::chrono::nanoseconds t, std::uint64_t ops) {
+  return static_cast<double>(t.count()) / static_cast<double>(ops);
 }
 
 }  // namespace
@@ -39,34 +33,66 @@ UniqueFd listen_unix(const std::string& path) {
 void control_ops(const BenchConfig& config, Report& report) {
   const std::uint64_t cycles = config.scaled(2'000, 5);
   const std::uint64_t rounds = cycles * kRequestsPerCycle;
+  const std::uint64_t requests = kClients * cycles * kRequestsPerCycle;
   const TempDir dir;
   int round = 0;
+  // shmd without busy polling at either end: a daemon of its own with --busy-poll-us 0, and
+  // clients whose polling is off (Client::set_busy_poll(0), the workers' last argument).
+  const PrivateDaemon still(config.shmd, {"--busy-poll-us", "0"});
 
-  const auto samples = interleaved_samples(config.rounds(), {
-      [&] {
-        WorkerGroup group(config.worker);
-        for (int c = 0; c < kClients; ++c)
-          group.add({"control_shmd", config.socket, "bench.ctl." + std::to_string(round) + "." + std::to_string(c) + ".",
-                     std::to_string(cycles)});
-        ++round;
-        const auto t = group.run();
-        return static_cast<double>(t.count()) / static_cast<double>(kClients * cycles * kRequestsPerCycle);
-      },
-      [&] {
-        const std::string path = dir.path() + "/pingpong" + std::to_string(round++);
-        UniqueFd listener = listen_unix(path);
-        ChildProcess server({config.worker, "pingpong_server", std::to_string(kClients)}, {{listener.get(), kResourceFd}});
-        listener.reset();
-        WorkerGroup group(config.worker);
-        for (int c = 0; c < kClients; ++c) group.add({"pingpong_client", path, std::to_string(rounds)});
-        const auto t = group.run();
-        server.wait();
-        return static_cast<double>(t.count()) / static_cast<double>(kClients * rounds);
-      },
+  // The shmd side on `socket`: eight clients cycling create/info/remove, polling `poll` per reply.
+  auto shmd_side = [&](const std::string& socket, pid_t daemon, microseconds poll, CpuRecord& cpu, int turn) {
+    WorkerGroup group(config.worker);
+    for (int c = 0; c < kClients; ++c)
+      group.add({"control_shmd", socket, "bench.ctl." + std::to_string(round) + "." + std::to_string(c) + ".",
+                 std::to_string(cycles), std::to_string(poll.count())});
+    ++round;
+    group.watch(daemon);
+    const auto t = group.run();
+    cpu.add(turn, per(group.workers_cpu(), requests), per(group.watched_cpu(), requests));
+    return per(t, requests);
+  };
+  // The reference: the same eight clients' worth of 32-byte pings and 64-byte pongs, both ends
+  // polling `poll` as shmd's do (0: asleep).
+  auto pingpong = [&](microseconds poll, CpuRecord& cpu, int turn) {
+    const std::string path = dir.path() + "/pingpong" + std::to_string(round++);
+    UniqueFd listener = listen_unix(path);
+    // One more connection, ours, idle: the server exits when its last client leaves, and must
+    // still be there when its CPU time is read after the last worker's finish.
+    ChildProcess server({config.worker, "pingpong_server", std::to_string(kClients + 1), std::to_string(poll.count())},
+                        {{listener.get(), kResourceFd}});
+    listener.reset();
+    UniqueFd keep_alive = connect_unix(path);
+    WorkerGroup group(config.worker);
+    for (int c = 0; c < kClients; ++c) group.add({"pingpong_client", path, std::to_string(rounds), std::to_string(poll.count())});
+    group.watch(server.pid());
+    const auto t = group.run();
+    cpu.add(turn, per(group.workers_cpu(), kClients * rounds), per(group.watched_cpu(), kClients * rounds));
+    keep_alive.reset();
+    server.wait();
+    return per(t, kClients * rounds);
+  };
+
+  CpuRecord shmd_cpu, still_cpu, pingpong_cpu, polled_cpu;
+  const auto t = interleaved_twins(config.rounds(), std::vector<TurnSample>{
+      [&](int turn) { return shmd_side(config.socket, config.daemon_pid, kDefaultBusyPoll, shmd_cpu, turn); },
+      [&](int turn) { return pingpong(microseconds::zero(), pingpong_cpu, turn); },
+      [&](int turn) { return pingpong(kDefaultBusyPoll, polled_cpu, turn); },
+      [&](int turn) { return shmd_side(still.socket(), still.pid(), microseconds::zero(), still_cpu, turn); },
   });
-  report.figure("control_ops/socket_pingpong", samples[0], samples[1], "ns/request", 1.67,
-                "8 clients x " + std::to_string(cycles) +
-                    " cycles of create (no attach) + info + remove = 3 requests; makespan / requests, vs 8 clients of 32-byte ping / 64-byte pong");
+  const std::string how = "8 clients x " + std::to_string(cycles) +
+                          " cycles of create (no attach) + info + remove = 3 requests; makespan / requests, vs 8 clients of "
+                          "32-byte ping / 64-byte pong with a single-threaded epoll server";
+  report.figure("control_ops/socket_pingpong", t[0], t[1], "ns/request", 1.67, how + ", both ends asleep");
+  report.figure("control_ops/socket_pingpong_polled", t[0], t[2], "ns/request", 1.3,
+                how + ", both ends polling as shmd's do (" + std::to_string(kDefaultBusyPoll.count()) + " us window)");
+  report.figure("cpu/control_ops", shmd_cpu.total(), polled_cpu.total(), "ns CPU/request", 1.5,
+                "CPU time per request, daemon + 8 clients (process CPU clocks, ns), shmd against the polled ping-pong's");
+  shmd_cpu.report_absolute(report, "cpu/control_ops/shmd", t[0], "daemon", "shmd as run (busy polling at both ends)");
+  still_cpu.report_absolute(report, "cpu/control_ops/shmd_no_polling", t[3], "daemon",
+                            "a second shmd with --busy-poll-us 0, the clients' set_busy_poll(0)");
+  polled_cpu.report_absolute(report, "cpu/control_ops/socket_pingpong_polled", t[2], "server", "the polled ping-pong");
+  pingpong_cpu.report_absolute(report, "cpu/control_ops/socket_pingpong", t[1], "server", "the sleeping ping-pong");
   std::cerr << "shmd_bench: control_ops done\n";
 }
 

@@ -1,14 +1,19 @@
 // The attach_detach floor: a bare server that answers each small request with a reply that
-// carries one memfd by SCM_RIGHTS, the least any fd-passing broker must do per attach.
+// carries one memfd by SCM_RIGHTS, the least any fd-passing broker must do per attach. With a
+// busy-poll window it polls for the next request as shmd's event loop does.
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <array>
 #include <cerrno>
+#include <chrono>
 #include <system_error>
 
+#include "busy_wait.hpp"
 #include "gate_report.hpp"
 #include "pipe.hpp"
+#include "shm/busy_poll.hpp"
 #include "shm/wire/fd_passing.hpp"
 #include "worker_args.hpp"
 
@@ -17,11 +22,21 @@ namespace shm::bench {
 /// The memfd the floor server hands out, as numbered in the server process.
 inline constexpr int kFloorMemfd = 6;
 
-void fd_floor_server(const WorkerArgs&) {
+void fd_floor_server(const WorkerArgs& args) {
+  const auto busy_poll = usable_busy_poll(std::chrono::microseconds(arg_number(args, 0)));
   std::array<char, kPingBytes> request{};
   const std::array<std::byte, kPongBytes> reply{};
-  for (;;) {
-    if (!read_exact(kResourceFd, request.data(), request.size())) return;  // the client is done
+  bool open = true;
+  // One request, one reply; without sleeping, only if a request is there already.
+  auto serve = [&](bool sleep) {
+    if (!sleep) {
+      pollfd p{kResourceFd, POLLIN, 0};
+      if (::poll(&p, 1, 0) <= 0) return 0;
+    }
+    if (!read_exact(kResourceFd, request.data(), request.size())) {
+      open = false;  // the client is done
+      return 1;
+    }
     std::span<const std::byte> rest(reply);
     int fd = kFloorMemfd;
     while (!rest.empty()) {
@@ -31,7 +46,9 @@ void fd_floor_server(const WorkerArgs&) {
       rest = rest.subspan(sent);
       fd = -1;
     }
-  }
+    return 1;
+  };
+  run_polling_loop(busy_poll, serve, [&] { return open; });
 }
 
 }  // namespace shm::bench

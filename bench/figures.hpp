@@ -11,10 +11,14 @@ namespace shm::bench {
 void locked_increment(const BenchConfig& config, Report& report);
 /// Five processes fetch_add on one Value against std::atomic in a raw mapping.
 void atomic_increment(const BenchConfig& config, Report& report);
-/// Attach by name, touch, detach, against the fd-passing floor and Python's SharedMemory.
+/// Attach by name, touch, detach, against the fd-passing floor (asleep and polling) and Python's
+/// SharedMemory; the CPU per cycle of shmd (with and without busy polling) and of the floors.
 void attach_detach(const BenchConfig& config, Report& report);
-/// Eight clients issuing create/info/remove against an eight-client bare-socket ping-pong.
+/// Eight clients issuing create/info/remove against an eight-client bare-socket ping-pong (asleep
+/// and polling); the CPU per request of shmd (with and without busy polling) and of the ping-pongs.
 void control_ops(const BenchConfig& config, Report& report);
+/// The CPU time the daemon uses in 10 s with 100 connected, idle clients.
+void idle_daemon(const BenchConfig& config, Report& report);
 /// Lab exercise 2 scaled up: two processes square an Array in place, against raw memory and Python.
 void bulk_square(const BenchConfig& config, Report& report);
 /// The Python client against multiprocessing's Value, Array, SharedMemory and private numpy.

@@ -17,21 +17,27 @@ def ratio(r):
     return f"{r:.3f}" if r >= 0.01 else f"{r:.2g}"
 
 
-def round_ratios(f):
-    """The lowest and highest ratio of one round's two samples, where the rounds were interleaved."""
-    shmd, reference = f["shmd_samples"], f["reference_samples"]
-    if len(shmd) != len(reference) or len(shmd) < 2:
+def quartile_range(f):
+    """The first and third quartiles of the per-round ratios (each turn against the same turn)."""
+    q = f.get("ratio_quartiles")
+    return f"{ratio(q[0])}-{ratio(q[2])}" if q else ""
+
+
+def aa(f):
+    """The A/A figures, shmd's against itself and the reference's against itself; '!' past 5 %."""
+    a = f.get("aa")
+    if not a:
         return ""
-    ratios = [s / r for s, r in zip(shmd, reference)]
-    return f"{ratio(min(ratios))}-{ratio(max(ratios))}"
+    flag = " !" if a.get("off_by_more_than_5pct") else ""
+    return f"{a['shmd']['ratio']:.2f} / {a['reference']['ratio']:.2f}{flag}"
 
 
 def main():
     report = json.load(sys.stdin)
-    rows = [("figure", "shmd", "reference", "ratio", "goal", "met", "per round")]
+    rows = [("figure", "shmd", "reference", "ratio", "goal", "met", "per round q1-q3", "A/A shmd / ref")]
     for name, f in report["figures"].items():
         rows.append((name, cost(f["shmd"], f["unit"]), cost(f["reference"], f["unit"]), ratio(f["ratio"]),
-                     f"<= {f['goal']:g}", "yes" if f["met"] else "NO", round_ratios(f)))
+                     f"<= {f['goal']:g}", "yes" if f["met"] else "NO", quartile_range(f), aa(f)))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -43,7 +49,8 @@ def main():
         goal = ""
         if "goal" in a:
             goal = (">= " if a["goal_is"] == "at_least" else "< ") + f"{a['goal']:g} {a['unit']}"
-        rows.append((name, f"{a['value']:.4g} {a['unit']}", goal, "" if "met" not in a else ("yes" if a["met"] else "NO")))
+        value = cost(a["value"], a["unit"]) if a["unit"].startswith("ns") else f"{a['value']:.4g} {a['unit']}"
+        rows.append((name, value, goal, "" if "met" not in a else ("yes" if a["met"] else "NO")))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())

@@ -16,6 +16,7 @@ struct GateReport {
   enum Kind : std::int64_t { ready = 1, done = 2, failed = 3 };
   std::int64_t kind;     ///< ready, done or failed
   std::int64_t mono_ns;  ///< CLOCK_MONOTONIC when it was sent (system-wide, so comparable)
+  std::int64_t cpu_ns;   ///< done: the worker's CPU time from its release to now; else 0
 };
 
 /// CLOCK_MONOTONIC in nanoseconds.

@@ -58,7 +58,7 @@ void locked_increment(const BenchConfig& config, Report& report) {
   auto* boost_counter = boost_segment.construct<BoostLockedCounter>(kBoostCounterName)();
 
   auto per_op = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(total); };
-  const auto samples = interleaved_samples(config.rounds(), {
+  const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{
       [&] {
         value.store(0);
         WorkerGroup group(config.worker);
@@ -89,9 +89,9 @@ void locked_increment(const BenchConfig& config, Report& report) {
   report.figure("locked_increment/boost_interprocess", samples[0], samples[2], "ns/op", 1.05, how);
 
   const std::uint64_t py_iters = config.scaled(20'000, 4);
-  std::vector<double> py;
-  for (int r = 0; r < config.python_rounds(); ++r)
-    py.push_back(run_python_reference(config, "mp_value.py", {std::to_string(kProcesses), std::to_string(py_iters)}));
+  const Twin py = interleaved_twins(config.python_rounds(), std::vector<Sample>{[&] {
+    return run_python_reference(config, "mp_value.py", {std::to_string(kProcesses), std::to_string(py_iters)});
+  }})[0];
   report.figure("locked_increment/python_mp_value", samples[0], py, "ns/op", 0.05,
                 "Python: 5 processes x " + std::to_string(py_iters) + " increments under get_lock()");
   std::cerr << "shmd_bench: locked_increment done\n";

@@ -1,16 +1,20 @@
 // The control_ops reference server: single-threaded epoll, like shmd's one io_context thread.
-// Each kPingBytes request gets a kPongBytes reply; no parsing, no work: the socket's floor.
+// Each kPingBytes request gets a kPongBytes reply; no parsing, no work: the socket's floor. With a
+// busy-poll window it polls for events as shmd's event loop does.
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
 #include <array>
+#include <chrono>
 #include <cerrno>
 #include <map>
 #include <system_error>
 
+#include "busy_wait.hpp"
 #include "gate_report.hpp"
 #include "pipe.hpp"
+#include "shm/busy_poll.hpp"
 #include "shm/unique_fd.hpp"
 #include "worker_args.hpp"
 
@@ -18,6 +22,7 @@ namespace shm::bench {
 
 void pingpong_server(const WorkerArgs& args) {
   const std::uint64_t clients = arg_number(args, 0);
+  const auto busy_poll = usable_busy_poll(std::chrono::microseconds(arg_number(args, 1)));
   UniqueFd epoll(::epoll_create1(EPOLL_CLOEXEC));
   if (!epoll) throw std::system_error(errno, std::generic_category(), "epoll_create1");
   epoll_event ev{};
@@ -31,9 +36,10 @@ void pingpong_server(const WorkerArgs& args) {
   std::array<epoll_event, 64> events{};
   std::array<char, 4096> buffer{};
   const std::array<char, kPongBytes> pong{};
-  while (accepted < clients || !peers.empty()) {
-    const int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()), -1);
-    if (n < 0 && errno == EINTR) continue;
+  // Handles what epoll reports: asleep until something happens, or only what is there.
+  auto serve = [&](bool sleep) {
+    const int n = ::epoll_wait(epoll.get(), events.data(), static_cast<int>(events.size()), sleep ? -1 : 0);
+    if (n < 0 && errno == EINTR) return 0;
     if (n < 0) throw std::system_error(errno, std::generic_category(), "epoll_wait");
     for (int i = 0; i < n; ++i) {
       const int fd = events[static_cast<std::size_t>(i)].data.fd;
@@ -57,7 +63,9 @@ void pingpong_server(const WorkerArgs& args) {
       have += static_cast<std::size_t>(got);
       for (; have >= kPingBytes; have -= kPingBytes) write_all(fd, pong.data(), pong.size());
     }
-  }
+    return n;
+  };
+  run_polling_loop(busy_poll, serve, [&] { return accepted < clients || !peers.empty(); });
 }
 
 }  // namespace shm::bench

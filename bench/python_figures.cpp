@@ -59,7 +59,7 @@ void python_figures(const BenchConfig& config, Report& report) {
     const std::uint64_t iters = config.scaled(20'000, 5);
     PythonSide shmd(config, "locked_increment", "shmd", {std::to_string(iters)});
     PythonSide reference(config, "locked_increment", "reference", {std::to_string(iters)});
-    const auto samples = interleaved_samples(rounds, {sampler(shmd), sampler(reference)});
+    const auto samples = interleaved_twins(rounds, std::vector<Sample>{sampler(shmd), sampler(reference)});
     report.figure("python/locked_increment", samples[0], samples[1], "ns/op", 0.5,
                   fork_note + ", N = " + std::to_string(iters) +
                       "; shmd Value vs multiprocessing.Value('i'); (last finish - first start) / total");
@@ -70,7 +70,7 @@ void python_figures(const BenchConfig& config, Report& report) {
     PythonSide shmd(config, "attach", "shmd", {std::to_string(iters)});
     PythonSide reference(config, "attach", "reference", {std::to_string(iters)});
     PythonSide tracked(config, "attach", "reference_tracked", {std::to_string(iters)});
-    const auto samples = interleaved_samples(config.rounds(), {sampler(shmd), sampler(reference), sampler(tracked)});
+    const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{sampler(shmd), sampler(reference), sampler(tracked)});
     report.figure("python/attach", samples[0], samples[1], "ns/op", 1.0,
                   std::to_string(iters) + " x Client.attach_value(name), v.value = 1, drop it vs SharedMemory(name=...), "
                   "buf[0] = 1, close(), without the resource tracker (as 3.13's track=False)");
@@ -81,7 +81,7 @@ void python_figures(const BenchConfig& config, Report& report) {
                     "the daemon's CPU time per shmd cycle (/proc/<shmd>/stat, 10 ms ticks)");
     report.absolute("python/attach_cpu_reference", median(reference.cpu()), "ns/op", std::nullopt, false,
                     "SharedMemory's process CPU time per cycle (no other process involved)");
-    report.absolute("python/attach_reference_tracked", median(samples[2]), "ns/op", std::nullopt, false,
+    report.absolute("python/attach_reference_tracked", median(samples[2].first), "ns/op", std::nullopt, false,
                     "SharedMemory as 3.11 ships it: every open also registers with the resource tracker (wall time; "
                     "CPU " + std::to_string(static_cast<long>(std::lround(median(tracked.cpu())))) + " ns/op in this process)");
     std::cerr << "shmd_bench: python/attach done\n";
@@ -91,7 +91,7 @@ void python_figures(const BenchConfig& config, Report& report) {
     const std::uint64_t reads = config.quick ? 3 : 10;
     PythonSide shmd(config, "array_slice_read", "shmd", {std::to_string(n), std::to_string(reads)});
     PythonSide reference(config, "array_slice_read", "reference", {std::to_string(n), std::to_string(reads)});
-    const auto samples = interleaved_samples(config.rounds(), {sampler(shmd), sampler(reference)});
+    const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{sampler(shmd), sampler(reference)});
     report.figure("python/array_slice_read", samples[0], samples[1], "ns/element", 1.0,
                   std::to_string(reads) + " x a[:] of " + std::to_string(n) +
                       " 'i' elements: shmd Array vs multiprocessing.Array('i', n, lock=False)");
@@ -102,7 +102,7 @@ void python_figures(const BenchConfig& config, Report& report) {
     const std::uint64_t repeats = config.quick ? 2 : 5;
     PythonSide shmd(config, "numpy_square", "shmd", {std::to_string(n), std::to_string(repeats)});
     PythonSide reference(config, "numpy_square", "reference", {std::to_string(n), std::to_string(repeats)});
-    const auto samples = interleaved_samples(config.rounds(), {sampler(shmd), sampler(reference)});
+    const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{sampler(shmd), sampler(reference)});
     report.figure("python/numpy_square", samples[0], samples[1], "ns/element", 1.1,
                   std::to_string(repeats) + " x numpy.square(x, out=x) over " + std::to_string(n) +
                       " int32: x = numpy.frombuffer(shmd Array) vs numpy.empty (private memory)");

@@ -1,5 +1,6 @@
 #include "report.hpp"
 
+#include <array>
 #include <cmath>
 #include <cstdio>
 
@@ -14,6 +15,22 @@ std::string number(double v) {
 }
 
 std::string boolean(bool b) { return b ? "true" : "false"; }
+
+std::string triple(const std::array<double, 3>& q) {
+  return "[" + number(q[0]) + ", " + number(q[1]) + ", " + number(q[2]) + "]";
+}
+
+Samples both(const Twin& t) {
+  Samples all(t.first);
+  all.insert(all.end(), t.again.begin(), t.again.end());
+  return all;
+}
+
+/// An A/A comparison in JSON: the ratio of the medians and the quartiles of the per-round ratios.
+std::string aa_json(const Twin& t, double& ratio) {
+  ratio = median(t.first) / median(t.again);
+  return "{\"ratio\": " + number(ratio) + ", \"quartiles\": " + triple(quartiles(ratios(t.first, t.again))) + "}";
+}
 
 std::string numbers(const Samples& values) {
   std::string out = "[";
@@ -40,7 +57,7 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-void Report::figure(const std::string& name, const Samples& shmd, const Samples& reference, const std::string& unit,
+void Report::figure(const std::string& name, const Twin& shmd, const Twin& reference, const std::string& unit,
                     double goal, const std::string& note) {
   figures_.push_back({name, shmd, reference, unit, goal, note});
 }
@@ -55,18 +72,30 @@ void Report::machine(const std::string& key, const std::string& value) { machine
 void Report::machine(const std::string& key, double value) { machine_.emplace_back(key, number(value)); }
 
 std::string Report::json() const {
-  std::string ratios, details, absolute, machine;
+  std::string ratio_list, aa_list, details, absolute, machine;
   for (const auto& f : figures_) {
-    const double shmd = median(f.shmd);
-    const double reference = median(f.reference);
+    const double shmd = median(both(f.shmd));
+    const double reference = median(both(f.reference));
     const double ratio = shmd / reference;
-    const std::string sep = ratios.empty() ? "\n    " : ",\n    ";
-    ratios += sep + json_string(f.name) + ": " + number(ratio);
+    // Each round's ratios: first turn against first turn, second against second.
+    std::vector<double> per_round = ratios(f.shmd.first, f.reference.first);
+    const std::vector<double> second = ratios(f.shmd.again, f.reference.again);
+    per_round.insert(per_round.end(), second.begin(), second.end());
+    double aa_shmd = 0;
+    double aa_reference = 0;
+    const std::string aa = "{\"shmd\": " + aa_json(f.shmd, aa_shmd) + ", \"reference\": " + aa_json(f.reference, aa_reference);
+    const bool aa_off = std::abs(aa_shmd - 1) > 0.05 || std::abs(aa_reference - 1) > 0.05;
+    const std::string sep = ratio_list.empty() ? "\n    " : ",\n    ";
+    ratio_list += sep + json_string(f.name) + ": " + number(ratio);
+    aa_list += sep + json_string(f.name) + ": {\"shmd\": " + number(aa_shmd) + ", \"reference\": " + number(aa_reference) + "}";
     details += sep + json_string(f.name) + ": {\"shmd\": " + number(shmd) + ", \"reference\": " + number(reference) +
                ", \"unit\": " + json_string(f.unit) + ", \"ratio\": " + number(ratio) +
-               ", \"goal\": " + number(f.goal) + ", \"met\": " + boolean(ratio <= f.goal) +
-               ", \"shmd_samples\": " + numbers(f.shmd) + ", \"reference_samples\": " + numbers(f.reference) +
-               ", \"note\": " + json_string(f.note) + "}";
+               ", \"ratio_quartiles\": " + triple(quartiles(per_round)) + ", \"goal\": " + number(f.goal) +
+               ", \"met\": " + boolean(ratio <= f.goal) + ", \"aa\": " + aa +
+               ", \"off_by_more_than_5pct\": " + boolean(aa_off) + "}" +
+               ", \"shmd_samples\": " + numbers(f.shmd.first) + ", \"shmd_again_samples\": " + numbers(f.shmd.again) +
+               ", \"reference_samples\": " + numbers(f.reference.first) +
+               ", \"reference_again_samples\": " + numbers(f.reference.again) + ", \"note\": " + json_string(f.note) + "}";
   }
   for (const auto& a : absolutes_) {
     const std::string sep = absolute.empty() ? "\n    " : ",\n    ";
@@ -79,7 +108,7 @@ std::string Report::json() const {
     absolute += ", \"note\": " + json_string(a.note) + "}";
   }
   for (const auto& [key, value] : machine_) machine += (machine.empty() ? "\n    " : ",\n    ") + json_string(key) + ": " + value;
-  return "{\n  \"ratios\": {" + ratios + "\n  },\n  \"figures\": {" + details + "\n  },\n  \"absolute\": {" + absolute +
+  return "{\n  \"ratios\": {" + ratio_list + "\n  },\n  \"aa\": {" + aa_list + "\n  },\n  \"figures\": {" + details + "\n  },\n  \"absolute\": {" + absolute +
          "\n  },\n  \"machine\": {" + machine + "\n  }\n}\n";
 }
 

@@ -11,12 +11,15 @@
 namespace shm::bench {
 
 /// Collects ratio figures, absolute figures and the machine description, then prints JSON:
-/// {"ratios": {name: ratio}, "figures": {name: details}, "absolute": {name: details}, "machine": {...}}.
+/// {"ratios": {name: ratio}, "aa": {name: {"shmd": a, "reference": b}}, "figures": {name: details},
+///  "absolute": {name: details}, "machine": {...}}.
 class Report {
  public:
-  /// A ratio figure: the median of shmd's costs over the median of the reference's (lower is
-  /// better), with its goal. The samples themselves go into the JSON too, to show the spread.
-  void figure(const std::string& name, const Samples& shmd, const Samples& reference, const std::string& unit,
+  /// A ratio figure: the median of shmd's costs over the median of the reference's (both turns
+  /// of each, lower is better), with its goal; the quartiles of the per-round ratios beside it;
+  /// and the two A/A figures, each side's first turns against its second turns, which read 1.00
+  /// where the method is sound. The samples themselves go into the JSON too.
+  void figure(const std::string& name, const Twin& shmd, const Twin& reference, const std::string& unit,
               double goal, const std::string& note = {});
   /// An absolute figure; `goal` is an upper bound unless `at_least`.
   void absolute(const std::string& name, double value, const std::string& unit, std::optional<double> goal,
@@ -33,8 +36,8 @@ class Report {
   /// One ratio figure.
   struct Figure {
     std::string name;   ///< e.g. locked_increment/robust_mutex
-    Samples shmd;       ///< shmd's costs, one per round
-    Samples reference;  ///< the reference's costs, one per round
+    Twin shmd;          ///< shmd's costs, two turns per round
+    Twin reference;     ///< the reference's costs, two turns per round
     std::string unit;   ///< unit of both costs
     double goal;        ///< the highest acceptable ratio
     std::string note;   ///< how it was measured

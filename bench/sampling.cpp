@@ -12,6 +12,29 @@ double median(std::vector<double> values) {
   return values.size() % 2 == 1 ? values[mid] : (values[mid - 1] + values[mid]) / 2;
 }
 
+std::array<double, 3> quartiles(std::vector<double> values) {
+  if (values.empty()) throw std::invalid_argument("quartiles of nothing");
+  std::sort(values.begin(), values.end());
+  auto at = [&](double q) {
+    const double pos = q * static_cast<double>(values.size() - 1);
+    const auto lo = static_cast<std::size_t>(pos);
+    const std::size_t hi = std::min(lo + 1, values.size() - 1);
+    return values[lo] + (values[hi] - values[lo]) * (pos - static_cast<double>(lo));
+  };
+  return {at(0.25), at(0.5), at(0.75)};
+}
+
+std::vector<double> ratios(const Samples& a, const Samples& b) {
+  std::vector<double> out;
+  if (a.size() == b.size()) {
+    for (std::size_t i = 0; i < a.size(); ++i) out.push_back(a[i] / b[i]);
+    return out;
+  }
+  for (const double x : a)
+    for (const double y : b) out.push_back(x / y);
+  return out;
+}
+
 std::vector<Samples> interleaved_samples(int rounds, const std::vector<Sample>& samplers) {
   std::vector<Samples> samples(samplers.size());
   for (int r = 0; r < rounds; ++r) {
@@ -22,6 +45,22 @@ std::vector<Samples> interleaved_samples(int rounds, const std::vector<Sample>& 
     }
   }
   return samples;
+}
+
+std::vector<Twin> interleaved_twins(int rounds, const std::vector<TurnSample>& samplers) {
+  std::vector<Sample> doubled;
+  for (int turn = 0; turn < 2; ++turn)
+    for (const auto& s : samplers) doubled.emplace_back([&s, turn] { return s(turn); });
+  const auto samples = interleaved_samples(rounds, doubled);
+  std::vector<Twin> twins;
+  for (std::size_t i = 0; i < samplers.size(); ++i) twins.push_back({samples[i], samples[i + samplers.size()]});
+  return twins;
+}
+
+std::vector<Twin> interleaved_twins(int rounds, const std::vector<Sample>& samplers) {
+  std::vector<TurnSample> with_turns;
+  for (const auto& s : samplers) with_turns.emplace_back([&s](int) { return s(); });
+  return interleaved_twins(rounds, with_turns);
 }
 
 }  // namespace shm::bench

@@ -1,6 +1,7 @@
 #pragma once
 /// Interleaved sampling: shmd and its references take turns, round after round.
 
+#include <array>
 #include <functional>
 #include <vector>
 
@@ -12,11 +13,37 @@ using Sample = std::function<double()>;
 /// Every sample a sampler gave, in round order.
 using Samples = std::vector<double>;
 
+/// One sampler's samples, and those of the same sampler run a second time in every round: the
+/// two series of an A/A comparison, which must agree as far as the method is sound.
+struct Twin {
+  Samples first;  ///< the samples of its first turn in each round
+  Samples again;  ///< the samples of its second turn in each round
+};
+
 /// Runs every sampler once per round, in turn (reversed every other round), for `rounds` rounds, so that a noisy neighbour
 /// hits all of them alike; returns each sampler's samples, round by round.
 std::vector<Samples> interleaved_samples(int rounds, const std::vector<Sample>& samplers);
 
+/// One measurement that knows which of its sampler's two turns in the round it is (0 or 1), for
+/// samplers that keep more than the cost (CPU time, say) per turn.
+using TurnSample = std::function<double(int turn)>;
+
+/// As interleaved_samples(), but every sampler takes two turns per round: the order is s0 s1 ...
+/// s0 s1 ..., reversed every other round, so that both turns sit at the same mean position.
+std::vector<Twin> interleaved_twins(int rounds, const std::vector<TurnSample>& samplers);
+
+/// interleaved_twins() for samplers that need not know their turn.
+std::vector<Twin> interleaved_twins(int rounds, const std::vector<Sample>& samplers);
+
 /// The median of `values` (which must not be empty).
 double median(std::vector<double> values);
+
+/// The first quartile, the median and the third quartile of `values` (which must not be empty),
+/// interpolated between order statistics as numpy's default does.
+std::array<double, 3> quartiles(std::vector<double> values);
+
+/// Each round's own ratio a[r] / b[r] where both have as many samples; otherwise (samples taken
+/// apart, as the slow Python references are) every a[i] / b[j].
+std::vector<double> ratios(const Samples& a, const Samples& b);
 
 }  // namespace shm::bench

@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <exception>
 #include <iostream>
 
@@ -19,17 +20,18 @@ int main(int argc, char** argv) {
   app.add_option("--daemon-pid", config.daemon_pid, "That shmd's pid (for its memory figures)")->required();
   app.add_option("--worker", config.worker, "The shmd_bench_worker binary")->required();
   app.add_option("--shmctl", config.shmctl, "The shmctl binary")->required();
+  app.add_option("--shmd", config.shmd, "The shmd binary (for a second daemon run with --busy-poll-us 0)")->required();
   app.add_option("--python-dir", config.python_dir, "bench/python, the reference scripts")->required();
   app.add_option("--python", config.python, "Python interpreter")->capture_default_str();
   app.add_flag("--quick", config.quick, "Smaller sizes and fewer rounds (about a minute)");
   std::vector<std::string> only;
-  app.add_option("--only", only, "Run only these figure groups (locked, atomic, attach, control, square, python, scale)");
+  app.add_option("--only", only, "Run only these figure groups (locked, atomic, attach, control, idle, square, python, scale)");
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<std::pair<std::string, void (*)(const BenchConfig&, Report&)>> groups{
       {"locked", locked_increment}, {"atomic", atomic_increment}, {"attach", attach_detach},
-      {"control", control_ops},     {"square", bulk_square},      {"python", python_figures},
-      {"scale", scale},
+      {"control", control_ops},     {"idle", idle_daemon},        {"square", bulk_square},
+      {"python", python_figures},   {"scale", scale},
   };
   Report report;
   describe_machine(report);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "cpu_time.hpp"
 #include "gate_report.hpp"
 
 namespace shm::bench {
@@ -29,16 +30,27 @@ std::chrono::nanoseconds WorkerGroup::run() {
       throw std::runtime_error("a bench worker failed while setting up");
     }
   }
+  const std::int64_t watched_start = watched_cpu_ns();
   const std::int64_t start = monotonic_ns();
   go_.write.reset();
   std::int64_t last = start;
+  std::int64_t cpu = 0;
   for (std::size_t done = 0; done < children_.size(); ++done) {
     if (!read_exact(report_.read.get(), &r, sizeof r) || r.kind != GateReport::done)
       throw std::runtime_error("a bench worker failed while measuring");
     last = std::max(last, r.mono_ns);
+    cpu += r.cpu_ns;
   }
+  watched_cpu_ = std::chrono::nanoseconds(watched_cpu_ns() - watched_start);
+  workers_cpu_ = std::chrono::nanoseconds(cpu);
   for (auto& c : children_) c.wait();
   return std::chrono::nanoseconds(last - start);
+}
+
+std::int64_t WorkerGroup::watched_cpu_ns() const {
+  std::int64_t sum = 0;
+  for (const pid_t pid : watched_) sum += process_cpu_ns(pid);
+  return sum;
 }
 
 }  // namespace shm::bench

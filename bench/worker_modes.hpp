@@ -27,14 +27,18 @@ void square_shmd(const WorkerArgs& args);
 /// LO HI: squares ints [LO, HI) of the raw mapping on fd 5 in place.
 void square_raw(const WorkerArgs& args);
 
-/// SOCKET PREFIX CYCLES: CYCLES of create, info, remove (and the detach that ends the handle).
+/// SOCKET PREFIX CYCLES POLL_US: CYCLES of create (no attach), info, remove, the client polling
+/// POLL_US for each reply (Client::set_busy_poll; 0: off).
 void control_shmd(const WorkerArgs& args);
-/// SOCKET ROUNDS: ROUNDS small request/response round trips with pingpong_server.
+/// SOCKET ROUNDS POLL_US: ROUNDS small request/response round trips with pingpong_server,
+/// polling POLL_US for each reply as libshmclient does (0: asleep in read()).
 void pingpong_client(const WorkerArgs& args);
-/// CLIENTS: echoes every message on the listening socket on fd 5 until CLIENTS clients left.
+/// CLIENTS POLL_US: echoes every message on the listening socket on fd 5 until CLIENTS clients
+/// left, polling POLL_US after each burst as shmd's event loop does (0: asleep in epoll_wait).
 void pingpong_server(const WorkerArgs& args);
 
-/// MEMFD_FD is fd 6: answers each request on the socket on fd 5 with a reply carrying that memfd.
+/// POLL_US: answers each request on the socket on fd 5 with a reply carrying the memfd on fd 6,
+/// polling POLL_US after each request as shmd's event loop does (0: asleep in read()).
 void fd_floor_server(const WorkerArgs& args);
 
 /// Message sizes of the bare-socket references: about what a shmd control request and reply take.
