@@ -14,6 +14,7 @@ double median_of_both(const Twin& t) {
 }  // namespace
 
 void CpuRecord::add(int turn, double clients_ns, double server_ns) {
+  if (turn == kWarmUp) return;
   auto push = [turn](Twin& t, double v) { (turn == 0 ? t.first : t.again).push_back(v); };
   push(total_, clients_ns + server_ns);
   push(clients_, clients_ns);

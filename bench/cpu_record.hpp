@@ -12,7 +12,8 @@ namespace shm::bench {
 /// and clients), one entry per sample, kept by turn as interleaved_twins() runs them.
 class CpuRecord {
  public:
-  /// Records one sample of turn `turn` (0 or 1): the clients' and the server's CPU time per operation.
+  /// Records one sample of turn `turn` (0 or 1; kWarmUp is not recorded): the clients' and the
+  /// server's CPU time per operation.
   void add(int turn, double clients_ns, double server_ns);
   /// Clients + server per operation, by turn: the samples of a CPU figure.
   [[nodiscard]] const Twin& total() const noexcept { return total_; }

@@ -19,13 +19,15 @@ class PythonSide {
   PythonSide(const BenchConfig& config, std::string figure, std::string side, std::vector<std::string> args)
       : config_(config), figure_(std::move(figure)), side_(std::move(side)), args_(std::move(args)) {}
 
-  /// One run: its wall-clock cost per operation; its CPU columns are kept.
-  double operator()() {
+  /// One run: its wall-clock cost per operation; its CPU columns are kept, but not a warm-up's.
+  double operator()(int turn) {
     std::vector<std::string> argv{figure_, side_, config_.socket, std::to_string(config_.daemon_pid)};
     argv.insert(argv.end(), args_.begin(), args_.end());
     const std::vector<double> costs = run_python_costs(config_, "shmd_python.py", argv, 3);
-    cpu_.push_back(costs[1]);
-    daemon_cpu_.push_back(costs[2]);
+    if (turn != kWarmUp) {
+      cpu_.push_back(costs[1]);
+      daemon_cpu_.push_back(costs[2]);
+    }
     return costs[0];
   }
 
@@ -44,8 +46,8 @@ class PythonSide {
 };
 
 /// A sampler that runs `side` (kept by reference: it collects the CPU columns).
-Sample sampler(PythonSide& side) {
-  return [&side] { return side(); };
+TurnSample sampler(PythonSide& side) {
+  return [&side](int turn) { return side(turn); };
 }
 
 }  // namespace
@@ -59,7 +61,7 @@ void python_figures(const BenchConfig& config, Report& report) {
     const std::uint64_t iters = config.scaled(20'000, 5);
     PythonSide shmd(config, "locked_increment", "shmd", {std::to_string(iters)});
     PythonSide reference(config, "locked_increment", "reference", {std::to_string(iters)});
-    const auto samples = interleaved_twins(rounds, std::vector<Sample>{sampler(shmd), sampler(reference)});
+    const auto samples = interleaved_twins(rounds, std::vector<TurnSample>{sampler(shmd), sampler(reference)});
     report.figure("python/locked_increment", samples[0], samples[1], "ns/op", 0.5,
                   fork_note + ", N = " + std::to_string(iters) +
                       "; shmd Value vs multiprocessing.Value('i'); (last finish - first start) / total");
@@ -70,7 +72,8 @@ void python_figures(const BenchConfig& config, Report& report) {
     PythonSide shmd(config, "attach", "shmd", {std::to_string(iters)});
     PythonSide reference(config, "attach", "reference", {std::to_string(iters)});
     PythonSide tracked(config, "attach", "reference_tracked", {std::to_string(iters)});
-    const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{sampler(shmd), sampler(reference), sampler(tracked)});
+    const auto samples =
+        interleaved_twins(config.rounds(), std::vector<TurnSample>{sampler(shmd), sampler(reference), sampler(tracked)});
     report.figure("python/attach", samples[0], samples[1], "ns/op", 1.0,
                   std::to_string(iters) + " x Client.attach_value(name), v.value = 1, drop it vs SharedMemory(name=...), "
                   "buf[0] = 1, close(), without the resource tracker (as 3.13's track=False)");
@@ -91,7 +94,7 @@ void python_figures(const BenchConfig& config, Report& report) {
     const std::uint64_t reads = config.quick ? 3 : 10;
     PythonSide shmd(config, "array_slice_read", "shmd", {std::to_string(n), std::to_string(reads)});
     PythonSide reference(config, "array_slice_read", "reference", {std::to_string(n), std::to_string(reads)});
-    const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{sampler(shmd), sampler(reference)});
+    const auto samples = interleaved_twins(config.rounds(), std::vector<TurnSample>{sampler(shmd), sampler(reference)});
     report.figure("python/array_slice_read", samples[0], samples[1], "ns/element", 1.0,
                   std::to_string(reads) + " x a[:] of " + std::to_string(n) +
                       " 'i' elements: shmd Array vs multiprocessing.Array('i', n, lock=False)");
@@ -102,7 +105,7 @@ void python_figures(const BenchConfig& config, Report& report) {
     const std::uint64_t repeats = config.quick ? 2 : 5;
     PythonSide shmd(config, "numpy_square", "shmd", {std::to_string(n), std::to_string(repeats)});
     PythonSide reference(config, "numpy_square", "reference", {std::to_string(n), std::to_string(repeats)});
-    const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{sampler(shmd), sampler(reference)});
+    const auto samples = interleaved_twins(config.rounds(), std::vector<TurnSample>{sampler(shmd), sampler(reference)});
     report.figure("python/numpy_square", samples[0], samples[1], "ns/element", 1.1,
                   std::to_string(repeats) + " x numpy.square(x, out=x) over " + std::to_string(n) +
                       " int32: x = numpy.frombuffer(shmd Array) vs numpy.empty (private memory)");

@@ -38,9 +38,11 @@ std::vector<double> ratios(const Samples& a, const Samples& b) {
 std::vector<Samples> interleaved_samples(int rounds, const std::vector<Sample>& samplers) {
   std::vector<Samples> samples(samplers.size());
   for (int r = 0; r < rounds; ++r) {
-    // Odd rounds run in reverse, so no sampler always goes first (after another's setup).
+    // Each round starts one place further round the circle, so no sampler always goes first
+    // (after another's setup), and the last of one round is not the first of the next (as it
+    // was when every other round ran in reverse: that sampler ran twice in a row).
     for (std::size_t k = 0; k < samplers.size(); ++k) {
-      const std::size_t i = r % 2 == 0 ? k : samplers.size() - 1 - k;
+      const std::size_t i = (static_cast<std::size_t>(r) + k) % samplers.size();
       samples[i].push_back(samplers[i]());
     }
   }
@@ -48,6 +50,7 @@ std::vector<Samples> interleaved_samples(int rounds, const std::vector<Sample>& 
 }
 
 std::vector<Twin> interleaved_twins(int rounds, const std::vector<TurnSample>& samplers) {
+  for (const auto& s : samplers) (void)s(kWarmUp);
   std::vector<Sample> doubled;
   for (int turn = 0; turn < 2; ++turn)
     for (const auto& s : samplers) doubled.emplace_back([&s, turn] { return s(turn); });

@@ -20,16 +20,27 @@ struct Twin {
   Samples again;  ///< the samples of its second turn in each round
 };
 
-/// Runs every sampler once per round, in turn (reversed every other round), for `rounds` rounds, so that a noisy neighbour
-/// hits all of them alike; returns each sampler's samples, round by round.
+/// Runs every sampler once per round, in turn, for `rounds` rounds, so that a noisy neighbour hits
+/// all of them alike; round r starts at sampler r (mod their count) and goes round, so that every
+/// sampler takes every place in turn and, with three or more, none runs twice in a row across
+/// two rounds. Returns each sampler's samples, round by round.
 std::vector<Samples> interleaved_samples(int rounds, const std::vector<Sample>& samplers);
 
-/// One measurement that knows which of its sampler's two turns in the round it is (0 or 1), for
-/// samplers that keep more than the cost (CPU time, say) per turn.
+/// One measurement that knows which of its sampler's two turns in the round it is (0 or 1, or
+/// kWarmUp), for samplers that keep more than the cost (CPU time, say) per turn.
 using TurnSample = std::function<double(int turn)>;
 
-/// As interleaved_samples(), but every sampler takes two turns per round: the order is s0 s1 ...
-/// s0 s1 ..., reversed every other round, so that both turns sit at the same mean position.
+/// The turn of the untimed warm-up call interleaved_twins() makes of every sampler before the
+/// rounds; a sampler that records anything beside its cost must not record it.
+inline constexpr int kWarmUp = -1;
+
+/// As interleaved_samples(), after one warm-up call of every sampler whose result is dropped (the
+/// first call of a side pays for cold caches, page tables, a daemon's shrunk poll window, and
+/// with three rounds it would be a third of that side's first turns). Every sampler takes two
+/// turns per round: the circle is s0 s1 ...
+/// s0' s1' ... (s' the second turn), each round starting one place further on, so that both
+/// turns of a sampler take the same places equally often and follow the same sampler (s0 follows
+/// the last sampler's other turn): the two turns differ only by chance, as an A/A pair must.
 std::vector<Twin> interleaved_twins(int rounds, const std::vector<TurnSample>& samplers);
 
 /// interleaved_twins() for samplers that need not know their turn.
