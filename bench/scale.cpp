@@ -147,13 +147,18 @@ void scale(const BenchConfig& config, Report& report) {
   const std::uint64_t rss_before = proc_status_bytes(config.daemon_pid, "VmRSS");
   char name[32];
   std::size_t count = 0;
+  std::vector<double> each_us;  // every create + drop, to tell a slow loop from a slow tail
+  each_us.reserve(wanted);
   const std::int64_t start = monotonic_ns();
-  for (; count < wanted; ++count) {
+  for (std::int64_t before = start; count < wanted; ++count) {
     std::snprintf(name, sizeof name, "seg.%06zu", count);
     std::error_code ec;
     (void)client.create_value<int>(name, 0, {}, ec);  // the handle goes at once (a Detach); the segment stays
     if (ec == Errc::limit_exceeded) break;
     if (ec) throw Error(ec, last_error_message());
+    const std::int64_t now = monotonic_ns();
+    each_us.push_back(static_cast<double>(now - before) / 1e3);
+    before = now;
   }
   const double create_s = seconds_since(start);
   const std::uint64_t anon_after = proc_status_bytes(config.daemon_pid, "RssAnon");
@@ -167,11 +172,16 @@ void scale(const BenchConfig& config, Report& report) {
                   count < wanted ? ", all the daemon's fd limit allows" : "", extrapolate);
     how = buf;
   }
-  char where[300];
+  const auto q = quartiles(each_us);
+  std::sort(each_us.begin(), each_us.end());
+  const double p99 = each_us[each_us.size() * 99 / 100];
+  char where[400];
   std::snprintf(where, sizeof where,
-                "; %.1f us per create + drop; before the loop, in turns (medians): create + drop %.1f us, attach + touch "
-                "+ drop of that segment %.1f us, a Value's memfd calls alone (memfd_create, fchmod, pwritev, seals) %.1f us",
-                create_s * 1e6 / static_cast<double>(count), parts.create, parts.attach, parts.memfd);
+                "; %.1f us per create + drop (each: median %.1f, quartiles %.1f-%.1f, 99th percentile %.1f); before the "
+                "loop, in turns (medians): create + drop %.1f us, attach + touch + drop of that segment %.1f us, a "
+                "Value's memfd calls alone (memfd_create, fchmod, pwritev, seals) %.1f us",
+                create_s * 1e6 / static_cast<double>(count), q[1], q[0], q[2], p99, parts.create, parts.attach,
+                parts.memfd);
   report.absolute("create_100k_segments", create_s * extrapolate, "s", 10.0, false,
                   "one client, create_value<int> then drop the handle (Create + Detach per segment)" + how + where);
   std::cerr << "shmd_bench: create done\n";
