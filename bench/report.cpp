@@ -26,10 +26,13 @@ Samples both(const Twin& t) {
   return all;
 }
 
-/// An A/A comparison in JSON: the ratio of the medians and the quartiles of the per-round ratios.
+/// An A/A comparison in JSON: the ratio of the medians, the quartiles of the per-round ratios, and
+/// whether 1.00 lies between those quartiles (the A/A reads 1.00 within its spread).
 std::string aa_json(const Twin& t, double& ratio) {
   ratio = median(t.first) / median(t.again);
-  return "{\"ratio\": " + number(ratio) + ", \"quartiles\": " + triple(quartiles(ratios(t.first, t.again))) + "}";
+  const auto q = quartiles(ratios(t.first, t.again));
+  return "{\"ratio\": " + number(ratio) + ", \"quartiles\": " + triple(q) +
+         ", \"one_within_quartiles\": " + boolean(q[0] <= 1 && 1 <= q[2]) + "}";
 }
 
 std::string numbers(const Samples& values) {
