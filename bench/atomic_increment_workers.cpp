@@ -24,7 +24,7 @@ void atomic_shmd(const WorkerArgs& args) {
 void atomic_raw(const WorkerArgs& args) {
   const std::uint64_t iters = arg_number(args, 0);
   std::error_code ec;
-  Mapping map = Mapping::map(kResourceFd, file_size(kResourceFd), Mapping::Access::read_write, ec);
+  Mapping map = Mapping::map(kResourceFd, file_size(kResourceFd), AccessMode::read_write, ec);
   if (ec) throw std::system_error(ec, "mmap");
   auto* counter = reinterpret_cast<RawAtomicCounter*>(map.data() + kRawAtomicOffset);
   wait_for_start();

@@ -63,7 +63,7 @@ double floor_per_op(const BenchConfig& config, std::size_t mapping_bytes, std::u
     }
     if (fds.size() != 1) throw std::runtime_error("fd floor server sent no fd");
     std::error_code ec;
-    Mapping map = Mapping::map(fds.front().get(), mapping_bytes, Mapping::Access::read_write, ec);
+    Mapping map = Mapping::map(fds.front().get(), mapping_bytes, AccessMode::read_write, ec);
     if (ec) throw std::system_error(ec, "mmap");
     map.data()[kValueDataOffset] = std::byte{1};
     fds.clear();  // munmap happens as `map` goes; close here

@@ -54,7 +54,7 @@ void bulk_square(const BenchConfig& config, Report& report) {
 
   UniqueFd raw_fd = make_memfd(n * sizeof(int));
   std::error_code ec;
-  Mapping raw_map = Mapping::map(raw_fd.get(), n * sizeof(int), Mapping::Access::read_write, ec);
+  Mapping raw_map = Mapping::map(raw_fd.get(), n * sizeof(int), AccessMode::read_write, ec);
   if (ec) throw std::system_error(ec, "mmap");
   const std::span<int> raw(reinterpret_cast<int*>(raw_map.data()), n);
   fill_both(array.span(), raw);

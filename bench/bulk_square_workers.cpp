@@ -26,7 +26,7 @@ void square_raw(const WorkerArgs& args) {
   const auto lo = static_cast<std::size_t>(arg_number(args, 0));
   const auto hi = static_cast<std::size_t>(arg_number(args, 1));
   std::error_code ec;
-  Mapping map = Mapping::map(kResourceFd, file_size(kResourceFd), Mapping::Access::read_write, ec);
+  Mapping map = Mapping::map(kResourceFd, file_size(kResourceFd), AccessMode::read_write, ec);
   if (ec) throw std::system_error(ec, "mmap");
   int* data = reinterpret_cast<int*>(map.data());
   wait_for_start();

@@ -47,7 +47,7 @@ void locked_increment(const BenchConfig& config, Report& report) {
 
   UniqueFd raw_fd = make_memfd(4096);
   std::error_code ec;
-  Mapping raw_map = Mapping::map(raw_fd.get(), 4096, Mapping::Access::read_write, ec);
+  Mapping raw_map = Mapping::map(raw_fd.get(), 4096, AccessMode::read_write, ec);
   if (ec) throw std::system_error(ec, "mmap");
   auto* raw = reinterpret_cast<RawLockedCounter*>(raw_map.data());
   init_raw_locked_counter(*raw);

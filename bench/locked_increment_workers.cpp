@@ -31,7 +31,7 @@ void locked_shmd(const WorkerArgs& args) {
 void locked_robust(const WorkerArgs& args) {
   const std::uint64_t iters = arg_number(args, 0);
   std::error_code ec;
-  Mapping map = Mapping::map(kResourceFd, file_size(kResourceFd), Mapping::Access::read_write, ec);
+  Mapping map = Mapping::map(kResourceFd, file_size(kResourceFd), AccessMode::read_write, ec);
   if (ec) throw std::system_error(ec, "mmap");
   auto* counter = reinterpret_cast<RawLockedCounter*>(map.data());
   wait_for_start();

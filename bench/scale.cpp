@@ -80,7 +80,7 @@ std::pair<double, std::size_t> shmctl_list(const BenchConfig& config) {
   const double seconds = seconds_since(start);
   const std::size_t size = file_size(out.get());
   std::error_code ec;
-  Mapping text = size > 0 ? Mapping::map(out.get(), size, Mapping::Access::read_only, ec) : Mapping{};
+  Mapping text = size > 0 ? Mapping::map(out.get(), size, AccessMode::read_only, ec) : Mapping{};
   if (ec) throw std::system_error(ec, "mmap shmctl output");
   const std::string_view s(reinterpret_cast<const char*>(text.data()), size);
   std::size_t entries = 0;

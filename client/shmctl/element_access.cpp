@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <utility>
 
 #include "shm/error.hpp"
 #include "shm/typecode.hpp"
@@ -11,28 +12,13 @@
 namespace shmctl {
 namespace {
 
-/// Calls `f(std::type_identity<T>{})` with the C++ type of `typecode`.
+/// shm::visit_typecode over a segment's typecode: one not in the table means the segment is corrupt.
 template <class F>
 void with_element_type(char typecode, F&& f) {
-  switch (typecode) {
-    case 'c': return f(std::type_identity<char>{});
-    case 'b': return f(std::type_identity<signed char>{});
-    case 'B': return f(std::type_identity<unsigned char>{});
-    case 'u': return f(std::type_identity<wchar_t>{});
-    case 'h': return f(std::type_identity<short>{});
-    case 'H': return f(std::type_identity<unsigned short>{});
-    case 'i': return f(std::type_identity<int>{});
-    case 'I': return f(std::type_identity<unsigned int>{});
-    case 'l': return f(std::type_identity<long>{});
-    case 'L': return f(std::type_identity<unsigned long>{});
-    case 'q': return f(std::type_identity<long long>{});
-    case 'Q': return f(std::type_identity<unsigned long long>{});
-    case 'f': return f(std::type_identity<float>{});
-    case 'd': return f(std::type_identity<double>{});
-    default:
-      throw shm::Error(make_error_code(shm::Errc::corrupt_segment),
-                       "segment has unknown typecode '" + std::string(1, typecode) + "'");
-  }
+  shm::visit_typecode(typecode, std::forward<F>(f), [typecode] {
+    throw shm::Error(make_error_code(shm::Errc::corrupt_segment),
+                     "segment has unknown typecode '" + std::string(1, typecode) + "'");
+  });
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
 #include "json_object.hpp"
 
+#include "shm/hex_digits.hpp"
+
 namespace shmctl {
 
 std::string json_quote(std::string_view s) {
-  static constexpr std::string_view kHex = "0123456789abcdef";
   std::string out = "\"";
   for (const char c : s) {
     const auto b = static_cast<unsigned char>(c);
@@ -19,8 +20,8 @@ std::string json_quote(std::string_view s) {
         // Bytes >= 0x80 pass through: names and messages are UTF-8 text.
         if (b < 0x20 || b == 0x7f) {
           out += "\\u00";
-          out += kHex[b >> 4U];
-          out += kHex[b & 15U];
+          out += shm::kHexDigits[b >> 4U];
+          out += shm::kHexDigits[b & 15U];
         } else {
           out += c;
         }

@@ -2,41 +2,17 @@
 
 #include <sys/stat.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <limits>
 
 #include "connection.hpp"
+#include "protocol.hpp"
 #include "shm/segment_layout.hpp"
 
 namespace shm {
 namespace {
 
 namespace pb = shmd::v1;
-
-SegmentInfo from_wire(const pb::SegmentInfo& s) {
-  SegmentInfo info;
-  info.id = s.id();
-  info.name = s.name();
-  info.typecode = s.typecode().empty() ? '\0' : s.typecode()[0];
-  info.kind = s.kind() == pb::ARRAY ? Kind::array : Kind::value;
-  info.length = s.length();
-  info.element_size = s.element_size();
-  info.data_offset = s.data_offset();
-  info.size_bytes = s.size_bytes();
-  info.mapping_bytes = s.mapping_bytes();
-  info.refcount = s.refcount();
-  info.uid = s.uid();
-  info.gid = s.gid();
-  info.creator_pid = s.creator_pid();
-  info.mode = s.mode();
-  info.ephemeral = s.ephemeral();
-  info.removed = s.removed();
-  info.holds = s.holds();
-  info.created = std::chrono::system_clock::time_point(
-      std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(s.created_unix_ns())));
-  return info;
-}
 
 // The reply is authoritative; the header inside the memory is client-writable and is only
 // cross-checked, so a scribbled header is reported instead of trusted.
@@ -45,8 +21,7 @@ std::string check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
   if (::fstat(fd, &st) != 0) return std::string("fstat: ") + std::strerror(errno);
   if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes)
     return "memfd is " + std::to_string(st.st_size) + " bytes, daemon said " + std::to_string(info.mapping_bytes);
-  const std::uint8_t kind = info.kind == Kind::value ? kValueKind : kArrayKind;
-  const auto sizes = segment_sizes(info.element_size, info.length, kind);
+  const auto sizes = segment_sizes(info.element_size, info.length, info.kind);
   const auto type = type_info(info.typecode);
   if (!sizes || !type || type->size != info.element_size || sizes->data_bytes != info.size_bytes ||
       sizes->mapping_bytes != info.mapping_bytes || info.data_offset != sizes->data_offset)
@@ -54,7 +29,7 @@ std::string check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
   const auto* h = reinterpret_cast<const SegmentHeader*>(map.data());
   if (h->magic != kSegmentMagic || h->layout_version != kLayoutVersion)
     return "segment header has a bad magic or layout version";
-  if (h->typecode != info.typecode || h->kind != kind || h->element_size != info.element_size ||
+  if (h->typecode != info.typecode || h->kind != info.kind || h->element_size != info.element_size ||
       h->length != info.length || h->data_offset != info.data_offset)
     return "segment header disagrees with the daemon's metadata";
   return {};
@@ -65,9 +40,9 @@ std::string check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
 Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<detail::Connection> connection,
                   AccessMode mode, std::error_code& ec) {
   const bool read_only = mode == AccessMode::read_only;
-  SegmentInfo info = from_wire(wire);
+  SegmentInfo info = detail::from_wire(wire);
   std::error_code map_ec;
-  Mapping map = Mapping::map(fd.get(), static_cast<std::size_t>(info.mapping_bytes), read_only ? Mapping::Access::read_only : Mapping::Access::read_write, map_ec);
+  Mapping map = Mapping::map(fd.get(), static_cast<std::size_t>(info.mapping_bytes), mode, map_ec);
   std::string bad = map_ec ? "cannot map it: " + map_ec.message() : check_mapping(info, fd.get(), map);
   // Memory that failed its checks is never touched again: a memfd smaller than the mapping
   // would fault (SIGBUS) on the first read of its lock word. Found by the client fuzzer.
@@ -81,35 +56,22 @@ Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<deta
   return {};
 }
 
-// The CreateRequest for `spec`, shared by create() and create_detached().
-void fill_create(pb::CreateRequest& c, std::string_view name, const SegmentSpec& spec) {
-  c.set_name(std::string(name));
-  c.set_typecode(std::string(1, spec.typecode));
-  c.set_kind(spec.kind == Kind::array ? pb::ARRAY : pb::VALUE);
-  c.set_length(spec.length);
-  c.set_mode(spec.options.mode);
-  c.set_ephemeral(spec.options.ephemeral);
-  c.set_open_existing(spec.options.open_existing);
-  c.set_initial(reinterpret_cast<const char*>(spec.initial.data()), spec.initial.size());
-}
-
-// One request/response on `connection`; a Client that never connected fails cleanly.
+// One request/response on `connection`; a Client that never connected fails cleanly. With
+// `segment_fd`, the request is one whose reply hands over a segment, and its fd lands there.
 bool exchange(const std::shared_ptr<detail::Connection>& connection, pb::Request& request, pb::Response& response,
-              UniqueFd& fd, std::error_code& ec) {
+              std::error_code& ec, UniqueFd* segment_fd = nullptr) {
   if (!connection) {
     detail::fail(ec, Errc::daemon_unavailable, "client is not connected");
     return false;
   }
-  connection->call(request, response, fd, ec);
+  if (segment_fd != nullptr)
+    connection->call(request, response, *segment_fd, ec);
+  else
+    connection->call(request, response, ec);
   return !ec;
 }
 
 }  // namespace
-
-std::string default_socket_path() {
-  const char* env = std::getenv("SHMD_SOCKET");
-  return env != nullptr && *env != '\0' ? env : "/run/shmd/shmd.sock";
-}
 
 Client::Client(std::string socket_path) {
   std::error_code ec;
@@ -136,21 +98,20 @@ const std::string& Client::socket_path() const noexcept {
 
 Segment Client::create(std::string_view name, const SegmentSpec& spec, std::error_code& ec) {
   pb::Request request;
-  fill_create(*request.mutable_create(), name, spec);
+  detail::to_wire(name, spec, *request.mutable_create());
   pb::Response response;
   UniqueFd fd;
-  if (!exchange(connection_, request, response, fd, ec)) return {};
+  if (!exchange(connection_, request, response, ec, &fd)) return {};
   return map_reply(response.create().segment(), std::move(fd), connection_, AccessMode::read_write, ec);
 }
 
 SegmentInfo Client::create_detached(std::string_view name, const SegmentSpec& spec, std::error_code& ec) {
   pb::Request request;
-  fill_create(*request.mutable_create(), name, spec);
+  detail::to_wire(name, spec, *request.mutable_create());
   request.mutable_create()->set_no_attach(true);
   pb::Response response;
-  UniqueFd fd;
-  if (!exchange(connection_, request, response, fd, ec)) return {};
-  return from_wire(response.create().segment());
+  if (!exchange(connection_, request, response, ec)) return {};
+  return detail::from_wire(response.create().segment());
 }
 
 SegmentInfo Client::create_detached(std::string_view name, const SegmentSpec& spec) {
@@ -172,7 +133,7 @@ Segment Client::claim(std::string_view name, std::uint64_t token, AccessMode mod
   request.mutable_attach()->set_claim(token);
   pb::Response response;
   UniqueFd fd;
-  if (!exchange(connection_, request, response, fd, ec)) return {};
+  if (!exchange(connection_, request, response, ec, &fd)) return {};
   return map_reply(response.attach().segment(), std::move(fd), connection_, mode, ec);
 }
 
@@ -203,8 +164,7 @@ std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace, s
   request.mutable_hold()->set_id(segment.info().id);
   request.mutable_hold()->set_seconds(static_cast<std::uint32_t>(grace.count()));
   pb::Response response;
-  UniqueFd fd;
-  if (!exchange(holder, request, response, fd, ec)) return 0;
+  if (!exchange(holder, request, response, ec)) return 0;
   return response.hold().token();
 }
 
@@ -220,9 +180,8 @@ SegmentInfo Client::chmod(std::string_view name, std::uint32_t mode, std::error_
   request.mutable_chmod()->set_name(std::string(name));
   request.mutable_chmod()->set_mode(mode);
   pb::Response response;
-  UniqueFd fd;
-  if (!exchange(connection_, request, response, fd, ec)) return {};
-  return from_wire(response.chmod().segment());
+  if (!exchange(connection_, request, response, ec)) return {};
+  return detail::from_wire(response.chmod().segment());
 }
 
 SegmentInfo Client::chmod(std::string_view name, std::uint32_t mode) {
@@ -236,17 +195,15 @@ void Client::remove(std::string_view name, std::error_code& ec) {
   pb::Request request;
   request.mutable_remove()->set_name(std::string(name));
   pb::Response response;
-  UniqueFd fd;
-  (void)exchange(connection_, request, response, fd, ec);
+  (void)exchange(connection_, request, response, ec);
 }
 
 SegmentInfo Client::info(std::string_view name, std::error_code& ec) {
   pb::Request request;
   request.mutable_info()->set_name(std::string(name));
   pb::Response response;
-  UniqueFd fd;
-  if (!exchange(connection_, request, response, fd, ec)) return {};
-  return from_wire(response.info().segment());
+  if (!exchange(connection_, request, response, ec)) return {};
+  return detail::from_wire(response.info().segment());
 }
 
 std::vector<SegmentInfo> Client::list(std::error_code& ec) {
@@ -255,10 +212,9 @@ std::vector<SegmentInfo> Client::list(std::error_code& ec) {
   request.mutable_list();  // from the start: ("", 0)
   pb::Response response;
   for (;;) {
-    UniqueFd fd;
-    if (!exchange(connection_, request, response, fd, ec)) return {};
+    if (!exchange(connection_, request, response, ec)) return {};
     const auto& page = response.list();
-    for (const auto& s : page.segments()) all.push_back(from_wire(s));
+    for (const auto& s : page.segments()) all.push_back(detail::from_wire(s));
     if (!page.more() || page.segments_size() == 0) return all;
     request.mutable_list()->set_after_name(all.back().name);
     request.mutable_list()->set_after_id(all.back().id);

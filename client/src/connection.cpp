@@ -16,18 +16,13 @@
 #include "shm/error.hpp"
 #include "shm/segment_layout.hpp"
 #include "shm/wire/fd_passing.hpp"
+#include "shm/wire/protocol_version.hpp"
+#include "protocol.hpp"
 
 namespace shm::detail {
 namespace {
 
 thread_local std::string t_last_error;
-
-constexpr std::uint32_t kProtocolVersion = 1;
-
-bool carries_segment(const shmd::v1::Request& q, const shmd::v1::Response& r) {
-  if (r.body_case() == shmd::v1::Response::kCreate) return !q.create().no_attach();
-  return r.body_case() == shmd::v1::Response::kAttach;
-}
 
 }  // namespace
 
@@ -74,11 +69,10 @@ void Connection::connect_locked(std::error_code& ec) {
   generation_ = fork_generation();
 
   shmd::v1::Request hello;
-  hello.mutable_hello()->set_protocol_version(kProtocolVersion);
+  hello.mutable_hello()->set_protocol_version(wire::kProtocolVersion);
   hello.mutable_hello()->set_client_name("libshmclient");
   shmd::v1::Response response;
-  UniqueFd unused;
-  exchange_locked(hello, response, unused, ec);
+  exchange_locked(hello, response, nullptr, ec);
   if (!ec && !response.has_hello()) fail(ec, Errc::protocol_error, "shmd did not answer Hello");
   if (!ec) {
     // Every segment's header would be refused otherwise: say why once, here.
@@ -98,8 +92,7 @@ void Connection::reattach_locked(std::error_code& ec) {
     request.mutable_reattach()->set_id(it->first);
     request.mutable_reattach()->set_references(it->second);
     shmd::v1::Response response;
-    UniqueFd unused;
-    exchange_locked(request, response, unused, ec);
+    exchange_locked(request, response, nullptr, ec);
     if (ec == Errc::not_found || ec == Errc::not_attached || ec == Errc::permission_denied) {
       // The daemon will not count this reference again: the segment was released while it was
       // away, it did not restart (the references went with the old connection), it did not
@@ -187,8 +180,7 @@ void Connection::detach(std::uint64_t id, std::error_code& ec) {
   shmd::v1::Request request;
   request.mutable_detach()->set_id(id);
   shmd::v1::Response response;
-  UniqueFd none;
-  exchange_locked(request, response, none, ec);
+  exchange_locked(request, response, nullptr, ec);
   // A connection lost now took the reference with it: nothing is left to drop.
   if (ec == Errc::connection_lost || ec == Errc::daemon_unavailable) ec.clear();
 }
@@ -199,8 +191,17 @@ void Connection::drop_locked() noexcept {
   pending_fds_.clear();
 }
 
-void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
+void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, std::error_code& ec) {
+  round_trip(request, response, nullptr, ec);
+}
+
+void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& segment_fd,
                       std::error_code& ec) {
+  round_trip(request, response, &segment_fd, ec);
+}
+
+void Connection::round_trip(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd* segment_fd,
+                             std::error_code& ec) {
   std::lock_guard lock(mutex_);
   if (socket_ && generation_ != fork_generation()) {
     // We are a fork()ed child: the stream and the references belong to the parent. Close our
@@ -212,18 +213,18 @@ void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, 
     connect_locked(ec);
     if (ec) return;
   }
-  exchange_locked(request, response, fd, ec);
+  exchange_locked(request, response, segment_fd, ec);
   if (ec == Errc::connection_lost) {
     // The daemon went away (restart, crash). Reconnect, re-register, and try once more.
     connect_locked(ec);
-    if (!ec) exchange_locked(request, response, fd, ec);
+    if (!ec) exchange_locked(request, response, segment_fd, ec);
   }
 }
 
-void Connection::exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
+void Connection::exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd* segment_fd,
                                  std::error_code& ec) {
   send_locked(request, ec);
-  if (!ec) receive_locked(request, response, fd, ec);
+  if (!ec) receive_locked(request, response, segment_fd, ec);
 }
 
 void Connection::send_locked(shmd::v1::Request& request, std::error_code& ec) {
@@ -248,8 +249,8 @@ void Connection::send_locked(shmd::v1::Request& request, std::error_code& ec) {
   }
 }
 
-void Connection::receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd,
-                                std::error_code& ec) {
+void Connection::receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response,
+                                UniqueFd* segment_fd, std::error_code& ec) {
   std::string payload;
   std::array<std::byte, 64 * 1024> buffer;
   using Clock = std::chrono::steady_clock;
@@ -282,13 +283,13 @@ void Connection::receive_locked(const shmd::v1::Request& request, shmd::v1::Resp
     fail(ec, Errc::protocol_error, "shmd sent a reply that does not match the request");
     return;
   }
-  if (carries_segment(request, response)) {
+  if (segment_fd != nullptr && !response.has_error()) {
     if (pending_fds_.empty()) {
       drop_locked();
       fail(ec, Errc::protocol_error, "shmd's reply should carry a segment fd but has none");
       return;
     }
-    fd = std::move(pending_fds_.front());
+    *segment_fd = std::move(pending_fds_.front());
     pending_fds_.erase(pending_fds_.begin());
   }
   pending_fds_.clear();  // anything else is unexpected: close it rather than leak it
@@ -296,21 +297,6 @@ void Connection::receive_locked(const shmd::v1::Request& request, shmd::v1::Resp
     const auto& e = response.error();
     fail(ec, from_wire(e.code()), e.message());
     if (e.code() == shmd::v1::PROTOCOL_ERROR) drop_locked();  // the daemon closes after these
-  }
-}
-
-Errc from_wire(shmd::v1::ErrorCode code) noexcept {
-  switch (code) {
-    case shmd::v1::INVALID_ARGUMENT: return Errc::invalid_argument;
-    case shmd::v1::NOT_FOUND: return Errc::not_found;
-    case shmd::v1::ALREADY_EXISTS: return Errc::already_exists;
-    case shmd::v1::PERMISSION_DENIED: return Errc::permission_denied;
-    case shmd::v1::LIMIT_EXCEEDED: return Errc::limit_exceeded;
-    case shmd::v1::PROTOCOL_ERROR: return Errc::protocol_error;
-    case shmd::v1::VERSION_MISMATCH: return Errc::version_mismatch;
-    case shmd::v1::TYPE_MISMATCH: return Errc::type_mismatch;
-    case shmd::v1::NOT_ATTACHED: return Errc::not_attached;
-    default: return Errc::internal;
   }
 }
 

@@ -38,8 +38,12 @@ class Connection {
   static std::shared_ptr<Connection> open(std::string socket_path, std::error_code& ec);
 
   /// Sends `request` and waits for its response. A daemon-side error becomes `ec` (with the
-  /// daemon's message recorded); a segment fd that rides with the reply lands in `fd`.
-  void call(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
+  /// daemon's message recorded). An fd that comes with the reply is closed: none should.
+  void call(shmd::v1::Request& request, shmd::v1::Response& response, std::error_code& ec);
+  /// The same for a request whose reply, unless it is an error, hands over a segment (an Attach,
+  /// a Create without no_attach: the caller knows what it asked for, and the transport does not
+  /// look): its fd lands in `segment_fd`, and a reply without one is Errc::protocol_error.
+  void call(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& segment_fd, std::error_code& ec);
 
   /// Records a reference held by a live Segment, so it can be re-registered after a restart.
   void track(std::uint64_t id);
@@ -61,9 +65,14 @@ class Connection {
   explicit Connection(std::string socket_path)
       : socket_path_(std::move(socket_path)), busy_poll_(usable_busy_poll(kDefaultBusyPoll)) {}
   void connect_locked(std::error_code& ec);
+  /// Both call()s: takes the lock, connects if need be, and retries once after a lost connection.
+  void round_trip(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd* segment_fd, std::error_code& ec);
   void send_locked(shmd::v1::Request& request, std::error_code& ec);
-  void receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
-  void exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd& fd, std::error_code& ec);
+  /// Receives the reply to `request`; with `segment_fd`, the fd it hands over lands there.
+  void receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd* segment_fd,
+                      std::error_code& ec);
+  void exchange_locked(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd* segment_fd,
+                       std::error_code& ec);
   void drop_locked() noexcept;
   /// Waits until a reply can be read; false once `deadline` passes.
   bool wait_readable_locked(std::chrono::steady_clock::time_point deadline) noexcept;
@@ -97,8 +106,5 @@ struct SegmentAccess {
     return segment.connection_;
   }
 };
-
-/// The shm::Errc for a wire error code (the one place this mapping lives on the client side).
-Errc from_wire(shmd::v1::ErrorCode code) noexcept;
 
 }  // namespace shm::detail

@@ -11,6 +11,7 @@
 #include <utility>
 
 #include "shm/error.hpp"
+#include "shm/hex_digits.hpp"
 
 namespace shm::detail {
 /// Records why the last operation on this thread failed (defined in client.cpp).
@@ -20,9 +21,6 @@ void set_last_error_message(std::string msg);
 namespace shm {
 namespace {
 
-/// Lower-case hex digits, as Python's repr() and json.dumps() write them.
-constexpr std::string_view kHexDigits = "0123456789abcdef";
-
 /// Throws for a typecode that is not in the table: formatting one is a caller's bug, and the
 /// formatting functions have no error channel of their own.
 [[noreturn]] void throw_bad_typecode(char typecode) {
@@ -30,26 +28,10 @@ constexpr std::string_view kHexDigits = "0123456789abcdef";
               "unknown typecode '" + std::string(1, typecode) + "'");
 }
 
-/// Calls `f(std::type_identity<T>{})` with the C++ type of `typecode`.
+/// shm::visit_typecode; a typecode not in the table is the caller's bug.
 template <class F>
 decltype(auto) visit_typecode(char typecode, F&& f) {
-  switch (typecode) {
-    case 'c': return std::forward<F>(f)(std::type_identity<char>{});
-    case 'b': return std::forward<F>(f)(std::type_identity<signed char>{});
-    case 'B': return std::forward<F>(f)(std::type_identity<unsigned char>{});
-    case 'u': return std::forward<F>(f)(std::type_identity<wchar_t>{});
-    case 'h': return std::forward<F>(f)(std::type_identity<short>{});
-    case 'H': return std::forward<F>(f)(std::type_identity<unsigned short>{});
-    case 'i': return std::forward<F>(f)(std::type_identity<int>{});
-    case 'I': return std::forward<F>(f)(std::type_identity<unsigned int>{});
-    case 'l': return std::forward<F>(f)(std::type_identity<long>{});
-    case 'L': return std::forward<F>(f)(std::type_identity<unsigned long>{});
-    case 'q': return std::forward<F>(f)(std::type_identity<long long>{});
-    case 'Q': return std::forward<F>(f)(std::type_identity<unsigned long long>{});
-    case 'f': return std::forward<F>(f)(std::type_identity<float>{});
-    case 'd': return std::forward<F>(f)(std::type_identity<double>{});
-    default: throw_bad_typecode(typecode);
-  }
+  return shm::visit_typecode(typecode, std::forward<F>(f), [typecode] { throw_bad_typecode(typecode); });
 }
 
 /// The element size of `typecode`; throws for an unknown typecode.

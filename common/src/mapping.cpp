@@ -6,8 +6,8 @@
 
 namespace shm {
 
-Mapping Mapping::map(int fd, std::size_t size, Access access, std::error_code& ec) noexcept {
-  const int prot = access == Access::read_write ? PROT_READ | PROT_WRITE : PROT_READ;
+Mapping Mapping::map(int fd, std::size_t size, AccessMode access, std::error_code& ec) noexcept {
+  const int prot = access == AccessMode::read_write ? PROT_READ | PROT_WRITE : PROT_READ;
   void* p = ::mmap(nullptr, size, prot, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) {
     ec.assign(errno, std::generic_category());

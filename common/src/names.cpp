@@ -1,5 +1,7 @@
 #include "shm/names.hpp"
 
+#include "shm/hex_digits.hpp"
+
 namespace shm {
 
 std::string check_segment_name(std::string_view name, std::size_t max_length) {
@@ -12,8 +14,7 @@ std::string check_segment_name(std::string_view name, std::size_t max_length) {
                     c == '.' || c == '_' || c == '-';
     if (!ok) {
       const auto byte = static_cast<unsigned>(static_cast<unsigned char>(c));
-      return "segment name contains byte 0x" + std::string(1, "0123456789abcdef"[byte >> 4]) +
-             std::string(1, "0123456789abcdef"[byte & 15]) +
+      return std::string("segment name contains byte 0x") + kHexDigits[byte >> 4] + kHexDigits[byte & 15] +
              "; only A-Z a-z 0-9 . _ - are allowed";
     }
   }

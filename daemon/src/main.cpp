@@ -12,6 +12,7 @@
 
 #include "shm/busy_poll.hpp"
 #include "shmd/daemon.hpp"
+#include "shm/default_socket_path.hpp"
 #include "shmd/fd_limit.hpp"
 #include "shmd/fd_store.hpp"
 #include "shmd/systemd.hpp"
@@ -21,11 +22,6 @@ namespace {
 // Descriptors shmd needs besides segment memfds and client sockets: stdio, listener, epoll,
 // signals, the notify socket, the journal, and one in flight per reply.
 constexpr std::uint64_t kReservedFds = 64;
-
-std::string default_socket() {
-  const char* env = std::getenv("SHMD_SOCKET");
-  return env != nullptr && *env != '\0' ? env : shmd::kDefaultSocketPath;
-}
 
 // Tells whoever started us (a test, a script) that the socket answers, without them polling.
 void signal_ready(int fd) {
@@ -39,7 +35,7 @@ void signal_ready(int fd) {
 
 int main(int argc, char** argv) {
   shmd::Config config;
-  config.socket_path = default_socket();
+  config.socket_path = shm::default_socket_path();
   std::string socket_mode = "0666";
   std::string log_level = "info";
   int ready_fd = -1;

@@ -12,8 +12,6 @@
 #include <memory>
 #include <vector>
 
-#include "shm/wire/framing.hpp"
-
 #include "shmd/session.hpp"
 
 namespace shmd {
@@ -70,18 +68,6 @@ void Server::stop() {
   acceptor_.close(ignored);
 }
 
-// Tells a refused client why (best effort: one non-blocking send of one small frame), then closes.
-void Server::refuse(asio::local::stream_protocol::socket& socket, const std::string& why) {
-  shmd::v1::Response response;
-  response.mutable_error()->set_code(shmd::v1::LIMIT_EXCEEDED);
-  response.mutable_error()->set_message(why);
-  std::string frame;
-  shm::wire::append_frame(frame, response.SerializeAsString());
-  (void)::send(socket.native_handle(), frame.data(), frame.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  std::error_code ignored;
-  socket.close(ignored);
-}
-
 asio::awaitable<void> Server::accept_loop() {
   asio::steady_timer backoff(io_);
   for (;;) {
@@ -105,7 +91,7 @@ asio::awaitable<void> Server::accept_loop() {
     auto slot = limiter_->admit(peer.uid, why);
     if (!slot) {
       log_.warn("refusing connection from pid {} (uid {}): {}", peer.pid, peer.uid, why);
-      refuse(socket, why);
+      Session::refuse(std::move(socket), RequestHandler::refusal(why));
       continue;
     }
     socket.non_blocking(true, ec);

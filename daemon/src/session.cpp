@@ -3,11 +3,9 @@
 #include <asio/redirect_error.hpp>
 #include <asio/use_awaitable.hpp>
 
-#include <fcntl.h>
-
 #include <array>
-#include <cerrno>
-#include <cstring>
+#include <span>
+#include <string>
 
 #include "shm/wire/fd_passing.hpp"
 
@@ -87,12 +85,30 @@ void Session::watch_partial_frame() {
   });
 }
 
-asio::awaitable<bool> Session::send(const Reply& reply) {
+namespace {
+
+std::string frame_of(const Reply& reply) {
   std::string frame;
   shm::wire::append_frame(frame, reply.response.SerializeAsString());
+  return frame;
+}
+
+}  // namespace
+
+void Session::refuse(asio::local::stream_protocol::socket socket, const Reply& reply) {
+  const std::string frame = frame_of(reply);
+  std::error_code ignored;
+  // Best effort, never waiting: a refused peer gets no coroutine to keep. One small frame fits in
+  // a fresh socket's buffer anyway.
+  socket.non_blocking(true, ignored);
+  (void)shm::wire::send_with_fd(socket.native_handle(), std::as_bytes(std::span(frame)), reply.fd_to_send(), ignored);
+  socket.close(ignored);
+}
+
+asio::awaitable<bool> Session::send(const Reply& reply) {
+  const std::string frame = frame_of(reply);
   auto rest = std::as_bytes(std::span(frame));
-  int fd = reply.fd_to_send();  // rides with the first byte sent
-  shm::UniqueFd kept;           // our own copy of a lent fd, made only if we must wait
+  int fd = reply.fd_to_send();  // rides with the first byte sent; the reply keeps it open meanwhile
   while (!rest.empty()) {
     std::error_code ec;
     const std::size_t sent = shm::wire::send_with_fd(socket_.native_handle(), rest, fd, ec);
@@ -104,16 +120,6 @@ asio::awaitable<bool> Session::send(const Reply& reply) {
     if (ec != std::errc::resource_unavailable_try_again && ec != std::errc::operation_would_block) {
       log_.debug("client {}: write failed: {}", ctx_.client, ec.message());
       co_return false;
-    }
-    if (fd >= 0 && !reply.fd && !kept) {
-      // Other sessions run while we wait, and one may free the segment behind a lent fd.
-      kept.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 0));
-      if (!kept) {
-        log_.warn("client {}: cannot keep the segment fd while the socket is full: {}", ctx_.client,
-                  std::strerror(errno));
-        co_return false;
-      }
-      fd = kept.get();
     }
     std::error_code wait_ec;
     co_await socket_.async_wait(asio::socket_base::wait_write, asio::redirect_error(asio::use_awaitable, wait_ec));

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "shm/typecode.hpp"
@@ -28,26 +29,10 @@ char typecode_from_python(pybind11::handle typecode);
 /// Raises TypeError "bad typecode" for a char that is not in the table.
 [[noreturn]] void throw_bad_typecode(char typecode);
 
-/// Calls `f(std::type_identity<T>{})` with the C++ element type of `typecode`.
+/// shm::visit_typecode, with Python's answer to a typecode not in the table: TypeError.
 template <class F>
 decltype(auto) with_element_type(char typecode, F&& f) {
-  switch (typecode) {
-    case 'c': return f(std::type_identity<char>{});
-    case 'b': return f(std::type_identity<signed char>{});
-    case 'B': return f(std::type_identity<unsigned char>{});
-    case 'u': return f(std::type_identity<wchar_t>{});
-    case 'h': return f(std::type_identity<short>{});
-    case 'H': return f(std::type_identity<unsigned short>{});
-    case 'i': return f(std::type_identity<int>{});
-    case 'I': return f(std::type_identity<unsigned int>{});
-    case 'l': return f(std::type_identity<long>{});
-    case 'L': return f(std::type_identity<unsigned long>{});
-    case 'q': return f(std::type_identity<long long>{});
-    case 'Q': return f(std::type_identity<unsigned long long>{});
-    case 'f': return f(std::type_identity<float>{});
-    case 'd': return f(std::type_identity<double>{});
-    default: throw_bad_typecode(typecode);
-  }
+  return shm::visit_typecode(typecode, std::forward<F>(f), [typecode] { throw_bad_typecode(typecode); });
 }
 
 /// True for the element types with arithmetic (everything but 'c' and 'u').

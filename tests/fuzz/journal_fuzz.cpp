@@ -56,19 +56,19 @@ shm::UniqueFd journal_memfd(std::string_view bytes) {
 shm::UniqueFd segment_memfd(const shmd::journal::v1::SegmentMeta& meta, unsigned wrong) {
   shmd::SegmentRecord r;
   const auto type = shm::type_info(static_cast<char>(meta.typecode() & 0x7f));
-  const std::uint8_t kind = meta.kind() == 2 ? 2 : 1;
+  const shm::Kind kind = meta.kind() == 2 ? shm::Kind::array : shm::Kind::value;
   const std::uint64_t element = type ? type->size : 1;
   auto sizes = shm::segment_sizes(element, meta.length(), kind);
   // Huge shapes get a small memfd: the size check must refuse them, and the fuzzer stays fast.
-  if (!sizes || sizes->mapping_bytes > (1u << 20)) sizes = shm::segment_sizes(1, 1, 1);
+  if (!sizes || sizes->mapping_bytes > (1u << 20)) sizes = shm::segment_sizes(1, 1, shm::Kind::value);
   if (wrong == 1) {
     shm::UniqueFd fd(::memfd_create("fuzz-seg", MFD_CLOEXEC | MFD_ALLOW_SEALING));
     if (!fd || ::ftruncate(fd.get(), static_cast<off_t>(sizes->mapping_bytes)) != 0) broken("cannot make an unsealed memfd");
     return fd;  // unsealed: a client could shrink it under a mapping
   }
   r.typecode = type ? type->code : 'B';
-  r.kind = static_cast<shmd::SegmentKind>(kind);
-  r.length = kind == 1 ? 1 : meta.length();
+  r.kind = kind;
+  r.length = kind == shm::Kind::value ? 1 : meta.length();
   r.element_size = static_cast<std::uint32_t>(element);
   r.sizes = *sizes;
   if (wrong == 2) r.sizes.mapping_bytes += 4096;
@@ -87,8 +87,8 @@ void check_registry(const shmd::Registry& registry, std::uint64_t& highest_id) {
     if (r.id == 0 || r.id == std::numeric_limits<std::uint64_t>::max()) broken("a restored segment has an id no create could give");
     const auto type = shm::type_info(r.typecode);
     if (!type || type->size != r.element_size) broken("a restored segment has an unknown typecode");
-    if (r.kind != shmd::SegmentKind::value && r.kind != shmd::SegmentKind::array) broken("a restored segment has an unknown kind");
-    const auto sizes = shm::segment_sizes(r.element_size, r.length, static_cast<std::uint8_t>(r.kind));
+    if (r.kind != shm::Kind::value && r.kind != shm::Kind::array) broken("a restored segment has an unknown kind");
+    const auto sizes = shm::segment_sizes(r.element_size, r.length, r.kind);
     if (!sizes || sizes->mapping_bytes != r.sizes.mapping_bytes) broken("a restored segment's sizes do not follow from its shape");
     struct stat st {};
     if (!r.memfd || ::fstat(r.memfd.get(), &st) != 0) broken("a restored segment has no memfd");
@@ -145,7 +145,7 @@ int shm_journal_fuzz_one(const std::uint8_t* data, std::size_t size) {
   shmd::CreateParams params;
   params.name = "after-restart";
   params.typecode = 'd';
-  params.kind = shmd::SegmentKind::value;
+  params.kind = shm::Kind::value;
   params.length = 1;
   const shmd::Credentials root{0, 0, 1, {}};
   if (auto made = registry.create(1, root, params); made) {

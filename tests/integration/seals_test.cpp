@@ -78,7 +78,7 @@ TEST(Seals, ReceivedFdCannotBeResizedAndIsSealed) {
 
   // The header the daemon wrote agrees with its reply, and the data is the client's value.
   std::error_code ec;
-  const auto map = shm::Mapping::map(fd, info.mapping_bytes(), shm::Mapping::Access::read_only, ec);
+  const auto map = shm::Mapping::map(fd, info.mapping_bytes(), shm::AccessMode::read_only, ec);
   ASSERT_FALSE(ec) << ec.message();
   shm::SegmentHeader header;
   std::memcpy(&header, map.data(), sizeof header);

@@ -78,7 +78,7 @@ StoredSegment make_segment(Registry& maker, std::uint64_t id, const std::string&
   CreateParams p;
   p.name = name;
   p.typecode = 'i';
-  p.kind = SegmentKind::array;
+  p.kind = shm::Kind::array;
   p.length = 4;
   auto made = maker.create(1, Credentials{1000, 100, 7}, p);
   EXPECT_TRUE(made.ok());
@@ -170,7 +170,7 @@ TEST(FdStoreRestore, JournalEntriesNoRequestCouldHaveMadeAreRefused) {
   CreateParams p;
   p.name = "after";
   p.typecode = 'd';
-  p.kind = SegmentKind::value;
+  p.kind = shm::Kind::value;
   p.length = 1;
   auto made = restored_into.create(1, Credentials{1000, 100, 7}, p);
   ASSERT_TRUE(made.ok());

@@ -84,14 +84,14 @@ TEST(Mapping, MapsSharedAndUnmapsOnDestruction) {
   std::error_code ec;
   std::byte* p = nullptr;
   {
-    auto m = shm::Mapping::map(fd.get(), 4096, shm::Mapping::Access::read_write, ec);
+    auto m = shm::Mapping::map(fd.get(), 4096, shm::AccessMode::read_write, ec);
     ASSERT_FALSE(ec) << ec.message();
     ASSERT_TRUE(m);
     EXPECT_EQ(m.size(), 4096U);
     p = m.data();
     m.bytes()[100] = std::byte{0x5a};
     // A second mapping of the same fd sees the write: MAP_SHARED.
-    auto other = shm::Mapping::map(fd.get(), 4096, shm::Mapping::Access::read_only, ec);
+    auto other = shm::Mapping::map(fd.get(), 4096, shm::AccessMode::read_only, ec);
     ASSERT_TRUE(other);
     EXPECT_EQ(other.bytes()[100], std::byte{0x5a});
     EXPECT_TRUE(is_mapped(p, 4096));
@@ -102,8 +102,8 @@ TEST(Mapping, MapsSharedAndUnmapsOnDestruction) {
 TEST(Mapping, MoveTransfersAndAssignmentUnmapsTheOld) {
   const auto fd = memfd(8192);
   std::error_code ec;
-  auto a = shm::Mapping::map(fd.get(), 4096, shm::Mapping::Access::read_write, ec);
-  auto b = shm::Mapping::map(fd.get(), 8192, shm::Mapping::Access::read_write, ec);
+  auto a = shm::Mapping::map(fd.get(), 4096, shm::AccessMode::read_write, ec);
+  auto b = shm::Mapping::map(fd.get(), 8192, shm::AccessMode::read_write, ec);
   ASSERT_TRUE(a && b);
   std::byte* const pa = a.data();
   std::byte* const pb = b.data();
@@ -122,7 +122,7 @@ TEST(Mapping, MoveTransfersAndAssignmentUnmapsTheOld) {
 
 TEST(Mapping, ReportsFailureWithoutThrowing) {
   std::error_code ec;
-  const auto m = shm::Mapping::map(-1, 4096, shm::Mapping::Access::read_write, ec);
+  const auto m = shm::Mapping::map(-1, 4096, shm::AccessMode::read_write, ec);
   EXPECT_TRUE(ec);
   EXPECT_FALSE(m);
 }

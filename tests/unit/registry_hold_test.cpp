@@ -40,7 +40,7 @@ CreateParams value_params(std::string_view name, bool ephemeral, std::uint32_t m
   CreateParams p;
   p.name = name;
   p.typecode = 'd';
-  p.kind = SegmentKind::value;
+  p.kind = shm::Kind::value;
   p.length = 1;
   p.ephemeral = ephemeral;
   p.mode = mode;
@@ -84,7 +84,7 @@ TEST(RegistryHold, ClaimMovesTheHoldsReferenceToTheReceiver) {
   const auto token = hold_ok(r, kSender, kAlice, id);
   r.drop_client(kSender);
 
-  auto claimed = r.claim(kReceiver, kAlice, "e", Access::write, token);
+  auto claimed = r.claim(kReceiver, kAlice, "e", shm::AccessMode::read_write, token);
   ASSERT_TRUE(claimed.ok()) << claimed.failure().message;
   EXPECT_TRUE(claimed->claimed);
   EXPECT_EQ(claimed->segment->refcount, 1u) << "the receiver's reference replaced the hold's";
@@ -137,7 +137,7 @@ TEST(RegistryHold, TheCountsARestartWouldRestoreLeaveHoldsOut) {
   EXPECT_EQ(r.find("p")->references(), 2u);
   ASSERT_TRUE(r.detach(kSender, id).ok());
   EXPECT_EQ(log.restorable, 0u) << "only the hold is left";
-  ASSERT_TRUE(r.claim(kReceiver, kAlice, "p", Access::write, token)->claimed);
+  ASSERT_TRUE(r.claim(kReceiver, kAlice, "p", shm::AccessMode::read_write, token)->claimed);
   EXPECT_EQ(log.restorable, 1u) << "the claimed reference is a connection's, which a restart hands back";
 }
 
@@ -178,7 +178,7 @@ TEST(RegistryHold, HoldNeedsAReferenceOnTheCallersOwnConnection) {
   EXPECT_EQ(r.hold(kSender, kAlice, id + 7, 0, kT0).failure().code, Errc::not_attached);
 
   // A reader that holds the segment may pin it; after its detach it may not.
-  ASSERT_TRUE(r.attach(kReceiver, kBob, "e", Access::read).ok());
+  ASSERT_TRUE(r.attach(kReceiver, kBob, "e", shm::AccessMode::read_only).ok());
   const auto token = hold_ok(r, kReceiver, kBob, id);
   EXPECT_NE(token, 0u);
   ASSERT_TRUE(r.detach(kReceiver, id).ok());
@@ -218,19 +218,19 @@ TEST(RegistryHold, HoldsAreBoundedPerUidRootIncluded) {
   EXPECT_EQ(r.holds_of(kAlice.uid), 2u);
 
   // The bound is per uid: another uid on the same segment has its own.
-  ASSERT_TRUE(r.attach(kReceiver, kBob, "e", Access::write).ok());
+  ASSERT_TRUE(r.attach(kReceiver, kBob, "e", shm::AccessMode::read_write).ok());
   hold_ok(r, kReceiver, kBob, id);
   EXPECT_EQ(r.holds_of(kBob.uid), 1u);
 
   // A claimed hold no longer counts against its taker.
-  auto claimed = r.claim(kReceiver, kBob, "e", Access::write, first);
+  auto claimed = r.claim(kReceiver, kBob, "e", shm::AccessMode::read_write, first);
   ASSERT_TRUE(claimed.ok());
   EXPECT_TRUE(claimed->claimed);
   EXPECT_EQ(r.holds_of(kAlice.uid), 1u);
   hold_ok(r, kSender, kAlice, id);
 
   // Root is bounded too: a hold pins memory that no connection accounts for.
-  ASSERT_TRUE(r.attach(kReceiver, kRoot, "e", Access::write).ok());
+  ASSERT_TRUE(r.attach(kReceiver, kRoot, "e", shm::AccessMode::read_write).ok());
   hold_ok(r, kReceiver, kRoot, id);
   hold_ok(r, kReceiver, kRoot, id);
   EXPECT_EQ(r.hold(kReceiver, kRoot, id, 0, kT0).failure().code, Errc::limit_exceeded);
@@ -246,22 +246,22 @@ TEST(RegistryHold, ClaimWithATokenThatIsNotALiveHoldOfThatSegmentStillAttaches) 
 
   std::uint32_t expected = before;
   for (const std::uint64_t bad : {std::uint64_t{0}, token ^ 1, other_token}) {
-    auto attached = r.claim(kReceiver, kAlice, "e", Access::write, bad);
+    auto attached = r.claim(kReceiver, kAlice, "e", shm::AccessMode::read_write, bad);
     ASSERT_TRUE(attached.ok()) << attached.failure().message;
     EXPECT_FALSE(attached->claimed) << "token " << bad;
     EXPECT_EQ(attached->segment->refcount, ++expected) << "a reference of its own";
   }
   EXPECT_EQ(r.find("other")->holds, 1u) << "another segment's hold is not spent";
 
-  ASSERT_TRUE(r.claim(kReceiver, kAlice, "e", Access::write, token)->claimed);
-  auto again = r.claim(kReceiver, kAlice, "e", Access::write, token);
+  ASSERT_TRUE(r.claim(kReceiver, kAlice, "e", shm::AccessMode::read_write, token)->claimed);
+  auto again = r.claim(kReceiver, kAlice, "e", shm::AccessMode::read_write, token);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->claimed) << "a hold is claimed once";
 
   // An expired token attaches as well.
   const auto late = hold_ok(r, kSender, kAlice, id, 1, kT0);
   ASSERT_EQ(r.expire_holds(kT0 + 1s), 1u);
-  auto expired = r.claim(kReceiver, kAlice, "e", Access::write, late);
+  auto expired = r.claim(kReceiver, kAlice, "e", shm::AccessMode::read_write, late);
   ASSERT_TRUE(expired.ok());
   EXPECT_FALSE(expired->claimed);
 }
@@ -271,17 +271,17 @@ TEST(RegistryHold, ClaimChecksPermissionsAsAttachDoesAndLeavesTheHold) {
   const auto id = create_ok(r, kSender, kAlice, "e", true, 0640);
   const auto token = hold_ok(r, kSender, kAlice, id);
   const Credentials stranger{2000, 2000, 9};
-  auto refused = r.claim(kReceiver, stranger, "e", Access::read, token);
+  auto refused = r.claim(kReceiver, stranger, "e", shm::AccessMode::read_only, token);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.failure().code, Errc::permission_denied);
-  EXPECT_EQ(r.claim(kReceiver, kBob, "e", Access::write, token).failure().code, Errc::permission_denied)
+  EXPECT_EQ(r.claim(kReceiver, kBob, "e", shm::AccessMode::read_write, token).failure().code, Errc::permission_denied)
       << "the group may read, not write";
   EXPECT_EQ(r.find("e")->holds, 1u);
 
-  auto reader = r.claim(kReceiver, kBob, "e", Access::read, token);
+  auto reader = r.claim(kReceiver, kBob, "e", shm::AccessMode::read_only, token);
   ASSERT_TRUE(reader.ok());
   EXPECT_TRUE(reader->claimed);
-  EXPECT_EQ(r.claim(kReceiver, kAlice, "missing", Access::read, token).failure().code, Errc::not_found);
+  EXPECT_EQ(r.claim(kReceiver, kAlice, "missing", shm::AccessMode::read_only, token).failure().code, Errc::not_found);
 }
 
 TEST(RegistryHold, RemoveEndsTheSegmentsHolds) {

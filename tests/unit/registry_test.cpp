@@ -25,14 +25,14 @@ CreateParams value_params(std::string_view name, char typecode = 'd') {
   CreateParams p;
   p.name = name;
   p.typecode = typecode;
-  p.kind = SegmentKind::value;
+  p.kind = shm::Kind::value;
   p.length = 1;
   return p;
 }
 
 CreateParams array_params(std::string_view name, std::uint64_t length, char typecode = 'i') {
   CreateParams p = value_params(name, typecode);
-  p.kind = SegmentKind::array;
+  p.kind = shm::Kind::array;
   p.length = length;
   return p;
 }
@@ -60,7 +60,7 @@ SegmentRecord restorable(std::uint64_t id, const std::string& name, std::uint32_
   s.typecode = 'i';
   s.length = 1;
   s.element_size = 4;
-  s.sizes = *shm::segment_sizes(4, 1, shm::kValueKind);
+  s.sizes = *shm::segment_sizes(4, 1, shm::Kind::value);
   s.creator = kAliceCreds;
   s.mode = mode;
   return s;
@@ -185,8 +185,8 @@ TEST(Registry, MemfdIsExactlyTheMappingSizeWithHeaderAndDataInPlace) {
 TEST(Registry, AttachAndDetachCountReferences) {
   Registry r;
   const auto id = create_ok(r, kAlice, value_params("v"));
-  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", Access::write).ok());
-  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", Access::write).ok());
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", shm::AccessMode::read_write).ok());
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", shm::AccessMode::read_write).ok());
   EXPECT_EQ(r.find("v")->refcount, 3u);
   auto left = r.detach(kBob, id);
   ASSERT_TRUE(left.ok());
@@ -210,13 +210,13 @@ TEST(Registry, PersistentSegmentOutlivesItsLastReference) {
 TEST(Registry, RemoveWhileAttachedDefersRelease) {
   Registry r;
   const auto id = create_ok(r, kAlice, value_params("v"));
-  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", Access::write).ok());
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", shm::AccessMode::read_write).ok());
   auto freed = r.remove(kAliceCreds, "v");
   ASSERT_TRUE(freed.ok());
   EXPECT_FALSE(freed.value());
   EXPECT_EQ(r.find("v"), nullptr) << "the name goes at once";
   EXPECT_EQ(r.segment_count(), 1u) << "the memory stays while referenced";
-  EXPECT_EQ(r.attach(kBob, kBobCreds, "v", Access::write).failure().code, shm::Errc::not_found);
+  EXPECT_EQ(r.attach(kBob, kBobCreds, "v", shm::AccessMode::read_write).failure().code, shm::Errc::not_found);
 
   // The name may be reused at once, by a different segment.
   const auto id2 = create_ok(r, kBob, value_params("v", 'i'));
@@ -247,7 +247,7 @@ TEST(Registry, EphemeralSegmentGoesWithItsLastReference) {
   CreateParams p = value_params("e");
   p.ephemeral = true;
   const auto id = create_ok(r, kAlice, p);
-  ASSERT_TRUE(r.attach(kBob, kBobCreds, "e", Access::write).ok());
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "e", shm::AccessMode::read_write).ok());
   ASSERT_TRUE(r.detach(kAlice, id).ok());
   EXPECT_NE(r.find("e"), nullptr);
   r.drop_client(kBob);
@@ -259,8 +259,8 @@ TEST(Registry, DroppedClientGivesBackEveryReference) {
   Registry r;
   create_ok(r, kAlice, value_params("a"));
   create_ok(r, kBob, value_params("b"));
-  ASSERT_TRUE(r.attach(kAlice, kAliceCreds, "b", Access::write).ok());
-  ASSERT_TRUE(r.attach(kAlice, kAliceCreds, "b", Access::write).ok());
+  ASSERT_TRUE(r.attach(kAlice, kAliceCreds, "b", shm::AccessMode::read_write).ok());
+  ASSERT_TRUE(r.attach(kAlice, kAliceCreds, "b", shm::AccessMode::read_write).ok());
   r.drop_client(kAlice);
   EXPECT_EQ(r.find("a")->refcount, 0u);
   EXPECT_EQ(r.find("b")->refcount, 1u);
@@ -372,17 +372,17 @@ TEST(RegistryAccess, ModeBitsDecideByOwnerGroupAndOther) {
   const Credentials supplementary{2001, 555, 1, {7, 100}};
   const Credentials other{3000, 300, 1};
   const Credentials root{0, 0, 1};
-  EXPECT_TRUE(Registry::permits(owner, s, Access::read));
-  EXPECT_TRUE(Registry::permits(owner, s, Access::write));
-  EXPECT_TRUE(Registry::permits(group_member, s, Access::read));
-  EXPECT_FALSE(Registry::permits(group_member, s, Access::write));
-  EXPECT_TRUE(Registry::permits(supplementary, s, Access::read));
-  EXPECT_FALSE(Registry::permits(other, s, Access::read));
-  EXPECT_TRUE(Registry::permits(root, s, Access::write));
+  EXPECT_TRUE(Registry::permits(owner, s, shm::AccessMode::read_only));
+  EXPECT_TRUE(Registry::permits(owner, s, shm::AccessMode::read_write));
+  EXPECT_TRUE(Registry::permits(group_member, s, shm::AccessMode::read_only));
+  EXPECT_FALSE(Registry::permits(group_member, s, shm::AccessMode::read_write));
+  EXPECT_TRUE(Registry::permits(supplementary, s, shm::AccessMode::read_only));
+  EXPECT_FALSE(Registry::permits(other, s, shm::AccessMode::read_only));
+  EXPECT_TRUE(Registry::permits(root, s, shm::AccessMode::read_write));
 
-  EXPECT_EQ(r.attach(kBob, other, "v", Access::read).failure().code, shm::Errc::permission_denied);
-  EXPECT_EQ(r.attach(kBob, group_member, "v", Access::write).failure().code, shm::Errc::permission_denied);
-  ASSERT_TRUE(r.attach(kBob, group_member, "v", Access::read).ok());
+  EXPECT_EQ(r.attach(kBob, other, "v", shm::AccessMode::read_only).failure().code, shm::Errc::permission_denied);
+  EXPECT_EQ(r.attach(kBob, group_member, "v", shm::AccessMode::read_write).failure().code, shm::Errc::permission_denied);
+  ASSERT_TRUE(r.attach(kBob, group_member, "v", shm::AccessMode::read_only).ok());
   EXPECT_EQ(r.find("v")->refcount, 2u);
 }
 
@@ -393,11 +393,11 @@ TEST(RegistryAccess, RefusedAttachNamesTheAccessAskedFor) {
   create_ok(r, kAlice, p);
   const Credentials group_member{2000, 100, 1};
   const Credentials other{3000, 300, 1};
-  EXPECT_EQ(r.attach(kBob, group_member, "pub", Access::read).failure().message,
+  EXPECT_EQ(r.attach(kBob, group_member, "pub", shm::AccessMode::read_only).failure().message,
             "segment 'pub' (mode 0604) may not be attached read-only (that needs the r bit) by uid 2000");
-  EXPECT_EQ(r.attach(kBob, other, "pub", Access::write).failure().message,
+  EXPECT_EQ(r.attach(kBob, other, "pub", shm::AccessMode::read_write).failure().message,
             "segment 'pub' (mode 0604) may not be attached read-write (that needs the r and w bits) by uid 3000");
-  ASSERT_TRUE(r.attach(kBob, other, "pub", Access::read).ok()) << "others may read a 0604 segment";
+  ASSERT_TRUE(r.attach(kBob, other, "pub", shm::AccessMode::read_only).ok()) << "others may read a 0604 segment";
 }
 
 TEST(RegistryAccess, OwnerBitsApplyToTheOwnerEvenWhenOthersMayDoMore) {
@@ -405,7 +405,7 @@ TEST(RegistryAccess, OwnerBitsApplyToTheOwnerEvenWhenOthersMayDoMore) {
   CreateParams p = value_params("v");
   p.mode = 0066;  // like SysV: the owner class is checked alone
   create_ok(r, kAlice, p);
-  EXPECT_EQ(r.attach(kAlice, kAliceCreds, "v", Access::read).failure().code, shm::Errc::permission_denied);
+  EXPECT_EQ(r.attach(kAlice, kAliceCreds, "v", shm::AccessMode::read_only).failure().code, shm::Errc::permission_denied);
 }
 
 TEST(RegistryAccess, OnlyOwnerOrRootMayRemoveOrChmod) {
@@ -417,7 +417,7 @@ TEST(RegistryAccess, OnlyOwnerOrRootMayRemoveOrChmod) {
   auto changed = r.chmod(kAliceCreds, "v", 0644);
   ASSERT_TRUE(changed.ok());
   EXPECT_EQ(changed.value()->mode, 0644u);
-  EXPECT_TRUE(r.attach(kBob, other, "v", Access::read).ok()) << "the new mode applies at once";
+  EXPECT_TRUE(r.attach(kBob, other, "v", shm::AccessMode::read_only).ok()) << "the new mode applies at once";
   EXPECT_EQ(r.chmod(kAliceCreds, "v", 01000).failure().code, shm::Errc::invalid_argument);
   EXPECT_TRUE(r.remove(Credentials{0, 0, 1}, "v").ok());
 }
@@ -456,10 +456,10 @@ TEST(Registry, ReferenceCountsAreBoundedInsteadOfWrapping) {
   EXPECT_EQ(huge.failure().code, shm::Errc::not_attached);
   EXPECT_EQ(r.find("v")->refcount, 0u) << "a refused reattach changes nothing";
   ASSERT_TRUE(r.reattach(kAlice, kAliceCreds, 5, kMaxReferences).ok());
-  EXPECT_EQ(r.attach(kBob, kBobCreds, "v", Access::write).failure().code, shm::Errc::limit_exceeded);
+  EXPECT_EQ(r.attach(kBob, kBobCreds, "v", shm::AccessMode::read_write).failure().code, shm::Errc::limit_exceeded);
   r.drop_client(kAlice);
   EXPECT_EQ(r.find("v")->refcount, 0u);
-  EXPECT_TRUE(r.attach(kBob, kBobCreds, "v", Access::write).ok());
+  EXPECT_TRUE(r.attach(kBob, kBobCreds, "v", shm::AccessMode::read_write).ok());
 }
 
 TEST(RegistryRestore, RestoredSegmentsKeepIdsAndWaitForReattach) {
@@ -587,7 +587,7 @@ TEST(RegistryReattach, EveryChangeOfTheCountIsReportedAndAClaimIsNot) {
   r.set_observer(&seen);
   const auto id = create_ok(r, kAlice, value_params("v"));
   const std::string n = std::to_string(id);
-  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", Access::read).ok());
+  ASSERT_TRUE(r.attach(kBob, kBobCreds, "v", shm::AccessMode::read_only).ok());
   ASSERT_TRUE(r.detach(kBob, id).ok());
   CreateParams again = value_params("v");
   again.open_existing = true;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "shm/wire/framing.hpp"
+#include "shm/wire/protocol_version.hpp"
 
 namespace shmd {
 namespace {
@@ -41,11 +42,11 @@ class RequestHandlerTest : public ::testing::Test {
 TEST_F(RequestHandlerTest, HelloReportsVersionAndRefusesOthers) {
   pb::Request req;
   req.set_request_id(9);
-  req.mutable_hello()->set_protocol_version(kProtocolVersion);
+  req.mutable_hello()->set_protocol_version(shm::wire::kProtocolVersion);
   Reply ok = call(req);
   EXPECT_EQ(ok.response.request_id(), 9u);
   ASSERT_TRUE(ok.response.has_hello());
-  EXPECT_EQ(ok.response.hello().protocol_version(), kProtocolVersion);
+  EXPECT_EQ(ok.response.hello().protocol_version(), shm::wire::kProtocolVersion);
 
   req.mutable_hello()->set_protocol_version(99);
   Reply bad = call(req);
@@ -58,8 +59,8 @@ TEST_F(RequestHandlerTest, CreateLendsTheRegistrysMemfd) {
   Reply r = create("v");
   ASSERT_FALSE(r.response.has_error()) << r.response.error().message();
   ASSERT_TRUE(r.has_fd());
-  EXPECT_FALSE(r.fd) << "a writable attach needs no copy of its own";
-  EXPECT_EQ(r.fd_to_send(), registry_.find("v")->memfd.get());
+  EXPECT_EQ(r.fd_to_send(), registry_.find("v")->memfd.get())
+      << "a writable attach needs no copy of its own: the reply shares the registry's memfd";
   struct stat st{};
   ASSERT_EQ(::fstat(r.fd_to_send(), &st), 0);
   EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), r.response.create().segment().mapping_bytes());

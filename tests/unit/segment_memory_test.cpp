@@ -20,10 +20,10 @@ shmd::SegmentRecord int_array_record(std::uint64_t length) {
   shmd::SegmentRecord record;
   record.name = "commit";
   record.typecode = 'i';
-  record.kind = shmd::SegmentKind::array;
+  record.kind = shm::Kind::array;
   record.length = length;
   record.element_size = sizeof(int);
-  record.sizes = *shm::segment_sizes(sizeof(int), length, shm::kArrayKind);
+  record.sizes = *shm::segment_sizes(sizeof(int), length, shm::Kind::array);
   return record;
 }
 
@@ -54,10 +54,10 @@ TEST(SegmentMemory, AValueIsAllocatedWholeAtCreate) {
   shmd::SegmentRecord record;
   record.name = "value";
   record.typecode = 'd';
-  record.kind = shmd::SegmentKind::value;
+  record.kind = shm::Kind::value;
   record.length = 1;
   record.element_size = sizeof(double);
-  record.sizes = *shm::segment_sizes(sizeof(double), 1, shm::kValueKind);
+  record.sizes = *shm::segment_sizes(sizeof(double), 1, shm::Kind::value);
   auto fd = shmd::create_segment_memfd(record, {});
   ASSERT_TRUE(fd.ok()) << fd.failure().message;
   EXPECT_GE(allocated_bytes(fd.value().get()), record.sizes.mapping_bytes);

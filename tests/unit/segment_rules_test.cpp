@@ -49,7 +49,7 @@ TEST(SegmentName, HonoursAConfiguredMaximum) {
 TEST(SegmentSizes, ArrayDataStartsAfterTheHeaderAligned) {
   EXPECT_EQ(shm::kArrayDataOffset % shm::kSegmentAlignment, 0U);
   EXPECT_GE(shm::kArrayDataOffset, sizeof(shm::SegmentHeader));
-  const auto s = shm::segment_sizes(8, 1000, shm::kArrayKind);
+  const auto s = shm::segment_sizes(8, 1000, shm::Kind::array);
   ASSERT_TRUE(s);
   EXPECT_EQ(s->data_offset, shm::kArrayDataOffset);
   EXPECT_EQ(s->data_bytes, 8000U);
@@ -63,22 +63,22 @@ TEST(SegmentSizes, AValueSharesTheMutexCacheLineInsideTheHeader) {
   EXPECT_EQ((mutex_at + sizeof(pthread_mutex_t) - 1) / kLine, mutex_at / kLine) << "the mutex spans one line";
   EXPECT_EQ(shm::kValueDataOffset % 8, 0U) << "8-byte elements stay naturally aligned";
   for (const std::uint64_t size : {1U, 2U, 4U, 8U}) {
-    const auto s = shm::segment_sizes(size, 1, shm::kValueKind);
+    const auto s = shm::segment_sizes(size, 1, shm::Kind::value);
     ASSERT_TRUE(s);
     EXPECT_EQ(s->data_offset, shm::kValueDataOffset);
     EXPECT_EQ(s->data_bytes, size);
     EXPECT_EQ(s->mapping_bytes, sizeof(shm::SegmentHeader)) << "a Value is its header";
   }
-  EXPECT_FALSE(shm::segment_sizes(4, 2, shm::kValueKind)) << "a Value has one element";
-  EXPECT_FALSE(shm::segment_sizes(16, 1, shm::kValueKind)) << "and it fits its 8-byte slot";
-  EXPECT_FALSE(shm::segment_sizes(4, 1, 3)) << "unknown kind";
+  EXPECT_FALSE(shm::segment_sizes(4, 2, shm::Kind::value)) << "a Value has one element";
+  EXPECT_FALSE(shm::segment_sizes(16, 1, shm::Kind::value)) << "and it fits its 8-byte slot";
+  EXPECT_FALSE(shm::segment_sizes(4, 1, static_cast<shm::Kind>(3))) << "unknown kind";
 }
 
 TEST(SegmentSizes, RefusesZeroElementSizeAndOverflow) {
   constexpr auto max = std::numeric_limits<std::uint64_t>::max();
-  constexpr auto kArray = shm::kArrayKind;
+  constexpr auto kArray = shm::Kind::array;
   EXPECT_FALSE(shm::segment_sizes(0, 1, kArray));
-  EXPECT_FALSE(shm::segment_sizes(0, 1, shm::kValueKind));
+  EXPECT_FALSE(shm::segment_sizes(0, 1, shm::Kind::value));
   EXPECT_FALSE(shm::segment_sizes(8, max, kArray));
   EXPECT_FALSE(shm::segment_sizes(max, 2, kArray));
   EXPECT_FALSE(shm::segment_sizes(1, max, kArray));  // the header pushes it over
@@ -87,7 +87,7 @@ TEST(SegmentSizes, RefusesZeroElementSizeAndOverflow) {
   ASSERT_TRUE(edge);
   EXPECT_LE(edge->mapping_bytes, max);
   EXPECT_FALSE(shm::segment_sizes(8, largest + 1, kArray));
-  static_assert(shm::segment_sizes(4, 1, shm::kArrayKind)->mapping_bytes == shm::kArrayDataOffset + 4);
+  static_assert(shm::segment_sizes(4, 1, shm::Kind::array)->mapping_bytes == shm::kArrayDataOffset + 4);
 }
 
 TEST(Typecode, TableHasCtypesCharAndPythonsArrayCodesWithLp64Sizes) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "shm/array.hpp"
+#include "shm/default_socket_path.hpp"
 #include "shm/error.hpp"
 #include "shm/segment.hpp"
 #include "shm/segment_info.hpp"
@@ -23,8 +24,6 @@
 
 namespace shm {
 
-/// The socket shmd listens on by default: $SHMD_SOCKET, else /run/shmd/shmd.sock.
-std::string default_socket_path();
 
 /// The explanation that came with the last error on this thread (daemon message or local detail).
 const std::string& last_error_message() noexcept;

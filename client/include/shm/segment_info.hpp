@@ -5,13 +5,10 @@
 #include <cstdint>
 #include <string>
 
-namespace shm {
+#include "shm/access_mode.hpp"
+#include "shm/kind.hpp"
 
-/// Whether a segment holds one element or many.
-enum class Kind : std::uint8_t {
-  value = 1,  ///< one element, like multiprocessing.Value
-  array = 2,  ///< `length` elements, like multiprocessing.Array
-};
+namespace shm {
 
 /// A snapshot of one segment's metadata, as the daemon reported it.
 struct SegmentInfo {
@@ -33,12 +30,6 @@ struct SegmentInfo {
   bool ephemeral = false;           ///< removed automatically when refcount drops to zero
   bool removed = false;             ///< name already gone; memory lives until the last detach
   std::chrono::system_clock::time_point created{};  ///< creation time
-};
-
-/// How a segment is attached.
-enum class AccessMode : std::uint8_t {
-  read_write,  ///< needs the r and w bits; maps PROT_READ|PROT_WRITE
-  read_only,   ///< needs only the r bit; the fd is O_RDONLY and the mapping PROT_READ
 };
 
 /// Options for creating a segment.

@@ -6,18 +6,17 @@
 #include <system_error>
 #include <utility>
 
+#include "shm/access_mode.hpp"
+
 namespace shm {
 
 /// Owns a shared mapping of a file descriptor and unmaps it on destruction. Move-only.
 class Mapping {
  public:
-  /// How the mapping may be accessed.
-  enum class Access { read_only, read_write };
-
   /// An empty mapping.
   Mapping() noexcept = default;
   /// Maps `size` bytes of `fd` from offset 0 with MAP_SHARED; sets `ec` and returns empty on failure.
-  static Mapping map(int fd, std::size_t size, Access access, std::error_code& ec) noexcept;
+  static Mapping map(int fd, std::size_t size, AccessMode access, std::error_code& ec) noexcept;
 
   Mapping(Mapping&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)), size_(std::exchange(other.size_, 0)) {}

@@ -17,6 +17,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "shm/kind.hpp"
+
 namespace shm {
 
 /// "SHMDSEG\0" as a little-endian 64-bit number.
@@ -25,10 +27,6 @@ inline constexpr std::uint64_t kSegmentMagic = 0x0047455344'4d4853ULL;
 inline constexpr std::uint32_t kLayoutVersion = 2;
 /// The layout a Hello or a journal entry names; they carry none (0) from before layout 2.
 constexpr std::uint32_t named_layout(std::uint32_t field) noexcept { return field == 0 ? 1 : field; }
-/// SegmentHeader::kind of a Value (as in the protocol).
-inline constexpr std::uint8_t kValueKind = 1;
-/// SegmentHeader::kind of an Array (as in the protocol).
-inline constexpr std::uint8_t kArrayKind = 2;
 /// Alignment of the header and of the data that follows it (one cache line).
 inline constexpr std::size_t kSegmentAlignment = 64;
 
@@ -37,7 +35,7 @@ struct alignas(kSegmentAlignment) SegmentHeader {
   std::uint64_t magic;           ///< kSegmentMagic
   std::uint32_t layout_version;  ///< kLayoutVersion
   char typecode;                 ///< one of the typecodes in typecode.hpp
-  std::uint8_t kind;             ///< 1 = Value, 2 = Array (as in the protocol)
+  Kind kind;                     ///< Value or Array (one byte, numbered as in the protocol)
   std::uint16_t reserved0;       ///< zero
   std::uint32_t element_size;    ///< bytes per element
   std::uint32_t reserved1;       ///< zero
@@ -52,6 +50,7 @@ struct alignas(kSegmentAlignment) SegmentHeader {
 static_assert(sizeof(pthread_mutex_t) == 40, "glibc x86-64 mutex size");
 static_assert(offsetof(SegmentHeader, magic) == 0);
 static_assert(offsetof(SegmentHeader, typecode) == 12);
+static_assert(offsetof(SegmentHeader, kind) == 13 && sizeof(Kind) == 1);
 static_assert(offsetof(SegmentHeader, length) == 24);
 static_assert(offsetof(SegmentHeader, data_offset) == 32);
 static_assert(offsetof(SegmentHeader, value) == 64);
@@ -71,16 +70,16 @@ struct SegmentSizes {
   std::uint64_t mapping_bytes;  ///< the memfd's size: the header, plus an Array's elements
 };
 
-/// The sizes for `length` elements of `element_size` bytes of `kind` (kValueKind or kArrayKind),
-/// or nullopt if they overflow 64 bits or a Value is not one element that fits its slot.
+/// The sizes for `length` elements of `element_size` bytes of `kind`, or nullopt if they overflow
+/// 64 bits, a Value is not one element that fits its slot, or `kind` is neither Value nor Array.
 constexpr std::optional<SegmentSizes> segment_sizes(std::uint64_t element_size, std::uint64_t length,
-                                                    std::uint8_t kind) noexcept {
+                                                    Kind kind) noexcept {
   if (element_size == 0) return std::nullopt;
-  if (kind == kValueKind) {
+  if (kind == Kind::value) {
     if (length != 1 || element_size > sizeof(SegmentHeader::value)) return std::nullopt;
     return SegmentSizes{kValueDataOffset, element_size, sizeof(SegmentHeader)};
   }
-  if (kind != kArrayKind) return std::nullopt;
+  if (kind != Kind::array) return std::nullopt;
   if (length > (UINT64_MAX - kArrayDataOffset) / element_size) return std::nullopt;
   const std::uint64_t data = element_size * length;
   return SegmentSizes{kArrayDataOffset, data, kArrayDataOffset + data};

@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
+#include <stdexcept>
 #include <string_view>
 #include <type_traits>
 
@@ -64,6 +66,45 @@ template <> inline constexpr char typecode_of<unsigned long long> = 'Q';
 template <> inline constexpr char typecode_of<float> = 'f';
 template <> inline constexpr char typecode_of<double> = 'd';
 
+/// The C++ element types, in kTypeCodes' order: with typecode_of<>, the rest of the one table.
+template <class... T>
+struct ElementTypeList {};
+/// Every element type, one per typecode.
+using ElementTypes = ElementTypeList<char, signed char, unsigned char, wchar_t, short, unsigned short, int,
+                                     unsigned int, long, unsigned long, long long, unsigned long long, float, double>;
+
+namespace detail {
+template <class F, class Unknown, class T, class... Rest>
+constexpr decltype(auto) visit_typecode_from(char code, F& f, Unknown& unknown) {
+  if (code == typecode_of<T>) return f(std::type_identity<T>{});
+  if constexpr (sizeof...(Rest) > 0) {
+    return visit_typecode_from<F, Unknown, Rest...>(code, f, unknown);
+  } else {
+    using R = decltype(f(std::type_identity<T>{}));
+    if constexpr (std::is_void_v<decltype(unknown())> && !std::is_void_v<R>) {
+      unknown();  // it throws: it has nothing to return
+      throw std::invalid_argument("unknown typecode");
+    } else {
+      return unknown();
+    }
+  }
+}
+template <class F, class Unknown, class... T>
+constexpr decltype(auto) visit_typecode_in(ElementTypeList<T...>, char code, F& f, Unknown& unknown) {
+  return visit_typecode_from<F, Unknown, T...>(code, f, unknown);
+}
+}  // namespace detail
+
+/// Calls `f(std::type_identity<T>{})` with the C++ element type T of typecode `code` and returns
+/// its result: the one typecode-to-type dispatch, for everything that handles elements whose type
+/// is known only at run time (text, shmctl, the Python module). For a code not in the table it
+/// calls `unknown()` instead, which returns what `f` returns or throws (each caller has its own
+/// error: a bug, a corrupt segment, a Python TypeError).
+template <class F, class Unknown>
+constexpr decltype(auto) visit_typecode(char code, F&& f, Unknown&& unknown) {
+  return detail::visit_typecode_in(ElementTypes{}, code, f, unknown);
+}
+
 /// True for the C++ types that can be elements of a segment.
 template <class T>
 concept Element = typecode_of<std::remove_cv_t<T>> != '\0';
@@ -86,6 +127,15 @@ constexpr bool typecode_accepts(char code) noexcept {
 static_assert(sizeof(long) == 8 && sizeof(wchar_t) == 4 && sizeof(int) == 4 && sizeof(short) == 2 && sizeof(float) == 4 &&
                   sizeof(double) == 8 && sizeof(long long) == 8,
               "shmd's typecode sizes are those of Linux x86-64 (LP64)");
+namespace detail {
+template <class... T>
+constexpr bool types_match_table(ElementTypeList<T...>) noexcept {
+  std::size_t i = 0;
+  return sizeof...(T) == std::size(kTypeCodes) &&
+         ((kTypeCodes[i].code == typecode_of<T> && kTypeCodes[i++].size == sizeof(T)) && ...);
+}
+}  // namespace detail
+static_assert(detail::types_match_table(ElementTypes{}), "ElementTypes must follow kTypeCodes, code by code");
 static_assert(typecode_accepts<std::int64_t>('q') && typecode_accepts<std::int64_t>('l'));
 static_assert(!typecode_accepts<double>('i') && !typecode_accepts<std::uint32_t>('i'));
 

@@ -10,6 +10,7 @@
 
 #include "shm/names.hpp"
 #include "shm/typecode.hpp"
+#include "shmd/protocol.hpp"
 #include "shmd/segment_memory.hpp"
 
 namespace shmd {
@@ -34,25 +35,6 @@ std::optional<std::uint64_t> number_after(std::string_view name, std::string_vie
   return value;
 }
 
-jv1::SegmentMeta meta_of(const SegmentRecord& r) {
-  jv1::SegmentMeta m;
-  m.set_id(r.id);
-  m.set_name(r.name);
-  m.set_typecode(static_cast<unsigned char>(r.typecode));
-  m.set_kind(static_cast<std::uint32_t>(r.kind));
-  m.set_length(r.length);
-  m.set_uid(r.creator.uid);
-  m.set_gid(r.creator.gid);
-  m.set_creator_pid(r.creator.pid);
-  m.set_mode(r.mode);
-  m.set_ephemeral(r.ephemeral);
-  m.set_created_unix_ns(r.created_unix_ns);
-  m.set_removed(r.removed);
-  m.set_layout_version(shm::kLayoutVersion);
-  m.set_references(r.restorable_references());  // holds end with a restart
-  return m;
-}
-
 // Rebuilds a record from journal metadata and a stored memfd; an empty string means it checks out.
 std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentRecord& r) {
   // The journal is our own, but it outlives the daemon that wrote it: nothing in it is trusted
@@ -65,9 +47,9 @@ std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentReco
   if (m.mode() > 0777) return "mode " + std::to_string(m.mode()) + " has bits above 0777";
   const auto type = shm::type_info(static_cast<char>(m.typecode()));
   if (!type || m.typecode() > 0x7f) return "unknown typecode";
-  if (m.kind() != static_cast<std::uint32_t>(SegmentKind::value) && m.kind() != static_cast<std::uint32_t>(SegmentKind::array))
-    return "unknown kind";
-  const auto sizes = shm::segment_sizes(type->size, m.length(), static_cast<std::uint8_t>(m.kind()));
+  const auto kind = kind_from_wire(m.kind());
+  if (!kind) return "unknown kind";
+  const auto sizes = shm::segment_sizes(type->size, m.length(), *kind);
   if (!sizes) return "impossible length";
   struct stat st{};
   if (::fstat(fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != sizes->mapping_bytes)
@@ -82,7 +64,7 @@ std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentReco
   r.id = m.id();
   r.name = m.name();
   r.typecode = type->code;
-  r.kind = static_cast<SegmentKind>(m.kind());
+  r.kind = *kind;
   r.length = m.length();
   r.element_size = static_cast<std::uint32_t>(type->size);
   r.sizes = *sizes;
@@ -217,7 +199,7 @@ bool FdStore::start_journal(std::uint64_t generation) {
   bool ok = true;
   registry_.for_each_after("", 0, [&](const SegmentRecord& r) {
     jv1::JournalRecord rec;
-    *rec.mutable_created() = meta_of(r);
+    *rec.mutable_created() = to_journal(r);
     ok = journal->append(rec);
     ++live;
     return ok;
@@ -250,14 +232,14 @@ void FdStore::segment_created(const SegmentRecord& record) {
     log_.error("cannot put segment '{}' in the fd store; it will not survive a restart", record.name);
   if (compact_if_due()) return;  // the snapshot already includes `record`
   jv1::JournalRecord rec;
-  *rec.mutable_created() = meta_of(record);
+  *rec.mutable_created() = to_journal(record);
   append(rec);
   ++live_;
 }
 
 void FdStore::segment_updated(const SegmentRecord& record) {
   jv1::JournalRecord rec;
-  *rec.mutable_updated() = meta_of(record);
+  *rec.mutable_updated() = to_journal(record);
   append(rec);
 }
 

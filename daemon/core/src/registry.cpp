@@ -82,9 +82,9 @@ std::optional<Failure> Registry::check_create(const Credentials& who, const Crea
   return std::nullopt;
 }
 
-bool Registry::permits(const Credentials& who, const SegmentRecord& segment, Access access) noexcept {
+bool Registry::permits(const Credentials& who, const SegmentRecord& segment, shm::AccessMode access) noexcept {
   if (who.privileged()) return true;
-  const auto want = static_cast<std::uint32_t>(access);
+  const std::uint32_t want = shm::required_permission_bits(access);
   std::uint32_t granted;
   if (who.uid == segment.creator.uid) {
     granted = segment.mode >> 6;
@@ -108,17 +108,17 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
   const auto type = shm::type_info(p.typecode);
   if (!type)
     return fail(Errc::invalid_argument, "unknown typecode; use one of c b B u h H i I l L q Q f d");
-  if (p.kind == SegmentKind::value && p.length != 1)
+  if (p.kind == shm::Kind::value && p.length != 1)
     return fail(Errc::invalid_argument, "a Value has length 1, not " + std::to_string(p.length));
-  if (p.kind == SegmentKind::array && p.length == 0) return fail(Errc::invalid_argument, "an Array needs length >= 1");
-  const auto sizes = shm::segment_sizes(type->size, p.length, static_cast<std::uint8_t>(p.kind));
+  if (p.kind == shm::Kind::array && p.length == 0) return fail(Errc::invalid_argument, "an Array needs length >= 1");
+  const auto sizes = shm::segment_sizes(type->size, p.length, p.kind);
   if (!sizes)
     return fail(Errc::limit_exceeded, "length " + std::to_string(p.length) + " overflows the segment size");
 
   if (auto it = live_names_.find(p.name); it != live_names_.end()) {
     SegmentRecord& existing = by_id_.at(it->second);
     if (!p.open_existing) return fail(Errc::already_exists, "segment '" + existing.name + "' already exists");
-    if (!permits(who, existing, Access::read) || !permits(who, existing, Access::write))
+    if (!permits(who, existing, shm::AccessMode::read_write))
       return fail(Errc::permission_denied, "segment '" + existing.name + "' exists and is not readable and writable by uid " +
                                                std::to_string(who.uid));
     if (existing.typecode != p.typecode || existing.kind != p.kind || existing.length != p.length)
@@ -179,22 +179,22 @@ Result<SegmentRecord*> Registry::live(std::string_view name) {
   return const_cast<SegmentRecord*>(found.value());  // we own it; lookup() is the const view
 }
 
-Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::string_view name, Access access) {
+Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::string_view name, shm::AccessMode access) {
   auto found = live(name);
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
   // Name the access that was asked for: a reader refused for "writing" would not know why.
-  if (!permits(who, record, Access::read) || (access == Access::write && !permits(who, record, Access::write)))
+  if (!permits(who, record, access))
     return fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + octal(record.mode) +
                                              ") may not be attached " +
-                                             (access == Access::write ? "read-write (that needs the r and w bits)"
+                                             (access == shm::AccessMode::read_write ? "read-write (that needs the r and w bits)"
                                                                       : "read-only (that needs the r bit)") +
                                              " by uid " + std::to_string(who.uid));
   return &record;
 }
 
 Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
-                                              Access access) {
+                                              shm::AccessMode access) {
   auto found = attachable(who, name, access);
   if (!found) return found.failure();
   if (auto refused = add_references(client, *found.value())) return *std::move(refused);
@@ -202,7 +202,7 @@ Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials
   return &std::as_const(*found.value());
 }
 
-Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, std::string_view name, Access access,
+Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
                                      std::uint64_t token) {
   auto found = attachable(who, name, access);
   if (!found) return found.failure();
@@ -355,7 +355,7 @@ Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentia
   if (it == by_id_.end()) return fail(Errc::not_found, "no segment with id " + std::to_string(id));
   SegmentRecord& record = it->second;
   const std::string segment = "segment '" + record.name + "' (id " + std::to_string(id);
-  if (!permits(who, record, Access::read))
+  if (!permits(who, record, shm::AccessMode::read_only))
     return fail(Errc::permission_denied,
                 segment + ", mode " + octal(record.mode) + ") is not readable by uid " + std::to_string(who.uid));
   // Only references the daemon counted before it went down can be claimed, and each only once:

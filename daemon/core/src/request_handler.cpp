@@ -7,6 +7,8 @@
 #include <cstring>
 
 #include "shm/wire/framing.hpp"
+#include "shm/wire/protocol_version.hpp"
+#include "shmd/protocol.hpp"
 
 namespace shmd {
 namespace {
@@ -17,12 +19,7 @@ using shm::Errc;
 /// List pages stay well under the frame limit, whatever the names.
 constexpr std::size_t kListPageBudget = shm::wire::kMaxFrameBytes - 4096;
 
-void set_error(Reply& reply, Errc code, std::string message) {
-  reply.response.clear_body();
-  auto* error = reply.response.mutable_error();
-  error->set_code(to_wire(code));
-  error->set_message(std::move(message));
-}
+void set_error(Reply& reply, Errc code, std::string message) { shmd::set_error(reply.response, code, std::move(message)); }
 
 void set_failure(Reply& reply, const Failure& f) { set_error(reply, f.code, f.message); }
 
@@ -32,38 +29,17 @@ std::string octal_mode(std::uint32_t mode) {
   return buf;
 }
 
-void fill_info(const SegmentRecord& r, pb::SegmentInfo& out) {
-  out.set_id(r.id);
-  out.set_name(r.name);
-  out.set_typecode(std::string(1, r.typecode));
-  out.set_kind(static_cast<pb::Kind>(r.kind));
-  out.set_length(r.length);
-  out.set_element_size(r.element_size);
-  out.set_data_offset(r.sizes.data_offset);
-  out.set_size_bytes(r.sizes.data_bytes);
-  out.set_mapping_bytes(r.sizes.mapping_bytes);
-  out.set_refcount(r.refcount);
-  out.set_uid(r.creator.uid);
-  out.set_gid(r.creator.gid);
-  out.set_creator_pid(r.creator.pid);
-  out.set_mode(r.mode);
-  out.set_ephemeral(r.ephemeral);
-  out.set_created_unix_ns(r.created_unix_ns);
-  out.set_removed(r.removed);
-  out.set_holds(r.holds);
-}
-
-// A writable attach lends the registry's memfd: no copy per attach. The session sends it before
-// anything else runs, and copies it only if it must wait for the socket (see Session::send).
-// A read-only attach gets the memfd reopened O_RDONLY: mmap(PROT_WRITE, MAP_SHARED) and
-// mprotect(PROT_WRITE) of it then fail with EACCES, whatever the client tries.
-bool attach_fd(Reply& reply, const SegmentRecord& r, Access access) {
-  if (access == Access::write) {
-    reply.lent_fd = &r.memfd;
+// A writable attach shares the registry's memfd: no copy per attach, and the reply keeps it open
+// however long the socket makes the session wait. A read-only attach gets the memfd reopened
+// O_RDONLY: mmap(PROT_WRITE, MAP_SHARED) and mprotect(PROT_WRITE) of it then fail with EACCES,
+// whatever the client tries.
+bool attach_fd(Reply& reply, const SegmentRecord& r, shm::AccessMode access) {
+  if (access == shm::AccessMode::read_write) {
+    reply.fd = r.memfd;
     return true;
   }
   const std::string path = "/proc/self/fd/" + std::to_string(r.memfd.get());
-  reply.fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  reply.fd = shm::UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (reply.fd) return true;
   set_error(reply, Errc::limit_exceeded, std::string("cannot pass the segment: ") + std::strerror(errno));
   return false;
@@ -111,54 +87,47 @@ Reply RequestHandler::protocol_error(std::string message) {
   return reply;
 }
 
+Reply RequestHandler::refusal(std::string why) {
+  Reply reply;
+  set_error(reply, Errc::limit_exceeded, std::move(why));
+  reply.close_connection = true;
+  return reply;
+}
+
 void RequestHandler::on_hello(const RequestContext&, const pb::Request& req, Reply& reply) {
-  if (req.hello().protocol_version() != kProtocolVersion) {
+  if (req.hello().protocol_version() != shm::wire::kProtocolVersion) {
     set_error(reply, Errc::version_mismatch,
               "client speaks protocol version " + std::to_string(req.hello().protocol_version()) +
-                  "; this daemon speaks " + std::to_string(kProtocolVersion));
+                  "; this daemon speaks " + std::to_string(shm::wire::kProtocolVersion));
     return;
   }
   auto* hello = reply.response.mutable_hello();
-  hello->set_protocol_version(kProtocolVersion);
+  hello->set_protocol_version(shm::wire::kProtocolVersion);
   hello->set_server_version(server_version_);
   hello->set_segment_layout(shm::kLayoutVersion);
 }
 
 void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   const pb::CreateRequest& c = req.create();
-  if (c.typecode().size() != 1) {
-    set_error(reply, Errc::invalid_argument, "typecode must be one character of c b B u h H i I l L q Q f d");
-    return;
-  }
-  if (c.kind() != pb::VALUE && c.kind() != pb::ARRAY) {
-    set_error(reply, Errc::invalid_argument, "kind must be VALUE or ARRAY");
-    return;
-  }
+  auto decoded = create_params_from_wire(c);
+  if (!decoded) return set_failure(reply, decoded.failure());
+  const CreateParams& params = decoded.value();
   if (c.no_attach() && c.ephemeral()) {
     set_error(reply, Errc::invalid_argument, "an ephemeral segment without a reference would vanish at once: no_attach and ephemeral exclude each other");
     return;
   }
-  CreateParams params;
-  params.name = c.name();
-  params.typecode = c.typecode()[0];
-  params.kind = static_cast<SegmentKind>(c.kind());
-  params.length = c.length();
-  params.mode = c.mode() == 0 ? 0600 : c.mode();
-  params.ephemeral = c.ephemeral();
-  params.initial = c.initial();
-  params.open_existing = c.open_existing();
   auto outcome = registry_.create(ctx.client, ctx.credentials, params);
   if (!outcome) return set_failure(reply, outcome.failure());
   if (c.no_attach()) {
     // Made (or found) as any create is, then let go: the segment is persistent, so it stays.
     auto* body = reply.response.mutable_create();
-    fill_info(*outcome->segment, *body->mutable_segment());
+    to_wire(*outcome->segment, *body->mutable_segment());
     body->set_created(outcome->created);
     const auto left = registry_.detach(ctx.client, outcome->segment->id);
     body->mutable_segment()->set_refcount(left ? left.value() : 0);
     return;
   }
-  if (!attach_fd(reply, *outcome->segment, Access::write)) {
+  if (!attach_fd(reply, *outcome->segment, shm::AccessMode::read_write)) {
     // The client never sees this reference: undo it, and undo the segment if we made it.
     const std::uint64_t id = outcome->segment->id;
     if (outcome->created) (void)registry_.remove(ctx.credentials, params.name);
@@ -166,13 +135,13 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
     return;
   }
   auto* body = reply.response.mutable_create();
-  fill_info(*outcome->segment, *body->mutable_segment());
+  to_wire(*outcome->segment, *body->mutable_segment());
   body->set_created(outcome->created);
 }
 
 void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   const pb::AttachRequest& a = req.attach();
-  const Access access = a.read_only() ? Access::read : Access::write;
+  const shm::AccessMode access = a.read_only() ? shm::AccessMode::read_only : shm::AccessMode::read_write;
   auto outcome = registry_.claim(ctx.client, ctx.credentials, a.name(), access, a.claim());
   if (!outcome) return set_failure(reply, outcome.failure());
   // If the fd cannot be passed, a claimed hold's reference goes with the detach: the hold is spent,
@@ -182,7 +151,7 @@ void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req
     return;
   }
   auto* body = reply.response.mutable_attach();
-  fill_info(*outcome->segment, *body->mutable_segment());
+  to_wire(*outcome->segment, *body->mutable_segment());
   body->set_claimed(outcome->claimed);
 }
 
@@ -192,7 +161,7 @@ void RequestHandler::on_hold(const RequestContext& ctx, const pb::Request& req, 
   auto* body = reply.response.mutable_hold();
   body->set_token(outcome->token);
   body->set_seconds(static_cast<std::uint32_t>(outcome->lifetime.count()));
-  fill_info(*outcome->segment, *body->mutable_segment());
+  to_wire(*outcome->segment, *body->mutable_segment());
   if (hold_listener_) hold_listener_();
 }
 
@@ -217,8 +186,8 @@ void RequestHandler::on_list(const RequestContext& ctx, const pb::Request& req, 
   bool more = false;
   pb::SegmentInfo info;
   registry_.for_each_after(l.after_name(), l.after_id(), [&](const SegmentRecord& r) {
-    fill_info(r, info);
-    if (!Registry::permits(ctx.credentials, r, Access::read)) hide_private_fields(info);
+    to_wire(r, info);
+    if (!Registry::permits(ctx.credentials, r, shm::AccessMode::read_only)) hide_private_fields(info);
     const std::size_t cost = info.ByteSizeLong() + 4;  // field tag + length prefix
     if (static_cast<std::size_t>(body->segments_size()) == limit || cost > budget) {
       more = true;
@@ -235,38 +204,23 @@ void RequestHandler::on_info(const RequestContext& ctx, const pb::Request& req, 
   auto found = registry_.lookup(req.info().name());
   if (!found) return set_failure(reply, found.failure());
   const SegmentRecord* r = found.value();
-  if (!Registry::permits(ctx.credentials, *r, Access::read))
+  if (!Registry::permits(ctx.credentials, *r, shm::AccessMode::read_only))
     return set_error(reply, Errc::permission_denied,
                      "segment '" + r->name + "' (mode " + octal_mode(r->mode) + ") is not readable by uid " +
                          std::to_string(ctx.credentials.uid));
-  fill_info(*r, *reply.response.mutable_info()->mutable_segment());
+  to_wire(*r, *reply.response.mutable_info()->mutable_segment());
 }
 
 void RequestHandler::on_reattach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   auto segment = registry_.reattach(ctx.client, ctx.credentials, req.reattach().id(), req.reattach().references());
   if (!segment) return set_failure(reply, segment.failure());
-  fill_info(*segment.value(), *reply.response.mutable_reattach()->mutable_segment());
+  to_wire(*segment.value(), *reply.response.mutable_reattach()->mutable_segment());
 }
 
 void RequestHandler::on_chmod(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   auto segment = registry_.chmod(ctx.credentials, req.chmod().name(), req.chmod().mode());
   if (!segment) return set_failure(reply, segment.failure());
-  fill_info(*segment.value(), *reply.response.mutable_chmod()->mutable_segment());
-}
-
-pb::ErrorCode to_wire(Errc code) noexcept {
-  switch (code) {
-    case Errc::invalid_argument: return pb::INVALID_ARGUMENT;
-    case Errc::not_found: return pb::NOT_FOUND;
-    case Errc::already_exists: return pb::ALREADY_EXISTS;
-    case Errc::permission_denied: return pb::PERMISSION_DENIED;
-    case Errc::limit_exceeded: return pb::LIMIT_EXCEEDED;
-    case Errc::protocol_error: return pb::PROTOCOL_ERROR;
-    case Errc::version_mismatch: return pb::VERSION_MISMATCH;
-    case Errc::type_mismatch: return pb::TYPE_MISMATCH;
-    case Errc::not_attached: return pb::NOT_ATTACHED;
-    default: return pb::INTERNAL;
-  }
+  to_wire(*segment.value(), *reply.response.mutable_chmod()->mutable_segment());
 }
 
 }  // namespace shmd

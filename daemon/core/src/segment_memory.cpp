@@ -67,14 +67,14 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
   header.magic = shm::kSegmentMagic;
   header.layout_version = shm::kLayoutVersion;
   header.typecode = record.typecode;
-  header.kind = static_cast<std::uint8_t>(record.kind);
+  header.kind = record.kind;
   header.element_size = record.element_size;
   header.length = record.length;
   header.data_offset = record.sizes.data_offset;
   if (auto err = shm::init_robust_mutex(header.mutex))
     return fail(shm::Errc::internal, "pthread_mutex_init: " + err.message());
   std::string_view trailing = initial;  // what follows the header: an Array's elements
-  if (record.kind == SegmentKind::value) {
+  if (record.kind == shm::Kind::value) {
     if (initial.size() > sizeof header.value) return fail(shm::Errc::internal, "a Value's initial data does not fit");
     if (!initial.empty()) std::memcpy(header.value, initial.data(), initial.size());  // data() may be null
     trailing = {};

@@ -10,16 +10,14 @@
 #include <string>
 
 #include "shm/busy_poll.hpp"
+#include "shm/default_socket_path.hpp"
 #include "shmd/limits.hpp"
 
 namespace shmd {
 
-/// The socket shmd uses when neither --socket nor $SHMD_SOCKET says otherwise.
-inline constexpr const char* kDefaultSocketPath = "/run/shmd/shmd.sock";
-
 /// Daemon settings, filled by main from the command line.
 struct Config {
-  std::string socket_path = kDefaultSocketPath;  ///< where to listen
+  std::string socket_path = shm::kDefaultSocketPath;  ///< where to listen
   std::uint32_t socket_mode = 0666;              ///< permission bits of the socket file
   Limits limits;                                 ///< resource limits
   std::shared_ptr<spdlog::logger> logger;        ///< where to log; null = silent

@@ -35,7 +35,6 @@ class Server {
 
  private:
   asio::awaitable<void> accept_loop();
-  void refuse(asio::local::stream_protocol::socket& socket, const std::string& why);
 
   asio::io_context& io_;                              ///< where sessions run
   asio::local::stream_protocol::acceptor acceptor_;   ///< the listening socket

@@ -31,6 +31,9 @@ class Session {
 
   /// Serves requests until the peer closes, misbehaves, or the daemon stops.
   asio::awaitable<void> run();
+  /// Sends `reply` (a RequestHandler::refusal) on a connection that is not served, without
+  /// waiting for the socket, and closes it.
+  static void refuse(asio::local::stream_protocol::socket socket, const Reply& reply);
 
  private:
   /// Sends one reply; false if the peer is gone.

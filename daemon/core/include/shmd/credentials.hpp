@@ -24,10 +24,4 @@ struct Credentials {
   }
 };
 
-/// What a caller wants to do with a segment's memory.
-enum class Access : std::uint8_t {
-  read = 4,   ///< the r bit
-  write = 2,  ///< the w bit (a writable attach also reads, so it needs both)
-};
-
 }  // namespace shmd

@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <utility>
 
+#include "shm/access_mode.hpp"
 #include "shmd/credentials.hpp"
 #include "shmd/limits.hpp"
 #include "shmd/memory_headroom.hpp"
@@ -37,7 +38,7 @@ inline constexpr std::chrono::seconds kMaxHoldLifetime{600};
 struct CreateParams {
   std::string_view name;           ///< the new segment's name
   char typecode = '\0';            ///< element typecode
-  SegmentKind kind = SegmentKind::value;  ///< Value or Array
+  shm::Kind kind = shm::Kind::value;  ///< Value or Array
   std::uint64_t length = 0;        ///< 1 for a Value
   std::uint32_t mode = 0600;       ///< permission bits (<= 0777)
   bool ephemeral = false;          ///< remove at refcount zero
@@ -97,11 +98,11 @@ class Registry {
   /// an existing segment needs read and write permission.
   Result<CreateOutcome> create(ClientId client, const Credentials& who, const CreateParams& params);
   /// Gives `client` a reference to the live segment called `name`, if `who` may access it so.
-  Result<const SegmentRecord*> attach(ClientId client, const Credentials& who, std::string_view name, Access access);
+  Result<const SegmentRecord*> attach(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access);
   /// attach(), except that when `token` names a live hold of that same segment, the hold's
   /// reference becomes `client`'s instead of a new one being added (refcount unchanged). Any
   /// other token is no error: the attach then takes a reference of its own.
-  Result<ClaimOutcome> claim(ClientId client, const Credentials& who, std::string_view name, Access access,
+  Result<ClaimOutcome> claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
                              std::uint64_t token);
   /// Adds one reference to segment `id` that no client owns, for `seconds` (0: the default,
   /// more than kMaxHoldLifetime: invalid_argument) from `now`, unless claimed first. `client` must
@@ -146,7 +147,7 @@ class Registry {
   void set_observer(RegistryObserver* observer) noexcept { observer_ = observer; }
 
   /// True when `who` may access `segment` so (SysV rules: owner, group or other bits; root always).
-  [[nodiscard]] static bool permits(const Credentials& who, const SegmentRecord& segment, Access access) noexcept;
+  [[nodiscard]] static bool permits(const Credentials& who, const SegmentRecord& segment, shm::AccessMode access) noexcept;
 
   /// The live segment called `name`, or nullptr.
   [[nodiscard]] const SegmentRecord* find(std::string_view name) const;
@@ -183,7 +184,7 @@ class Registry {
   /// After `record`'s references() went down: releases it, or tells the observer the new count.
   void references_dropped(SegmentRecord& record);
   void report_references(const SegmentRecord& record);
-  Result<SegmentRecord*> attachable(const Credentials& who, std::string_view name, Access access);
+  Result<SegmentRecord*> attachable(const Credentials& who, std::string_view name, shm::AccessMode access);
   /// One outstanding hold.
   struct Hold {
     std::uint64_t segment;          ///< the held segment's id

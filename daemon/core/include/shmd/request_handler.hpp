@@ -4,30 +4,28 @@
 #include <functional>
 #include <string>
 
-#include "shm/unique_fd.hpp"
+#include "shm/shared_fd.hpp"
 #include "shmd.pb.h"
 #include "shmd/credentials.hpp"
 #include "shmd/registry.hpp"
 
 namespace shmd {
 
-/// The daemon's protocol version and its software version, as Hello reports them.
-inline constexpr std::uint32_t kProtocolVersion = 1;
-
 /// A response, the fd to send with it (if any), and whether to close the connection after it.
+/// The reply owns what it sends: whoever sends it needs to know nothing about where the fd came from.
 struct Reply {
   shmd::v1::Response response;  ///< the reply message
-  shm::UniqueFd fd;             ///< a descriptor of the reply's own to pass (a read-only reopen), or empty
-  /// The registry's memfd to pass, lent rather than duplicated: it stays open only until the
-  /// daemon runs another request, so the sender must duplicate it before it waits for anything.
-  const shm::UniqueFd* lent_fd = nullptr;
+  /// The segment memfd the reply hands over, or empty: the registry's own (shared, not copied, so
+  /// it stays open until the reply is sent even if the segment is freed meanwhile), or a
+  /// read-only reopen of it.
+  shm::SharedFd fd;
   bool close_connection = false;  ///< the request stream is broken beyond repair
   bool no_reply = false;          ///< the client asked for no answer (a quiet Detach): send nothing
 
   /// The descriptor to send with the response, or -1.
-  [[nodiscard]] int fd_to_send() const noexcept { return fd ? fd.get() : lent_fd != nullptr ? lent_fd->get() : -1; }
+  [[nodiscard]] int fd_to_send() const noexcept { return fd.get(); }
   /// True when a descriptor rides with the response.
-  [[nodiscard]] bool has_fd() const noexcept { return fd_to_send() >= 0; }
+  [[nodiscard]] bool has_fd() const noexcept { return static_cast<bool>(fd); }
 };
 
 /// Identity of the connection a request came in on.
@@ -46,6 +44,9 @@ class RequestHandler {
   Reply handle(const RequestContext& ctx, const shmd::v1::Request& request);
   /// The reply to bytes that are not a valid frame or message: PROTOCOL_ERROR, then close.
   static Reply protocol_error(std::string message);
+  /// The reply to a connection refused before it was served (a connection cap): LIMIT_EXCEEDED
+  /// saying `why`, then close.
+  static Reply refusal(std::string why);
   /// Called after every new hold, so the daemon can bring its expiry timer forward.
   void set_hold_listener(std::function<void()> listener) { hold_listener_ = std::move(listener); }
 
@@ -72,8 +73,5 @@ class RequestHandler {
   std::string server_version_;  ///< reported by Hello
   std::function<void()> hold_listener_;  ///< told about new holds; may be empty
 };
-
-/// The wire code for an shm::Errc (the one place this mapping lives on the daemon side).
-shmd::v1::ErrorCode to_wire(shm::Errc code) noexcept;
 
 }  // namespace shmd

@@ -4,21 +4,19 @@
 #include <cstdint>
 #include <string>
 
+#include "shm/kind.hpp"
 #include "shm/segment_layout.hpp"
-#include "shm/unique_fd.hpp"
+#include "shm/shared_fd.hpp"
 #include "shmd/credentials.hpp"
 
 namespace shmd {
-
-/// Value or Array, numbered as in the protocol.
-enum class SegmentKind : std::uint8_t { value = 1, array = 2 };
 
 /// One segment as the registry knows it. The segment's own header is never trusted for any of this.
 struct SegmentRecord {
   std::uint64_t id = 0;              ///< unique for the daemon's lifetime
   std::string name;                  ///< the name it was created with
   char typecode = '\0';              ///< element typecode
-  SegmentKind kind = SegmentKind::value;  ///< Value or Array
+  shm::Kind kind = shm::Kind::value;  ///< Value or Array
   std::uint64_t length = 0;          ///< element count
   std::uint32_t element_size = 0;    ///< bytes per element
   shm::SegmentSizes sizes{};         ///< data and mapping bytes
@@ -31,7 +29,7 @@ struct SegmentRecord {
   std::uint32_t unclaimed = 0;       ///< references from before a restart not yet reattached
   bool restored = false;             ///< came back from the fd store after a daemon restart
   std::int64_t created_unix_ns = 0;  ///< creation time
-  shm::UniqueFd memfd;               ///< the sealed memfd backing it
+  shm::SharedFd memfd;               ///< the sealed memfd backing it, shared with replies that pass it
 
   /// The references that keep the memory: held by connections or holds, plus unclaimed ones.
   [[nodiscard]] std::uint32_t references() const noexcept { return refcount + unclaimed; }
