@@ -73,7 +73,11 @@ void add_task_options(CLI::App& command, TaskOptions& options) {
       .add_option("--name", options.name,
                   "use this persistent segment (created if absent) instead of a private one, "
                   "so `shmctl get NAME` can watch it")
-      ->check([](const std::string& name) { return shm::check_segment_name(name); });
+      ->check([](const std::string& name) {
+        // CLI11's validators answer an empty string for a valid argument.
+        const auto named = shm::check_segment_name(name);
+        return named ? std::string() : named.failure().message;
+      });
 }
 
 }  // namespace

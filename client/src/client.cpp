@@ -7,6 +7,7 @@
 
 #include "connection.hpp"
 #include "protocol.hpp"
+#include "shm/result.hpp"
 #include "shm/segment_layout.hpp"
 
 namespace shm {
@@ -16,22 +17,23 @@ namespace pb = shmd::v1;
 
 // The reply is authoritative; the header inside the memory is client-writable and is only
 // cross-checked, so a scribbled header is reported instead of trusted.
-std::string check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
+Result<void> check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
   struct stat st{};
-  if (::fstat(fd, &st) != 0) return std::string("fstat: ") + std::strerror(errno);
+  if (::fstat(fd, &st) != 0) return fail(Errc::corrupt_segment, std::string("fstat: ") + std::strerror(errno));
   if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes)
-    return "memfd is " + std::to_string(st.st_size) + " bytes, daemon said " + std::to_string(info.mapping_bytes);
+    return fail(Errc::corrupt_segment,
+                "memfd is " + std::to_string(st.st_size) + " bytes, daemon said " + std::to_string(info.mapping_bytes));
   const auto sizes = segment_sizes(info.element_size, info.length, info.kind);
   const auto type = type_info(info.typecode);
   if (!sizes || !type || type->size != info.element_size || sizes->data_bytes != info.size_bytes ||
       sizes->mapping_bytes != info.mapping_bytes || info.data_offset != sizes->data_offset)
-    return "daemon's sizes for the segment are inconsistent";
+    return fail(Errc::corrupt_segment, "daemon's sizes for the segment are inconsistent");
   const auto* h = reinterpret_cast<const SegmentHeader*>(map.data());
   if (h->magic != kSegmentMagic || h->layout_version != kLayoutVersion)
-    return "segment header has a bad magic or layout version";
+    return fail(Errc::corrupt_segment, "segment header has a bad magic or layout version");
   if (h->typecode != info.typecode || h->kind != info.kind || h->element_size != info.element_size ||
       h->length != info.length || h->data_offset != info.data_offset)
-    return "segment header disagrees with the daemon's metadata";
+    return fail(Errc::corrupt_segment, "segment header disagrees with the daemon's metadata");
   return {};
 }
 
@@ -43,16 +45,16 @@ Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<deta
   SegmentInfo info = detail::from_wire(wire);
   std::error_code map_ec;
   Mapping map = Mapping::map(fd.get(), static_cast<std::size_t>(info.mapping_bytes), mode, map_ec);
-  std::string bad = map_ec ? "cannot map it: " + map_ec.message() : check_mapping(info, fd.get(), map);
+  const Result<void> checked = map_ec ? Result<void>(fail(errc_from_errno(map_ec.value()), "cannot map it: " + map_ec.message()))
+                                      : check_mapping(info, fd.get(), map);
   // Memory that failed its checks is never touched again: a memfd smaller than the mapping
   // would fault (SIGBUS) on the first read of its lock word. Found by the client fuzzer.
-  if (!bad.empty()) map = Mapping();
+  if (!checked) map = Mapping();
   Segment segment = detail::SegmentAccess::make(info, std::move(map), std::move(connection), read_only);
-  if (bad.empty()) return segment;
+  if (checked) return segment;
   std::error_code ignored;
   segment.detach(ignored);
-  detail::fail(ec, map_ec ? errc_from_errno(map_ec.value()) : Errc::corrupt_segment,
-               "segment '" + info.name + "': " + bad);
+  detail::fail(ec, checked.failure().code, "segment '" + info.name + "': " + checked.failure().message);
   return {};
 }
 

@@ -6,17 +6,15 @@ ConnectionLimiter::Slot::~Slot() {
   if (owner_) owner_->release(uid_);
 }
 
-std::optional<ConnectionLimiter::Slot> ConnectionLimiter::admit(uid_t uid, std::string& why) {
-  if (active_ >= total_) {
-    why = "the daemon holds max-connections (" + std::to_string(total_) + ") connections already";
-    return std::nullopt;
-  }
+shm::Result<ConnectionLimiter::Slot> ConnectionLimiter::admit(uid_t uid) {
+  if (active_ >= total_)
+    return shm::fail(shm::Errc::limit_exceeded,
+                     "the daemon holds max-connections (" + std::to_string(total_) + ") connections already");
   std::size_t& mine = by_uid_[uid];
   if (uid != 0 && mine >= per_uid_) {
-    why = "uid " + std::to_string(uid) + " holds max-connections-per-uid (" + std::to_string(per_uid_) +
-          ") connections already";
     if (mine == 0) by_uid_.erase(uid);
-    return std::nullopt;
+    return shm::fail(shm::Errc::limit_exceeded, "uid " + std::to_string(uid) + " holds max-connections-per-uid (" +
+                                                    std::to_string(per_uid_) + ") connections already");
   }
   ++mine;
   ++active_;

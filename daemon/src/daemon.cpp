@@ -55,7 +55,7 @@ shm::UniqueFd Daemon::adopt_fds() {
   return listener;
 }
 
-Result<std::unique_ptr<Daemon>> Daemon::create(Config config) {
+shm::Result<std::unique_ptr<Daemon>> Daemon::create(Config config) {
   std::unique_ptr<Daemon> d(new Daemon(std::move(config)));
   shm::UniqueFd listener = d->adopt_fds();
   std::string owned_socket_path;  // systemd owns an activated socket's file; we own one we bind

@@ -15,8 +15,8 @@ using shm::Errc;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
-Failure system_failure(const std::string& what, int err) {
-  return fail(shm::errc_from_errno(err), what + ": " + errno_text(err));
+shm::Failure system_failure(const std::string& what, int err) {
+  return shm::fail(shm::errc_from_errno(err), what + ": " + errno_text(err));
 }
 
 // True when a daemon accepts connections on `addr`.
@@ -27,11 +27,11 @@ bool someone_answers(const sockaddr_un& addr) {
 
 }  // namespace
 
-Result<shm::UniqueFd> bind_listening_socket(const std::string& path, std::uint32_t mode) {
+shm::Result<shm::UniqueFd> bind_listening_socket(const std::string& path, std::uint32_t mode) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof addr.sun_path)
-    return fail(Errc::invalid_argument, "socket path '" + path + "' must be 1.." +
+    return shm::fail(Errc::invalid_argument, "socket path '" + path + "' must be 1.." +
                                             std::to_string(sizeof addr.sun_path - 1) + " bytes long");
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
@@ -39,15 +39,15 @@ Result<shm::UniqueFd> bind_listening_socket(const std::string& path, std::uint32
   if (!parent.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
-    if (ec) return fail(Errc::system_error, "cannot create directory " + parent.string() + ": " + ec.message());
+    if (ec) return shm::fail(Errc::system_error, "cannot create directory " + parent.string() + ": " + ec.message());
   }
 
   struct stat st{};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
-      return fail(Errc::already_exists, path + " exists and is not a socket; refusing to replace it");
+      return shm::fail(Errc::already_exists, path + " exists and is not a socket; refusing to replace it");
     if (someone_answers(addr))
-      return fail(Errc::already_exists, "another daemon is already answering on " + path);
+      return shm::fail(Errc::already_exists, "another daemon is already answering on " + path);
     if (::unlink(path.c_str()) != 0) return system_failure("cannot remove stale socket " + path, errno);
   }
 

@@ -87,11 +87,10 @@ asio::awaitable<void> Server::accept_loop() {
       log_.warn("SO_PEERCRED failed: {}; dropping connection", std::error_code(errno, std::generic_category()).message());
       continue;
     }
-    std::string why;
-    auto slot = limiter_->admit(peer.uid, why);
+    auto slot = limiter_->admit(peer.uid);
     if (!slot) {
-      log_.warn("refusing connection from pid {} (uid {}): {}", peer.pid, peer.uid, why);
-      Session::refuse(std::move(socket), RequestHandler::refusal(why));
+      log_.warn("refusing connection from pid {} (uid {}): {}", peer.pid, peer.uid, slot.failure().message);
+      Session::refuse(std::move(socket), RequestHandler::refusal(slot.failure()));
       continue;
     }
     socket.non_blocking(true, ec);
@@ -99,7 +98,7 @@ asio::awaitable<void> Server::accept_loop() {
     log_.debug("client {} connected (pid {}, uid {}, gid {})", ctx.client, peer.pid, peer.uid, peer.gid);
     asio::co_spawn(io_,
                    serve(std::make_unique<Session>(std::move(socket), handler_, registry_, std::move(ctx),
-                                                   std::move(*slot), frame_timeout_, log_),
+                                                   std::move(slot.value()), frame_timeout_, log_),
                          log_),
                    asio::detached);
   }

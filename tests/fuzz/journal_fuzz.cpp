@@ -81,7 +81,7 @@ void check_registry(const shmd::Registry& registry, std::uint64_t& highest_id) {
   std::uint64_t bytes = 0;
   std::size_t count = 0;
   registry.for_each_after("", 0, [&](const shmd::SegmentRecord& r) {
-    if (!shm::check_segment_name(r.name, registry.limits().max_name_length).empty())
+    if (!shm::check_segment_name(r.name, registry.limits().max_name_length).ok())
       broken("a restored segment has an invalid name");
     if (r.mode > 0777) broken("a restored segment has mode bits above 0777");
     if (r.id == 0 || r.id == std::numeric_limits<std::uint64_t>::max()) broken("a restored segment has an id no create could give");

@@ -277,9 +277,9 @@ TEST(FdStoreRestore, ACrashMidCompactionStillFitsAFullStore) {
   }
   EXPECT_EQ(held, (std::set<std::string>{"journal-7", "seg-1", "seg-2", "seg-3", "seg-4"}));
   EXPECT_EQ(store.stored_segments(), 4u);
-  const auto refused = store.refuse_create();
-  ASSERT_TRUE(refused.has_value()) << "four segments fill a store of 6";
-  EXPECT_EQ(refused->code, shm::Errc::limit_exceeded);
+  const auto kept = store.keep_create();
+  ASSERT_FALSE(kept.ok()) << "four segments fill a store of 6";
+  EXPECT_EQ(kept.failure().code, shm::Errc::limit_exceeded);
   spdlog::drop("fd-store-test");
 }
 

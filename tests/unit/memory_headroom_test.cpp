@@ -121,12 +121,12 @@ TEST(MemoryHeadroom, AdmitKeepsTheReserveAndSaysWhyItRefuses) {
   write_meminfo(root, 1024 * 1024);
   write_v1(root, "/t", 64 * kMiB, 8 * kMiB);  // 56 MiB left, 40 of them past the reserve
   MemoryHeadroom headroom(root.dir());
-  EXPECT_FALSE(headroom.admit(40 * kMiB).has_value());
+  EXPECT_TRUE(headroom.admit(40 * kMiB).ok());
   write_v1(root, "/t", 64 * kMiB, 48 * kMiB);  // what that create charged
   const auto refused = headroom.admit(1 * kMiB);
-  ASSERT_TRUE(refused.has_value());
-  EXPECT_EQ(refused->code, shm::Errc::limit_exceeded);
-  EXPECT_EQ(refused->message,
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.failure().code, shm::Errc::limit_exceeded);
+  EXPECT_EQ(refused.failure().message,
             "segment of 1048576 bytes cannot be committed to memory: 16777216 bytes are left in memory cgroup "
             "/sys/fs/cgroup/memory/t (limit 67108864, usage 50331648), and shmd keeps 16777216 of them free, so "
             "that the kernel's OOM killer does not kill it");
@@ -139,16 +139,16 @@ TEST(MemoryHeadroom, ASmallRequestNearTheBoundSeesTheCurrentUsage) {
   write_meminfo(root, 1024 * 1024);
   write_v1(root, "/t", 40 * kMiB, 0);
   MemoryHeadroom headroom(root.dir());
-  EXPECT_FALSE(headroom.admit(4096).has_value());
+  EXPECT_TRUE(headroom.admit(4096).ok());
   write_v1(root, "/t", 40 * kMiB, 30 * kMiB);  // someone else in the cgroup took memory
-  EXPECT_TRUE(headroom.admit(4096).has_value());
+  EXPECT_FALSE(headroom.admit(4096).ok());
 }
 
 TEST(MemoryHeadroom, WithoutProcNothingBounds) {
   FakeRoot root;
   const auto reading = MemoryHeadroom(root.dir()).measure();
   EXPECT_EQ(reading.bytes, UINT64_MAX);
-  EXPECT_FALSE(MemoryHeadroom(root.dir()).admit(std::uint64_t{1} << 40).has_value());
+  EXPECT_TRUE(MemoryHeadroom(root.dir()).admit(std::uint64_t{1} << 40).ok());
 }
 
 TEST(MemoryHeadroom, TheRealSystemHasABound) {

@@ -35,32 +35,35 @@ std::optional<std::uint64_t> number_after(std::string_view name, std::string_vie
   return value;
 }
 
-// Rebuilds a record from journal metadata and a stored memfd; an empty string means it checks out.
-std::string record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentRecord& r) {
+// Why a stored segment does not check out: logged, never sent to a client.
+shm::Failure refused(std::string why) { return shm::fail(shm::Errc::corrupt_segment, std::move(why)); }
+
+// Rebuilds a record from journal metadata and a stored memfd, or says why they do not check out.
+shm::Result<void> record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentRecord& r) {
   // The journal is our own, but it outlives the daemon that wrote it: nothing in it is trusted
   // that a request could not have produced (found by the journal fuzzer).
   // Ids count up from 1, one per create: 2^63 is out of reach, and a restored id near 2^64 would
   // make the next create's id wrap round to 0 and collide.
   if (m.id() == 0 || m.id() > std::numeric_limits<std::uint64_t>::max() / 2)
-    return "id " + std::to_string(m.id()) + " is not one the daemon hands out";
-  if (auto bad = shm::check_segment_name(m.name()); !bad.empty()) return "its name is invalid: " + bad;
-  if (m.mode() > 0777) return "mode " + std::to_string(m.mode()) + " has bits above 0777";
+    return refused("id " + std::to_string(m.id()) + " is not one the daemon hands out");
+  if (auto named = shm::check_segment_name(m.name()); !named) return refused("its name is invalid: " + named.failure().message);
+  if (m.mode() > 0777) return refused("mode " + std::to_string(m.mode()) + " has bits above 0777");
   const auto type = shm::type_info(static_cast<char>(m.typecode()));
-  if (!type || m.typecode() > 0x7f) return "unknown typecode";
+  if (!type || m.typecode() > 0x7f) return refused("unknown typecode");
   const auto kind = kind_from_wire(m.kind());
-  if (!kind) return "unknown kind";
+  if (!kind) return refused("unknown kind");
   const auto sizes = shm::segment_sizes(type->size, m.length(), *kind);
-  if (!sizes) return "impossible length";
+  if (!sizes) return refused("impossible length");
   struct stat st{};
   if (::fstat(fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != sizes->mapping_bytes)
-    return "memfd size does not match the journal";
+    return refused("memfd size does not match the journal");
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
-  if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return "memfd is not sealed";
+  if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return refused("memfd is not sealed");
   // A segment made by a daemon with another header layout would be refused by every client.
   if (const std::uint32_t layout = shm::named_layout(m.layout_version()); layout != shm::kLayoutVersion)
-    return "its memfd has segment layout " + std::to_string(layout) + "; this daemon reads and writes layout " +
-           std::to_string(shm::kLayoutVersion);
-  if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure().message;
+    return refused("its memfd has segment layout " + std::to_string(layout) + "; this daemon reads and writes layout " +
+           std::to_string(shm::kLayoutVersion));
+  if (auto locked = restrict_memfd_mode(fd.get()); !locked) return locked;
   r.id = m.id();
   r.name = m.name();
   r.typecode = type->code;
@@ -86,9 +89,9 @@ std::size_t FdStore::segment_capacity() const noexcept {
   return capacity_ > kJournalSlots ? capacity_ - kJournalSlots : 0;
 }
 
-std::optional<Failure> FdStore::refuse_create() const {
-  if (segment_ids_.size() < segment_capacity()) return std::nullopt;
-  return fail(shm::Errc::limit_exceeded,
+shm::Result<void> FdStore::keep_create() const {
+  if (segment_ids_.size() < segment_capacity()) return {};
+  return shm::fail(shm::Errc::limit_exceeded,
               "the fd store is full: it keeps " + std::to_string(segment_capacity()) + " segments (FileDescriptorStoreMax=" +
                   std::to_string(capacity_) + ", less " + std::to_string(kJournalSlots) +
                   " for shmd's journal), and a segment created now would be lost at the next restart");
@@ -96,14 +99,14 @@ std::optional<Failure> FdStore::refuse_create() const {
 
 // systemd closes, without telling us, every fd sent past FileDescriptorStoreMax=; so nothing is
 // sent that would not fit.
-bool FdStore::store(const std::string& name, int fd) {
-  if (stored_ >= capacity_) {
-    log_.error("cannot put {} in the fd store: it holds {} fds, FileDescriptorStoreMax={}", name, stored_, capacity_);
-    return false;
-  }
-  if (!notifier_.store_fd(name, fd)) return false;
+shm::Result<void> FdStore::store(const std::string& name, int fd) {
+  if (stored_ >= capacity_)
+    return shm::fail(shm::Errc::limit_exceeded, "cannot put " + name + " in the fd store: it holds " +
+                                                    std::to_string(stored_) + " fds, FileDescriptorStoreMax=" +
+                                                    std::to_string(capacity_));
+  if (auto sent = notifier_.store_fd(name, fd); !sent) return sent;
   ++stored_;
-  return true;
+  return {};
 }
 
 void FdStore::unstore(const std::string& name) {
@@ -111,7 +114,7 @@ void FdStore::unstore(const std::string& name) {
   if (stored_ > 0) --stored_;
 }
 
-Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
+shm::Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
   // Pick the newest journal that replays; every journal found is replaced by a fresh one below.
   std::optional<JournalState> state;
   std::uint64_t best_generation = 0;
@@ -153,8 +156,8 @@ Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
         continue;
       }
       SegmentRecord record;
-      if (auto bad = record_from(meta, std::move(fd.mapped()), record); !bad.empty()) {
-        log_.error("segment '{}' (id {}) cannot be restored: {}", meta.name(), id, bad);
+      if (auto checked = record_from(meta, std::move(fd.mapped()), record); !checked) {
+        log_.error("segment '{}' (id {}) cannot be restored: {}", meta.name(), id, checked.failure().message);
         unstore(segment_fd_name(id));
         continue;
       }
@@ -184,52 +187,57 @@ Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
     log_.warn("the fd store holds {} segments, more than the {} that FileDescriptorStoreMax={} leaves room for; "
               "creates are refused until enough are freed",
               segment_ids_.size(), segment_capacity(), capacity_);
-  if (!start_journal(max_generation + 1)) return fail(shm::Errc::internal, "cannot write a new journal");
+  if (auto started = start_journal(max_generation + 1); !started)
+    return shm::fail(shm::Errc::internal, "cannot write a new journal: " + started.failure().message);
   if (!best_journal.empty()) unstore(best_journal);
   return restored;
 }
 
-bool FdStore::start_journal(std::uint64_t generation) {
+shm::Result<void> FdStore::start_journal(std::uint64_t generation) {
   auto journal = Journal::create(generation);
   if (!journal) {
     log_.error("journal: {}", journal.failure().message);
-    return false;
+    return journal.failure();
   }
   std::uint64_t live = 0;
-  bool ok = true;
+  shm::Result<void> written;
   registry_.for_each_after("", 0, [&](const SegmentRecord& r) {
     jv1::JournalRecord rec;
     *rec.mutable_created() = to_journal(r);
-    ok = journal->append(rec);
+    written = journal->append(rec);
     ++live;
-    return ok;
+    return written.ok();
   });
-  if (!ok || !store(journal_fd_name(generation), journal->fd())) {
-    log_.error("cannot store journal generation {}; segments created now will not survive a restart", generation);
-    return false;
+  if (written) written = store(journal_fd_name(generation), journal->fd());
+  if (!written) {
+    log_.error("cannot store journal generation {} ({}); segments created now will not survive a restart", generation,
+               written.failure().message);
+    return written;
   }
   if (journal_) unstore(journal_fd_name(journal_->generation()));
   journal_ = std::move(journal.value());
   live_ = live;
-  return true;
+  return {};
 }
 
 void FdStore::append(const jv1::JournalRecord& record) {
-  if (journal_ && !journal_->append(record))
-    log_.error("journal write failed; metadata of later changes may not survive a restart");
+  if (!journal_) return;
+  if (auto written = journal_->append(record); !written)
+    log_.error("{}; metadata of later changes may not survive a restart", written.failure().message);
 }
 
 bool FdStore::compact_if_due() {
   // Compact once dead records outnumber live ones by far: a snapshot per 2 * live + 1024
   // records keeps both the journal's size and the cost per record bounded.
-  return journal_ && journal_->records() > 2 * live_ + 1024 && start_journal(journal_->generation() + 1);
+  return journal_ && journal_->records() > 2 * live_ + 1024 && start_journal(journal_->generation() + 1).ok();
 }
 
 void FdStore::segment_created(const SegmentRecord& record) {
-  if (store(segment_fd_name(record.id), record.memfd.get()))
+  if (auto stored = store(segment_fd_name(record.id), record.memfd.get()))
     segment_ids_.insert(record.id);
   else
-    log_.error("cannot put segment '{}' in the fd store; it will not survive a restart", record.name);
+    log_.error("cannot put segment '{}' in the fd store ({}); it will not survive a restart", record.name,
+               stored.failure().message);
   if (compact_if_due()) return;  // the snapshot already includes `record`
   jv1::JournalRecord rec;
   *rec.mutable_created() = to_journal(record);

@@ -14,17 +14,17 @@ namespace shmd {
 
 namespace jv1 = shmd::journal::v1;
 
-Result<Journal> Journal::create(std::uint64_t generation) {
+shm::Result<Journal> Journal::create(std::uint64_t generation) {
   shm::UniqueFd fd(::memfd_create("shmd-journal", MFD_CLOEXEC));
-  if (!fd) return fail(shm::Errc::internal, std::string("memfd_create(journal): ") + std::strerror(errno));
+  if (!fd) return shm::fail(shm::Errc::internal, std::string("memfd_create(journal): ") + std::strerror(errno));
   Journal journal(std::move(fd), generation);
   jv1::JournalRecord header;
   header.set_generation(generation);
-  if (!journal.append(header)) return fail(shm::Errc::internal, "cannot write the journal header");
+  if (auto written = journal.append(header); !written) return written.failure();
   return journal;
 }
 
-bool Journal::append(const jv1::JournalRecord& record) {
+shm::Result<void> Journal::append(const jv1::JournalRecord& record) {
   std::string frame;
   shm::wire::append_frame(frame, record.SerializeAsString());
   std::size_t done = 0;
@@ -32,17 +32,18 @@ bool Journal::append(const jv1::JournalRecord& record) {
     const ssize_t n = ::pwrite(fd_.get(), frame.data() + done, frame.size() - done,
                                static_cast<off_t>(offset_ + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
+    if (n <= 0)
+      return shm::fail(shm::Errc::internal, std::string("pwrite(journal): ") + std::strerror(n < 0 ? errno : EIO));
     done += static_cast<std::size_t>(n);
   }
   offset_ += frame.size();
   ++records_;
-  return true;
+  return {};
 }
 
-Result<JournalState> Journal::replay(int fd, std::uint64_t& generation) {
+shm::Result<JournalState> Journal::replay(int fd, std::uint64_t& generation) {
   struct stat st{};
-  if (::fstat(fd, &st) != 0) return fail(shm::Errc::internal, std::string("fstat(journal): ") + std::strerror(errno));
+  if (::fstat(fd, &st) != 0) return shm::fail(shm::Errc::internal, std::string("fstat(journal): ") + std::strerror(errno));
   std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t got = 0;
   while (got < bytes.size()) {
@@ -58,7 +59,7 @@ Result<JournalState> Journal::replay(int fd, std::uint64_t& generation) {
   std::string payload;
   jv1::JournalRecord record;
   if (!decoder.next(payload) || !record.ParseFromString(payload) || !record.has_generation())
-    return fail(shm::Errc::corrupt_segment, "journal has no header");
+    return shm::fail(shm::Errc::corrupt_segment, "journal has no header");
   generation = record.generation();
 
   JournalState state;

@@ -156,7 +156,7 @@ MemoryHeadroom::Reading MemoryHeadroom::measure() const {
   return tightest;
 }
 
-std::optional<Failure> MemoryHeadroom::admit(std::uint64_t bytes) {
+shm::Result<void> MemoryHeadroom::admit(std::uint64_t bytes) {
   const auto now = std::chrono::steady_clock::now();
   auto left = [&] { return last_->bytes - std::min(admitted_since_, last_->bytes); };
   for (bool again = false;; again = true) {
@@ -169,10 +169,10 @@ std::optional<Failure> MemoryHeadroom::admit(std::uint64_t bytes) {
     }
     if (left() >= kReserve && left() - kReserve >= bytes) {
       admitted_since_ += bytes;
-      return std::nullopt;
+      return {};
     }
     if (fresh)
-      return fail(shm::Errc::limit_exceeded,
+      return shm::fail(shm::Errc::limit_exceeded,
                   "segment of " + std::to_string(bytes) + " bytes cannot be committed to memory: " +
                       std::to_string(left()) + " bytes are left in " + last_->bound + ", and shmd keeps " +
                       std::to_string(kReserve) + " of them free, so that the kernel's OOM killer does not kill it");

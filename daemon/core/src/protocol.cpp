@@ -58,11 +58,11 @@ void set_error(pb::Response& response, Errc code, std::string message) {
   error->set_message(std::move(message));
 }
 
-Result<CreateParams> create_params_from_wire(const pb::CreateRequest& c) {
+shm::Result<CreateParams> create_params_from_wire(const pb::CreateRequest& c) {
   if (c.typecode().size() != 1)
-    return fail(Errc::invalid_argument, "typecode must be one character of c b B u h H i I l L q Q f d");
+    return shm::fail(Errc::invalid_argument, "typecode must be one character of c b B u h H i I l L q Q f d");
   const auto kind = kind_from_wire(static_cast<std::uint32_t>(c.kind()));
-  if (!kind) return fail(Errc::invalid_argument, "kind must be VALUE or ARRAY");
+  if (!kind) return shm::fail(Errc::invalid_argument, "kind must be VALUE or ARRAY");
   CreateParams params;
   params.name = c.name();
   params.typecode = c.typecode()[0];

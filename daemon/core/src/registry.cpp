@@ -33,16 +33,13 @@ std::string octal(std::uint32_t mode) {
 
 // 64 bits from the kernel's CSPRNG: a token is a capability, so it must not be guessable from
 // the ones a client has seen. Blocks only until the pool is first seeded at boot.
-std::optional<std::uint64_t> random_u64(std::string& why) {
+shm::Result<std::uint64_t> random_u64() {
   std::uint64_t value = 0;
   auto* out = reinterpret_cast<unsigned char*>(&value);
   for (std::size_t got = 0; got < sizeof value;) {
     const ssize_t n = ::getrandom(out + got, sizeof value - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      why = std::string("getrandom: ") + std::strerror(errno);
-      return std::nullopt;
-    }
+    if (n < 0) return shm::fail(Errc::internal, std::string("cannot draw a hold token: getrandom: ") + std::strerror(errno));
     got += static_cast<std::size_t>(n);
   }
   return value;
@@ -50,36 +47,36 @@ std::optional<std::uint64_t> random_u64(std::string& why) {
 
 }  // namespace
 
-std::optional<Failure> Registry::check_create(const Credentials& who, const CreateParams& p,
+shm::Result<void> Registry::check_create(const Credentials& who, const CreateParams& p,
                                               const shm::SegmentSizes& sizes) const {
-  if (p.mode > 0777) return fail(Errc::invalid_argument, "mode " + octal(p.mode) + " has bits beyond 0777");
+  if (p.mode > 0777) return shm::fail(Errc::invalid_argument, "mode " + octal(p.mode) + " has bits beyond 0777");
   if (!p.initial.empty() && p.initial.size() != sizes.data_bytes)
-    return fail(Errc::invalid_argument, "initial data is " + std::to_string(p.initial.size()) +
+    return shm::fail(Errc::invalid_argument, "initial data is " + std::to_string(p.initial.size()) +
                                             " bytes; the segment holds " + std::to_string(sizes.data_bytes));
   if (sizes.data_bytes > limits_.max_segment_bytes)
-    return fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.data_bytes) +
+    return shm::fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.data_bytes) +
                                           " bytes exceeds max-segment-bytes (" +
                                           std::to_string(limits_.max_segment_bytes) + ")");
   if (by_id_.size() >= limits_.max_segments)
-    return fail(Errc::limit_exceeded,
+    return shm::fail(Errc::limit_exceeded,
                 "max-segments (" + std::to_string(limits_.max_segments) + ") segments exist already");
   if (sizes.mapping_bytes > limits_.max_total_bytes - std::min(total_bytes_, limits_.max_total_bytes))
-    return fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.mapping_bytes) +
+    return shm::fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.mapping_bytes) +
                                           " bytes would exceed max-total-bytes (" +
                                           std::to_string(limits_.max_total_bytes) + ", " +
                                           std::to_string(total_bytes_) + " in use)");
   if (!who.privileged()) {
     const auto [bytes, segments] = usage(who.uid);
     if (segments >= limits_.max_segments_per_uid)
-      return fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already holds " + std::to_string(segments) +
+      return shm::fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already holds " + std::to_string(segments) +
                                             " segments, its quota (max-segments-per-uid)");
     if (sizes.mapping_bytes > limits_.max_bytes_per_uid - std::min(bytes, limits_.max_bytes_per_uid))
-      return fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.mapping_bytes) + " bytes would exceed uid " +
+      return shm::fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.mapping_bytes) + " bytes would exceed uid " +
                                             std::to_string(who.uid) + "'s quota (max-bytes-per-uid " +
                                             std::to_string(limits_.max_bytes_per_uid) + ", " + std::to_string(bytes) +
                                             " in use)");
   }
-  return std::nullopt;
+  return {};
 }
 
 bool Registry::permits(const Credentials& who, const SegmentRecord& segment, shm::AccessMode access) noexcept {
@@ -102,38 +99,37 @@ std::pair<std::uint64_t, std::size_t> Registry::usage(uid_t uid) const {
                             : std::pair{it->second.bytes, it->second.segments};
 }
 
-Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, const CreateParams& p) {
-  if (auto why = shm::check_segment_name(p.name, limits_.max_name_length); !why.empty())
-    return fail(Errc::invalid_argument, why);
+shm::Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, const CreateParams& p) {
+  if (auto named = shm::check_segment_name(p.name, limits_.max_name_length); !named) return named.failure();
   const auto type = shm::type_info(p.typecode);
   if (!type)
-    return fail(Errc::invalid_argument, "unknown typecode; use one of c b B u h H i I l L q Q f d");
+    return shm::fail(Errc::invalid_argument, "unknown typecode; use one of c b B u h H i I l L q Q f d");
   if (p.kind == shm::Kind::value && p.length != 1)
-    return fail(Errc::invalid_argument, "a Value has length 1, not " + std::to_string(p.length));
-  if (p.kind == shm::Kind::array && p.length == 0) return fail(Errc::invalid_argument, "an Array needs length >= 1");
+    return shm::fail(Errc::invalid_argument, "a Value has length 1, not " + std::to_string(p.length));
+  if (p.kind == shm::Kind::array && p.length == 0) return shm::fail(Errc::invalid_argument, "an Array needs length >= 1");
   const auto sizes = shm::segment_sizes(type->size, p.length, p.kind);
   if (!sizes)
-    return fail(Errc::limit_exceeded, "length " + std::to_string(p.length) + " overflows the segment size");
+    return shm::fail(Errc::limit_exceeded, "length " + std::to_string(p.length) + " overflows the segment size");
 
   if (auto it = live_names_.find(p.name); it != live_names_.end()) {
     SegmentRecord& existing = by_id_.at(it->second);
-    if (!p.open_existing) return fail(Errc::already_exists, "segment '" + existing.name + "' already exists");
+    if (!p.open_existing) return shm::fail(Errc::already_exists, "segment '" + existing.name + "' already exists");
     if (!permits(who, existing, shm::AccessMode::read_write))
-      return fail(Errc::permission_denied, "segment '" + existing.name + "' exists and is not readable and writable by uid " +
+      return shm::fail(Errc::permission_denied, "segment '" + existing.name + "' exists and is not readable and writable by uid " +
                                                std::to_string(who.uid));
     if (existing.typecode != p.typecode || existing.kind != p.kind || existing.length != p.length)
-      return fail(Errc::type_mismatch, "segment '" + existing.name + "' exists with typecode '" +
+      return shm::fail(Errc::type_mismatch, "segment '" + existing.name + "' exists with typecode '" +
                                            std::string(1, existing.typecode) + "' and length " +
                                            std::to_string(existing.length));
-    if (auto refused = add_references(client, existing)) return *std::move(refused);
+    if (auto added = add_references(client, existing); !added) return added.failure();
     report_references(existing);
     return CreateOutcome{&existing, false};
   }
 
-  if (auto refused = check_create(who, p, *sizes)) return *std::move(refused);
+  if (auto allowed = check_create(who, p, *sizes); !allowed) return allowed.failure();
   if (observer_ != nullptr)
-    if (auto refused = observer_->refuse_create()) return *std::move(refused);
-  if (auto refused = headroom_.admit(sizes->mapping_bytes)) return *std::move(refused);
+    if (auto kept = observer_->keep_create(); !kept) return kept.failure();
+  if (auto admitted = headroom_.admit(sizes->mapping_bytes); !admitted) return admitted.failure();
 
   SegmentRecord record;
   record.id = next_id_;
@@ -165,27 +161,26 @@ Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, 
   return CreateOutcome{&stored, true};
 }
 
-Result<const SegmentRecord*> Registry::lookup(std::string_view name) const {
-  if (auto why = shm::check_segment_name(name, limits_.max_name_length); !why.empty())
-    return fail(Errc::invalid_argument, why);
+shm::Result<const SegmentRecord*> Registry::lookup(std::string_view name) const {
+  if (auto named = shm::check_segment_name(name, limits_.max_name_length); !named) return named.failure();
   auto it = live_names_.find(name);
-  if (it == live_names_.end()) return fail(Errc::not_found, "no segment named '" + std::string(name) + "'");
+  if (it == live_names_.end()) return shm::fail(Errc::not_found, "no segment named '" + std::string(name) + "'");
   return &by_id_.at(it->second);
 }
 
-Result<SegmentRecord*> Registry::live(std::string_view name) {
+shm::Result<SegmentRecord*> Registry::live(std::string_view name) {
   auto found = lookup(name);
   if (!found) return found.failure();
   return const_cast<SegmentRecord*>(found.value());  // we own it; lookup() is the const view
 }
 
-Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::string_view name, shm::AccessMode access) {
+shm::Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::string_view name, shm::AccessMode access) {
   auto found = live(name);
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
   // Name the access that was asked for: a reader refused for "writing" would not know why.
   if (!permits(who, record, access))
-    return fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + octal(record.mode) +
+    return shm::fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + octal(record.mode) +
                                              ") may not be attached " +
                                              (access == shm::AccessMode::read_write ? "read-write (that needs the r and w bits)"
                                                                       : "read-only (that needs the r bit)") +
@@ -193,16 +188,16 @@ Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::string_
   return &record;
 }
 
-Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
+shm::Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
                                               shm::AccessMode access) {
   auto found = attachable(who, name, access);
   if (!found) return found.failure();
-  if (auto refused = add_references(client, *found.value())) return *std::move(refused);
+  if (auto added = add_references(client, *found.value()); !added) return added.failure();
   report_references(*found.value());
   return &std::as_const(*found.value());
 }
 
-Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
+shm::Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
                                      std::uint64_t token) {
   auto found = attachable(who, name, access);
   if (!found) return found.failure();
@@ -210,7 +205,7 @@ Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, st
   auto held = token == 0 ? holds_.end() : holds_.find(token);
   if (held == holds_.end() || held->second.segment != record.id) {
     // Expired, claimed already, never issued, or another segment's: the attach stands on its own.
-    if (auto refused = add_references(client, record)) return *std::move(refused);
+    if (auto added = add_references(client, record); !added) return added.failure();
     report_references(record);
     return ClaimOutcome{&record, false};
   }
@@ -220,30 +215,29 @@ Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, st
   return ClaimOutcome{&record, true};
 }
 
-Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
+shm::Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
                                    HoldClock::time_point now) {
   const std::chrono::seconds lifetime = seconds == 0 ? kDefaultHoldLifetime : std::chrono::seconds(seconds);
   if (lifetime > kMaxHoldLifetime)
-    return fail(Errc::invalid_argument, "a hold of " + std::to_string(seconds) + " seconds is longer than the " +
+    return shm::fail(Errc::invalid_argument, "a hold of " + std::to_string(seconds) + " seconds is longer than the " +
                                             std::to_string(kMaxHoldLifetime.count()) + " allowed");
   auto held = refs_.find(client);
   if (held == refs_.end() || !held->second.contains(id))
-    return fail(Errc::not_attached, "this connection holds no reference to segment id " + std::to_string(id) +
+    return shm::fail(Errc::not_attached, "this connection holds no reference to segment id " + std::to_string(id) +
                                         ", so it may not hold it");
   SegmentRecord& record = by_id_.at(id);
   if (const std::size_t taken = holds_of(who.uid); taken >= limits_.max_holds_per_uid)
-    return fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already has " + std::to_string(taken) +
+    return shm::fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already has " + std::to_string(taken) +
                                           " holds outstanding, its limit (max-holds-per-uid); a hold ends when it is "
                                           "claimed or its seconds pass");
   if (record.references() >= kMaxReferences)
-    return fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
+    return shm::fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
                                           " references");
   std::uint64_t token = 0;
-  std::string why;
   while (token == 0 || holds_.contains(token)) {
-    const auto drawn = random_u64(why);
-    if (!drawn) return fail(Errc::internal, "cannot draw a hold token: " + why);
-    token = *drawn;
+    const auto drawn = random_u64();
+    if (!drawn) return drawn.failure();
+    token = drawn.value();
   }
   const HoldClock::time_point deadline = now + lifetime;
   holds_.emplace(token, Hold{id, who.uid, deadline});
@@ -296,10 +290,10 @@ std::size_t Registry::holds_of(uid_t uid) const {
   return it == holds_per_uid_.end() ? 0 : it->second;
 }
 
-Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
+shm::Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
   auto held = refs_.find(client);
   if (held == refs_.end() || !held->second.contains(id))
-    return fail(Errc::not_attached, "this connection holds no reference to segment id " + std::to_string(id));
+    return shm::fail(Errc::not_attached, "this connection holds no reference to segment id " + std::to_string(id));
   auto count = held->second.find(id);
   if (--count->second == 0) held->second.erase(count);
   if (held->second.empty()) refs_.erase(held);
@@ -309,17 +303,17 @@ Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
   return left;
 }
 
-Result<SegmentRecord*> Registry::live_for_owner(const Credentials& who, std::string_view name, const char* what) {
+shm::Result<SegmentRecord*> Registry::live_for_owner(const Credentials& who, std::string_view name, const char* what) {
   auto found = live(name);
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
   if (!who.privileged() && who.uid != record.creator.uid)
-    return fail(Errc::permission_denied, std::string("only the owner (uid ") + std::to_string(record.creator.uid) +
+    return shm::fail(Errc::permission_denied, std::string("only the owner (uid ") + std::to_string(record.creator.uid) +
                                              ") or root may " + what + " segment '" + record.name + "'");
   return &record;
 }
 
-Result<bool> Registry::remove(const Credentials& who, std::string_view name) {
+shm::Result<bool> Registry::remove(const Credentials& who, std::string_view name) {
   auto found = live_for_owner(who, name, "remove");
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
@@ -328,8 +322,8 @@ Result<bool> Registry::remove(const Credentials& who, std::string_view name) {
   return release_if_unreferenced(record);
 }
 
-Result<const SegmentRecord*> Registry::chmod(const Credentials& who, std::string_view name, std::uint32_t mode) {
-  if (mode > 0777) return fail(Errc::invalid_argument, "mode " + octal(mode) + " has bits beyond 0777");
+shm::Result<const SegmentRecord*> Registry::chmod(const Credentials& who, std::string_view name, std::uint32_t mode) {
+  if (mode > 0777) return shm::fail(Errc::invalid_argument, "mode " + octal(mode) + " has bits beyond 0777");
   auto found = live_for_owner(who, name, "change the mode of");
   if (!found) return found.failure();
   found.value()->mode = mode;
@@ -349,14 +343,14 @@ void Registry::drop_client(ClientId client) {
   }
 }
 
-Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentials& who, std::uint64_t id,
+shm::Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentials& who, std::uint64_t id,
                                                 std::uint32_t references) {
   auto it = by_id_.find(id);
-  if (it == by_id_.end()) return fail(Errc::not_found, "no segment with id " + std::to_string(id));
+  if (it == by_id_.end()) return shm::fail(Errc::not_found, "no segment with id " + std::to_string(id));
   SegmentRecord& record = it->second;
   const std::string segment = "segment '" + record.name + "' (id " + std::to_string(id);
   if (!permits(who, record, shm::AccessMode::read_only))
-    return fail(Errc::permission_denied,
+    return shm::fail(Errc::permission_denied,
                 segment + ", mode " + octal(record.mode) + ") is not readable by uid " + std::to_string(who.uid));
   // Only references the daemon counted before it went down can be claimed, and each only once:
   // anything more would let a reader keep any segment's memory alive for as long as it likes.
@@ -364,9 +358,9 @@ Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentia
   if (wanted > record.unclaimed) {
     const std::string asked = "; this Reattach asked for " + std::to_string(wanted);
     if (!record.restored)
-      return fail(Errc::not_attached, segment + ") was not restored after a daemon restart, so it has 0 unclaimed "
+      return shm::fail(Errc::not_attached, segment + ") was not restored after a daemon restart, so it has 0 unclaimed "
                                                 "references from before one" + asked);
-    return fail(Errc::not_attached, segment + ") has " + std::to_string(record.unclaimed) +
+    return shm::fail(Errc::not_attached, segment + ") has " + std::to_string(record.unclaimed) +
                                         " unclaimed references from before the daemon restarted" + asked);
   }
   record.unclaimed -= wanted;
@@ -375,10 +369,10 @@ Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentia
   return &std::as_const(record);  // references() did not change: nothing to record
 }
 
-Result<const SegmentRecord*> Registry::restore(SegmentRecord record, std::uint32_t references) {
-  if (by_id_.contains(record.id)) return fail(Errc::already_exists, "segment id " + std::to_string(record.id) + " restored twice");
+shm::Result<const SegmentRecord*> Registry::restore(SegmentRecord record, std::uint32_t references) {
+  if (by_id_.contains(record.id)) return shm::fail(Errc::already_exists, "segment id " + std::to_string(record.id) + " restored twice");
   if (!record.removed && live_names_.contains(record.name))
-    return fail(Errc::already_exists, "segment '" + record.name + "' restored twice");
+    return shm::fail(Errc::already_exists, "segment '" + record.name + "' restored twice");
   record.refcount = 0;
   record.unclaimed = std::min(references, kMaxReferences);
   record.restored = true;
@@ -424,13 +418,13 @@ void Registry::for_each_after(std::string_view after_name, std::uint64_t after_i
     if (!fn(by_id_.at(it->second))) return;
 }
 
-std::optional<Failure> Registry::add_references(ClientId client, SegmentRecord& record) {
+shm::Result<void> Registry::add_references(ClientId client, SegmentRecord& record) {
   if (record.references() >= kMaxReferences)
-    return fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
+    return shm::fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
                                           " references");
   ++record.refcount;
   ++refs_[client][record.id];
-  return std::nullopt;
+  return {};
 }
 
 void Registry::report_references(const SegmentRecord& record) {

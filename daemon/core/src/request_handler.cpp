@@ -21,7 +21,7 @@ constexpr std::size_t kListPageBudget = shm::wire::kMaxFrameBytes - 4096;
 
 void set_error(Reply& reply, Errc code, std::string message) { shmd::set_error(reply.response, code, std::move(message)); }
 
-void set_failure(Reply& reply, const Failure& f) { set_error(reply, f.code, f.message); }
+void set_failure(Reply& reply, const shm::Failure& f) { set_error(reply, f.code, f.message); }
 
 std::string octal_mode(std::uint32_t mode) {
   char buf[8];
@@ -29,20 +29,17 @@ std::string octal_mode(std::uint32_t mode) {
   return buf;
 }
 
-// A writable attach shares the registry's memfd: no copy per attach, and the reply keeps it open
-// however long the socket makes the session wait. A read-only attach gets the memfd reopened
-// O_RDONLY: mmap(PROT_WRITE, MAP_SHARED) and mprotect(PROT_WRITE) of it then fail with EACCES,
-// whatever the client tries.
-bool attach_fd(Reply& reply, const SegmentRecord& r, shm::AccessMode access) {
-  if (access == shm::AccessMode::read_write) {
-    reply.fd = r.memfd;
-    return true;
-  }
+// The fd a reply hands over. A writable attach shares the registry's memfd: no copy per attach,
+// and the reply keeps it open however long the socket makes the session wait. A read-only attach
+// gets the memfd reopened O_RDONLY: mmap(PROT_WRITE, MAP_SHARED) and mprotect(PROT_WRITE) of it
+// then fail with EACCES, whatever the client tries.
+shm::Result<shm::SharedFd> segment_fd(const SegmentRecord& r, shm::AccessMode access) {
+  if (access == shm::AccessMode::read_write) return r.memfd;
   const std::string path = "/proc/self/fd/" + std::to_string(r.memfd.get());
-  reply.fd = shm::UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (reply.fd) return true;
-  set_error(reply, Errc::limit_exceeded, std::string("cannot pass the segment: ") + std::strerror(errno));
-  return false;
+  shm::UniqueFd reopened(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // Whatever open() says, the daemon is short of descriptors (or memory) to pass it: a limit.
+  if (!reopened) return shm::fail(Errc::limit_exceeded, std::string("cannot pass the segment: ") + std::strerror(errno));
+  return shm::SharedFd(std::move(reopened));
 }
 
 // Who may not read a segment still sees it listed (as with ipcs), but not who made it or when.
@@ -87,9 +84,9 @@ Reply RequestHandler::protocol_error(std::string message) {
   return reply;
 }
 
-Reply RequestHandler::refusal(std::string why) {
+Reply RequestHandler::refusal(const shm::Failure& why) {
   Reply reply;
-  set_error(reply, Errc::limit_exceeded, std::move(why));
+  set_error(reply, why.code, why.message);
   reply.close_connection = true;
   return reply;
 }
@@ -127,13 +124,15 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
     body->mutable_segment()->set_refcount(left ? left.value() : 0);
     return;
   }
-  if (!attach_fd(reply, *outcome->segment, shm::AccessMode::read_write)) {
+  auto fd = segment_fd(*outcome->segment, shm::AccessMode::read_write);
+  if (!fd) {
     // The client never sees this reference: undo it, and undo the segment if we made it.
     const std::uint64_t id = outcome->segment->id;
     if (outcome->created) (void)registry_.remove(ctx.credentials, params.name);
     (void)registry_.detach(ctx.client, id);
-    return;
+    return set_failure(reply, fd.failure());
   }
+  reply.fd = std::move(fd.value());
   auto* body = reply.response.mutable_create();
   to_wire(*outcome->segment, *body->mutable_segment());
   body->set_created(outcome->created);
@@ -146,10 +145,12 @@ void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req
   if (!outcome) return set_failure(reply, outcome.failure());
   // If the fd cannot be passed, a claimed hold's reference goes with the detach: the hold is spent,
   // as it would be by a receiver that claimed and then failed.
-  if (!attach_fd(reply, *outcome->segment, access)) {
+  auto fd = segment_fd(*outcome->segment, access);
+  if (!fd) {
     (void)registry_.detach(ctx.client, outcome->segment->id);
-    return;
+    return set_failure(reply, fd.failure());
   }
+  reply.fd = std::move(fd.value());
   auto* body = reply.response.mutable_attach();
   to_wire(*outcome->segment, *body->mutable_segment());
   body->set_claimed(outcome->claimed);

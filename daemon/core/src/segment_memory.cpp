@@ -17,12 +17,12 @@
 namespace shmd {
 namespace {
 
-Failure system_failure(const char* what, int err) {
-  return fail(shm::Errc::internal, std::string(what) + ": " + std::strerror(err));
+shm::Failure system_failure(const char* what, int err) {
+  return shm::fail(shm::Errc::internal, std::string(what) + ": " + std::strerror(err));
 }
 
 // Writes `header` at offset 0 and `trailing` right after it, in one pwritev unless it comes up short.
-Result<bool> write_prefix(int fd, const shm::SegmentHeader& header, std::string_view trailing) {
+shm::Result<void> write_prefix(int fd, const shm::SegmentHeader& header, std::string_view trailing) {
   auto* head = reinterpret_cast<const char*>(&header);
   const std::size_t total = sizeof header + trailing.size();
   for (std::size_t done = 0; done < total;) {
@@ -33,12 +33,12 @@ Result<bool> write_prefix(int fd, const shm::SegmentHeader& header, std::string_
       iov[parts++] = {const_cast<char*>(trailing.data() + from), trailing.size() - from};
     const ssize_t n = ::pwritev(fd, iov, parts, static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == ENOMEM || errno == ENOSPC))
-      return fail(shm::Errc::limit_exceeded, "the system has no memory for the segment");
+    if (n < 0 && shm::errc_from_errno(errno) == shm::Errc::limit_exceeded)
+      return shm::fail(shm::Errc::limit_exceeded, "the system has no memory for the segment");
     if (n <= 0) return system_failure("pwritev(memfd)", n < 0 ? errno : EIO);
     done += static_cast<std::size_t>(n);
   }
-  return true;
+  return {};
 }
 
 /// Segments up to this size are written whole instead of fallocate()d first: one system call less.
@@ -48,17 +48,17 @@ constexpr std::array<char, kWholeWriteLimit - sizeof(shm::SegmentHeader)> kZeros
 
 }  // namespace
 
-Result<bool> restrict_memfd_mode(int fd) {
+shm::Result<void> restrict_memfd_mode(int fd) {
   if (::fchmod(fd, 0600) != 0) return system_failure("fchmod(memfd)", errno);
-  return true;
+  return {};
 }
 
-Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::string_view initial) {
+shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::string_view initial) {
   // The memfd name only shows in /proc/PID/fd links; the kernel caps it at 249 bytes.
   const std::string memfd_name = ("shmd:" + record.name).substr(0, 249);
   shm::UniqueFd fd(::memfd_create(memfd_name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (!fd) return system_failure("memfd_create", errno);
-  if (auto locked = restrict_memfd_mode(fd.get()); !locked.ok()) return locked.failure();
+  if (auto locked = restrict_memfd_mode(fd.get()); !locked) return locked.failure();
   // The header is built here and written with the initial data in one pwritev: no mapping, no
   // page fault in the daemon. Copying the freshly initialised mutex is sound because a
   // process-shared mutex holds no addresses (every process maps it elsewhere anyway) and nobody
@@ -72,10 +72,10 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
   header.length = record.length;
   header.data_offset = record.sizes.data_offset;
   if (auto err = shm::init_robust_mutex(header.mutex))
-    return fail(shm::Errc::internal, "pthread_mutex_init: " + err.message());
+    return shm::fail(shm::Errc::internal, "pthread_mutex_init: " + err.message());
   std::string_view trailing = initial;  // what follows the header: an Array's elements
   if (record.kind == shm::Kind::value) {
-    if (initial.size() > sizeof header.value) return fail(shm::Errc::internal, "a Value's initial data does not fit");
+    if (initial.size() > sizeof header.value) return shm::fail(shm::Errc::internal, "a Value's initial data does not fit");
     if (!initial.empty()) std::memcpy(header.value, initial.data(), initial.size());  // data() may be null
     trailing = {};
   }
@@ -91,16 +91,16 @@ Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::str
     trailing = std::string_view(kZeros.data(), record.sizes.mapping_bytes - sizeof header);
   if (!write_whole) {
     if (record.sizes.mapping_bytes > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()))
-      return fail(shm::Errc::limit_exceeded,
+      return shm::fail(shm::Errc::limit_exceeded,
                   "segment of " + std::to_string(record.sizes.mapping_bytes) + " bytes is larger than a file can be");
     if (::fallocate(fd.get(), 0, 0, static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
       const int err = errno;
-      return fail(shm::Errc::limit_exceeded, "segment of " + std::to_string(record.sizes.mapping_bytes) +
+      return shm::fail(shm::Errc::limit_exceeded, "segment of " + std::to_string(record.sizes.mapping_bytes) +
                                                  " bytes cannot be committed to memory: fallocate: " +
                                                  std::strerror(err));
     }
   }
-  if (auto written = write_prefix(fd.get(), header, trailing); !written.ok()) return written.failure();
+  if (auto written = write_prefix(fd.get(), header, trailing); !written) return written.failure();
 
   if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
     return system_failure("fcntl(F_ADD_SEALS)", errno);

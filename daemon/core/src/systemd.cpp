@@ -5,6 +5,7 @@
 
 #include <charconv>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 namespace shmd {
@@ -55,10 +56,13 @@ void Notifier::stopping() const {
   if (enabled_) ::sd_notify(0, "STOPPING=1");
 }
 
-bool Notifier::store_fd(std::string_view name, int fd) const {
-  if (!enabled_) return false;
+shm::Result<void> Notifier::store_fd(std::string_view name, int fd) const {
+  if (!enabled_) return shm::fail(shm::Errc::internal, "no service manager to keep " + std::string(name));
   const std::string message = "FDSTORE=1\nFDNAME=" + std::string(name);
-  return ::sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1) > 0;
+  const int rc = ::sd_pid_notify_with_fds(0, 0, message.c_str(), &fd, 1);
+  if (rc > 0) return {};
+  return shm::fail(shm::Errc::internal, "cannot send " + std::string(name) + " to the fd store: " +
+                                            (rc < 0 ? std::strerror(-rc) : "NOTIFY_SOCKET is not set"));
 }
 
 void Notifier::remove_fd(std::string_view name) const {

@@ -6,9 +6,10 @@
 
 #include <cstddef>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
+
+#include "shm/result.hpp"
 
 namespace shmd {
 
@@ -35,8 +36,8 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
   /// Limits of `total` connections and `per_uid` per non-root uid.
   ConnectionLimiter(std::size_t total, std::size_t per_uid) : total_(total), per_uid_(per_uid) {}
 
-  /// A slot for a new connection of `uid`, or the reason there is none.
-  std::optional<Slot> admit(uid_t uid, std::string& why);
+  /// A slot for a new connection of `uid`, or why there is none (limit_exceeded).
+  shm::Result<Slot> admit(uid_t uid);
 
  private:
   void release(uid_t uid) noexcept;

@@ -12,7 +12,7 @@
 #include "shmd/fd_store.hpp"
 #include "shmd/registry.hpp"
 #include "shmd/request_handler.hpp"
-#include "shmd/result.hpp"
+#include "shm/result.hpp"
 #include "shmd/server.hpp"
 #include "shmd/systemd.hpp"
 
@@ -28,7 +28,7 @@ class Daemon {
  public:
   /// Takes or binds the socket (refusing if another daemon answers there), restores stored
   /// segments, and prepares to serve.
-  static Result<std::unique_ptr<Daemon>> create(Config config);
+  static shm::Result<std::unique_ptr<Daemon>> create(Config config);
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
   /// Stops, drops every session and removes the socket file (unless systemd owns it).

@@ -5,12 +5,12 @@
 #include <string>
 
 #include "shm/unique_fd.hpp"
-#include "shmd/result.hpp"
+#include "shm/result.hpp"
 
 namespace shmd {
 
 /// Creates the parent directory if missing, checks for a live daemon on `path`, removes a stale
 /// socket file, binds, chmods to `mode` and listens. Refuses to touch a path that is not a socket.
-Result<shm::UniqueFd> bind_listening_socket(const std::string& path, std::uint32_t mode);
+shm::Result<shm::UniqueFd> bind_listening_socket(const std::string& path, std::uint32_t mode);
 
 }  // namespace shmd

@@ -30,7 +30,7 @@ class FdStore final : public RegistryObserver {
   /// Rebuilds the registry from descriptors systemd handed back, taking those it recognises out
   /// of `inherited`; then writes a fresh journal of exactly the restored state. Returns how many
   /// segments came back.
-  Result<std::size_t> restore(std::vector<InheritedFd>& inherited);
+  shm::Result<std::size_t> restore(std::vector<InheritedFd>& inherited);
 
   void segment_created(const SegmentRecord& record) override;
   void segment_updated(const SegmentRecord& record) override;
@@ -39,7 +39,7 @@ class FdStore final : public RegistryObserver {
   void segment_references(const SegmentRecord& record) override;
 
   /// limit_exceeded once the store has no room for another segment beside the journal.
-  [[nodiscard]] std::optional<Failure> refuse_create() const override;
+  [[nodiscard]] shm::Result<void> keep_create() const override;
 
   /// How many segments the store can keep (its capacity less kJournalSlots).
   [[nodiscard]] std::size_t segment_capacity() const noexcept;
@@ -47,11 +47,11 @@ class FdStore final : public RegistryObserver {
   [[nodiscard]] std::size_t stored_segments() const noexcept { return segment_ids_.size(); }
 
  private:
-  bool start_journal(std::uint64_t generation);
+  shm::Result<void> start_journal(std::uint64_t generation);
   /// Replaces the journal by a snapshot when it has grown too long; true if it did.
   bool compact_if_due();
   void append(const shmd::journal::v1::JournalRecord& record);
-  bool store(const std::string& name, int fd);
+  shm::Result<void> store(const std::string& name, int fd);
   void unstore(const std::string& name);
 
   const Notifier& notifier_;        ///< the channel to systemd

@@ -6,7 +6,7 @@
 #include <map>
 
 #include "shm/unique_fd.hpp"
-#include "shmd/result.hpp"
+#include "shm/result.hpp"
 #include "shmd_journal.pb.h"
 
 namespace shmd {
@@ -18,12 +18,12 @@ using JournalState = std::map<std::uint64_t, shmd::journal::v1::SegmentMeta>;
 class Journal {
  public:
   /// A new journal memfd whose header says `generation`.
-  static Result<Journal> create(std::uint64_t generation);
+  static shm::Result<Journal> create(std::uint64_t generation);
   /// Replays the journal in `fd`; stops quietly at a torn tail (the daemon died mid-append).
-  static Result<JournalState> replay(int fd, std::uint64_t& generation);
+  static shm::Result<JournalState> replay(int fd, std::uint64_t& generation);
 
-  /// Appends one record; false if the write failed (then the journal is no longer trustworthy).
-  bool append(const shmd::journal::v1::JournalRecord& record);
+  /// Appends one record; a failed write leaves the journal untrustworthy.
+  shm::Result<void> append(const shmd::journal::v1::JournalRecord& record);
   /// The memfd, to be handed to the fd store.
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
   /// This journal's generation (bumped by every compaction).

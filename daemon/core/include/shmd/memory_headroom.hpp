@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "shmd/result.hpp"
+#include "shm/result.hpp"
 
 namespace shmd {
 
@@ -40,7 +40,7 @@ class MemoryHeadroom {
   /// would leave less than kReserve. A small request may be judged on a reading at most 100 ms
   /// old, less what was admitted since; a large one, a refusal, or one close to the bound
   /// measures afresh. Measuring costs tens of microseconds, more than a whole small create.
-  std::optional<Failure> admit(std::uint64_t bytes);
+  shm::Result<void> admit(std::uint64_t bytes);
 
  private:
   /// A mounted cgroup hierarchy that accounts memory.

@@ -12,7 +12,7 @@
 #include "shmd.pb.h"
 #include "shmd_journal.pb.h"
 #include "shmd/registry.hpp"
-#include "shmd/result.hpp"
+#include "shm/result.hpp"
 #include "shmd/segment_record.hpp"
 
 namespace shmd {
@@ -29,7 +29,7 @@ void to_wire(const SegmentRecord& record, shmd::v1::SegmentInfo& out);
 void set_error(shmd::v1::Response& response, shm::Errc code, std::string message);
 /// The registry's CreateParams for `create` (whose strings it points into), or why they are not
 /// valid: a typecode that is not one character, a kind that is neither VALUE nor ARRAY.
-Result<CreateParams> create_params_from_wire(const shmd::v1::CreateRequest& create);
+shm::Result<CreateParams> create_params_from_wire(const shmd::v1::CreateRequest& create);
 /// The journal's record of `record`'s metadata and restorable references.
 shmd::journal::v1::SegmentMeta to_journal(const SegmentRecord& record);
 

@@ -16,7 +16,7 @@
 #include "shmd/credentials.hpp"
 #include "shmd/limits.hpp"
 #include "shmd/memory_headroom.hpp"
-#include "shmd/result.hpp"
+#include "shm/result.hpp"
 #include "shmd/segment_record.hpp"
 
 namespace shmd {
@@ -80,8 +80,8 @@ class RegistryObserver {
   /// A segment's references changed (and it was not released): its restorable_references() are
   /// what a restart must know.
   virtual void segment_references(const SegmentRecord& record) = 0;
-  /// Why a new segment could not be kept across a restart, if it could not; such a create fails.
-  [[nodiscard]] virtual std::optional<Failure> refuse_create() const { return std::nullopt; }
+  /// Whether a new segment can be kept across a restart; a create it refuses fails.
+  [[nodiscard]] virtual shm::Result<void> keep_create() const { return {}; }
 };
 
 /// Owns every segment. A segment lives until removed; Remove takes the name away at once and
@@ -96,19 +96,19 @@ class Registry {
 
   /// Creates a segment owned by `who` and gives `client` a reference to it. With open_existing,
   /// an existing segment needs read and write permission.
-  Result<CreateOutcome> create(ClientId client, const Credentials& who, const CreateParams& params);
+  shm::Result<CreateOutcome> create(ClientId client, const Credentials& who, const CreateParams& params);
   /// Gives `client` a reference to the live segment called `name`, if `who` may access it so.
-  Result<const SegmentRecord*> attach(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access);
+  shm::Result<const SegmentRecord*> attach(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access);
   /// attach(), except that when `token` names a live hold of that same segment, the hold's
   /// reference becomes `client`'s instead of a new one being added (refcount unchanged). Any
   /// other token is no error: the attach then takes a reference of its own.
-  Result<ClaimOutcome> claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
+  shm::Result<ClaimOutcome> claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
                              std::uint64_t token);
   /// Adds one reference to segment `id` that no client owns, for `seconds` (0: the default,
   /// more than kMaxHoldLifetime: invalid_argument) from `now`, unless claimed first. `client` must
   /// hold a reference to `id` itself (else not_attached); `who.uid` may have at most
   /// max_holds_per_uid holds outstanding (else limit_exceeded).
-  Result<HoldOutcome> hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
+  shm::Result<HoldOutcome> hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
                            HoldClock::time_point now);
   /// Ends every hold whose deadline is not after `now`, releasing what only a hold kept alive;
   /// returns how many ended.
@@ -120,25 +120,25 @@ class Registry {
   /// Outstanding holds taken by `uid`.
   [[nodiscard]] std::size_t holds_of(uid_t uid) const;
   /// Drops one of `client`'s references to segment `id`; returns the references left.
-  Result<std::uint32_t> detach(ClientId client, std::uint64_t id);
+  shm::Result<std::uint32_t> detach(ClientId client, std::uint64_t id);
   /// Takes `name` away (owner or root only); true when the memory was freed at once. The
   /// segment's holds end with its name: a claim goes by name, so none could be claimed any more.
-  Result<bool> remove(const Credentials& who, std::string_view name);
+  shm::Result<bool> remove(const Credentials& who, std::string_view name);
   /// Changes the permission bits (owner or root only).
-  Result<const SegmentRecord*> chmod(const Credentials& who, std::string_view name, std::uint32_t mode);
+  shm::Result<const SegmentRecord*> chmod(const Credentials& who, std::string_view name, std::uint32_t mode);
   /// Drops every reference `client` holds (its connection closed). Holds it took stay.
   void drop_client(ClientId client);
   /// Hands `client` `references` (0 means 1) of the references segment `id` (live or removed)
   /// had before a daemon restart and nobody has reattached yet, without an fd: a client
   /// re-registering mappings it kept across the restart. Needs read permission; refused whole
   /// (not_attached) for a segment that was not restored or has fewer unclaimed references.
-  Result<const SegmentRecord*> reattach(ClientId client, const Credentials& who, std::uint64_t id,
+  shm::Result<const SegmentRecord*> reattach(ClientId client, const Credentials& who, std::uint64_t id,
                                         std::uint32_t references);
 
   /// Adopts a segment recovered after a restart, which had `references` references when the
   /// daemon went down; they wait, unclaimed, for their clients to reattach them. Ephemeral and
   /// removed segments stay at least until sweep_unreferenced().
-  Result<const SegmentRecord*> restore(SegmentRecord record, std::uint32_t references);
+  shm::Result<const SegmentRecord*> restore(SegmentRecord record, std::uint32_t references);
   /// Ends the restore grace period: drops every unclaimed reference from before the restart,
   /// then releases every unreferenced segment that is ephemeral or removed; returns how many.
   std::size_t sweep_unreferenced();
@@ -153,7 +153,7 @@ class Registry {
   [[nodiscard]] const SegmentRecord* find(std::string_view name) const;
   /// The live segment called `name`; invalid_argument for a malformed name (never echoed back),
   /// not_found if there is none.
-  [[nodiscard]] Result<const SegmentRecord*> lookup(std::string_view name) const;
+  [[nodiscard]] shm::Result<const SegmentRecord*> lookup(std::string_view name) const;
   /// Calls `fn` for each segment (live or removed-but-referenced) ordered by (name, id) and
   /// strictly after (`after_name`, `after_id`), until `fn` returns false.
   void for_each_after(std::string_view after_name, std::uint64_t after_id,
@@ -175,16 +175,16 @@ class Registry {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
-  [[nodiscard]] std::optional<Failure> check_create(const Credentials& who, const CreateParams& params,
+  [[nodiscard]] shm::Result<void> check_create(const Credentials& who, const CreateParams& params,
                                                     const shm::SegmentSizes& sizes) const;
-  [[nodiscard]] std::optional<Failure> add_references(ClientId client, SegmentRecord& record);
+  [[nodiscard]] shm::Result<void> add_references(ClientId client, SegmentRecord& record);
   /// Releases `record` if nothing references it and it is ephemeral or removed; true if it did
   /// (`record` is then gone).
   bool release_if_unreferenced(SegmentRecord& record);
   /// After `record`'s references() went down: releases it, or tells the observer the new count.
   void references_dropped(SegmentRecord& record);
   void report_references(const SegmentRecord& record);
-  Result<SegmentRecord*> attachable(const Credentials& who, std::string_view name, shm::AccessMode access);
+  shm::Result<SegmentRecord*> attachable(const Credentials& who, std::string_view name, shm::AccessMode access);
   /// One outstanding hold.
   struct Hold {
     std::uint64_t segment;          ///< the held segment's id
@@ -196,8 +196,8 @@ class Registry {
   void forget_hold(HoldMap::iterator hold, SegmentRecord& record);
   void release_holds_of(SegmentRecord& record);
   void take_name(SegmentRecord& record);
-  Result<SegmentRecord*> live(std::string_view name);
-  Result<SegmentRecord*> live_for_owner(const Credentials& who, std::string_view name, const char* what);
+  shm::Result<SegmentRecord*> live(std::string_view name);
+  shm::Result<SegmentRecord*> live_for_owner(const Credentials& who, std::string_view name, const char* what);
 
   /// What one uid holds, for quotas.
   struct Usage {

@@ -4,6 +4,7 @@
 #include <functional>
 #include <string>
 
+#include "shm/result.hpp"
 #include "shm/shared_fd.hpp"
 #include "shmd.pb.h"
 #include "shmd/credentials.hpp"
@@ -44,9 +45,8 @@ class RequestHandler {
   Reply handle(const RequestContext& ctx, const shmd::v1::Request& request);
   /// The reply to bytes that are not a valid frame or message: PROTOCOL_ERROR, then close.
   static Reply protocol_error(std::string message);
-  /// The reply to a connection refused before it was served (a connection cap): LIMIT_EXCEEDED
-  /// saying `why`, then close.
-  static Reply refusal(std::string why);
+  /// The reply to a connection refused before it was served (a connection cap): `why`, then close.
+  static Reply refusal(const shm::Failure& why);
   /// Called after every new hold, so the daemon can bring its expiry timer forward.
   void set_hold_listener(std::function<void()> listener) { hold_listener_ = std::move(listener); }
 

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shm/result.hpp"
 #include "shm/unique_fd.hpp"
 
 namespace shmd {
@@ -44,7 +45,7 @@ class Notifier {
   /// STOPPING=1.
   void stopping() const;
   /// FDSTORE=1 with FDNAME=name: systemd keeps a duplicate of `fd` across our restarts.
-  bool store_fd(std::string_view name, int fd) const;
+  shm::Result<void> store_fd(std::string_view name, int fd) const;
   /// FDSTOREREMOVE=1 with FDNAME=name: systemd closes its copies.
   void remove_fd(std::string_view name) const;
 
