@@ -130,9 +130,7 @@ Segment Client::attach(std::string_view name, AccessMode mode, std::error_code& 
 
 Segment Client::claim(std::string_view name, std::uint64_t token, AccessMode mode, std::error_code& ec) {
   pb::Request request;
-  request.mutable_attach()->set_name(std::string(name));
-  request.mutable_attach()->set_read_only(mode == AccessMode::read_only);
-  request.mutable_attach()->set_claim(token);
+  detail::to_wire(name, mode, token, *request.mutable_attach());
   pb::Response response;
   UniqueFd fd;
   if (!exchange(connection_, request, response, ec, &fd)) return {};

@@ -50,6 +50,12 @@ SegmentInfo from_wire(const pb::SegmentInfo& s) {
   return info;
 }
 
+void to_wire(std::string_view name, AccessMode mode, std::uint64_t token, pb::AttachRequest& out) {
+  out.set_name(std::string(name));
+  out.set_read_only(mode == AccessMode::read_only);
+  out.set_claim(token);
+}
+
 void to_wire(std::string_view name, const SegmentSpec& spec, pb::CreateRequest& c) {
   c.set_name(std::string(name));
   c.set_typecode(std::string(1, spec.typecode));

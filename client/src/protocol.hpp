@@ -2,6 +2,7 @@
 /// The client's side of the wire: every conversion between shmd.v1 messages and libshmclient's
 /// public types lives here, as Plasma keeps it in one protocol file per side.
 
+#include <cstdint>
 #include <string_view>
 
 #include "shm/client.hpp"
@@ -20,6 +21,8 @@ shmd::v1::Kind to_wire(Kind kind) noexcept;
 Kind from_wire(shmd::v1::Kind kind) noexcept;
 /// What the daemon says about one segment.
 SegmentInfo from_wire(const shmd::v1::SegmentInfo& info);
+/// Fills `out` to attach `name` with `mode`, claiming the hold `token` names (0: none).
+void to_wire(std::string_view name, AccessMode mode, std::uint64_t token, shmd::v1::AttachRequest& out);
 /// Fills `out` to create `name` as `spec` says (create() and create_detached() share it).
 void to_wire(std::string_view name, const SegmentSpec& spec, shmd::v1::CreateRequest& out);
 

@@ -30,6 +30,10 @@ std::optional<shm::Kind> kind_from_wire(std::uint32_t number) noexcept {
   return std::nullopt;
 }
 
+shm::AccessMode access_from_wire(const pb::AttachRequest& attach) noexcept {
+  return attach.read_only() ? shm::AccessMode::read_only : shm::AccessMode::read_write;
+}
+
 void to_wire(const SegmentRecord& r, pb::SegmentInfo& out) {
   out.set_id(r.id);
   out.set_name(r.name);

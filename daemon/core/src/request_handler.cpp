@@ -140,7 +140,7 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
 
 void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   const pb::AttachRequest& a = req.attach();
-  const shm::AccessMode access = a.read_only() ? shm::AccessMode::read_only : shm::AccessMode::read_write;
+  const shm::AccessMode access = access_from_wire(a);
   auto outcome = registry_.claim(ctx.client, ctx.credentials, a.name(), access, a.claim());
   if (!outcome) return set_failure(reply, outcome.failure());
   // If the fd cannot be passed, a claimed hold's reference goes with the detach: the hold is spent,

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "shm/access_mode.hpp"
 #include "shm/error.hpp"
 #include "shm/kind.hpp"
 #include "shmd.pb.h"
@@ -23,6 +24,8 @@ shmd::v1::ErrorCode to_wire(shm::Errc code) noexcept;
 shmd::v1::Kind to_wire(shm::Kind kind) noexcept;
 /// The Kind numbered `number` on the wire or in the journal, or nothing for any other number.
 std::optional<shm::Kind> kind_from_wire(std::uint32_t number) noexcept;
+/// The access an Attach asks for.
+shm::AccessMode access_from_wire(const shmd::v1::AttachRequest& attach) noexcept;
 /// Fills `out` with what a reply says about `record`.
 void to_wire(const SegmentRecord& record, shmd::v1::SegmentInfo& out);
 /// Makes `response` an error reply: `code` and `message`, and no body.
