@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "process.hpp"
+#include "shm/format.hpp"
 #include "tasks.hpp"
 
 namespace shm::lab {

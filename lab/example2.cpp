@@ -12,6 +12,7 @@
 #include <numeric>
 
 #include "process.hpp"
+#include "shm/format.hpp"
 #include "tasks.hpp"
 
 namespace shm::lab {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "process.hpp"
+#include "shm/format.hpp"
 #include "tasks.hpp"
 
 namespace shm::lab {

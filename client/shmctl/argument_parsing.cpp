@@ -1,6 +1,7 @@
 #include "argument_parsing.hpp"
 
 #include "command_error.hpp"
+#include "shm/format.hpp"
 #include "shm/shm.hpp"
 
 namespace shmctl {

@@ -4,6 +4,7 @@
 #include "argument_parsing.hpp"
 #include "command.hpp"
 #include "command_error.hpp"
+#include "shm/format.hpp"
 #include "unsigned_validator.hpp"
 
 namespace shmctl {

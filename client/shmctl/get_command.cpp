@@ -4,6 +4,7 @@
 
 #include "command.hpp"
 #include "element_access.hpp"
+#include "shm/format.hpp"
 
 namespace shmctl {
 namespace {

@@ -5,10 +5,11 @@
 #include <string>
 #include <string_view>
 
+#include "shm/json_quote.hpp"
+
 namespace shmctl {
 
-/// `s` as a JSON string literal, quotes included; control characters are \u-escaped.
-std::string json_quote(std::string_view s);
+using shm::json_quote;
 
 /// A JSON object under construction. Separate method names per JSON type keep a string literal
 /// from silently becoming a bool.

@@ -5,6 +5,7 @@
 #include "command.hpp"
 #include "command_error.hpp"
 #include "element_access.hpp"
+#include "shm/format.hpp"
 #include "unsigned_validator.hpp"
 
 namespace shmctl {

@@ -12,6 +12,7 @@
 #include "child_process.hpp"
 #include "daemon_process.hpp"
 #include "eventually.hpp"
+#include "shm/format.hpp"
 #include "shm/shm.hpp"
 
 namespace {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "shm/format.hpp"
 #include "shm/shm.hpp"
 
 namespace {

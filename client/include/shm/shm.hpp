@@ -4,7 +4,6 @@
 #include "shm/array.hpp"
 #include "shm/client.hpp"
 #include "shm/error.hpp"
-#include "shm/format.hpp"
 #include "shm/lock_guard.hpp"
 #include "shm/segment.hpp"
 #include "shm/segment_info.hpp"

@@ -12,6 +12,7 @@
 
 #include "shm/error.hpp"
 #include "shm/hex_digits.hpp"
+#include "shm/json_quote.hpp"
 
 namespace shm::detail {
 /// Records why the last operation on this thread failed (defined in client.cpp).
@@ -81,25 +82,11 @@ std::string bytes_repr(unsigned char b) {
   return s;
 }
 
-/// A one-character JSON string; bytes outside printable ASCII read as Latin-1 code points.
+/// A one-character JSON string; bytes outside ASCII read as Latin-1 code points (\u00XX), the
+/// rest is escaped as any JSON string is.
 std::string json_char(unsigned char b) {
-  std::string s = "\"";
-  switch (b) {
-    case '"': s += "\\\""; break;
-    case '\\': s += "\\\\"; break;
-    case '\b': s += "\\b"; break;
-    case '\f': s += "\\f"; break;
-    case '\n': s += "\\n"; break;
-    case '\r': s += "\\r"; break;
-    case '\t': s += "\\t"; break;
-    default:
-      if (b < 0x20 || b >= 0x7f)
-        s += hex_escape(b, "\\u00");
-      else
-        s += static_cast<char>(b);
-  }
-  s += '"';
-  return s;
+  if (b < 0x80) return json_quote(std::string(1, static_cast<char>(b)));
+  return "\"" + hex_escape(b, "\\u00") + "\"";
 }
 
 /// The largest Unicode code point.
