@@ -9,6 +9,7 @@
 #include "fork_generation.hpp"
 #include "shm/client.hpp"
 #include "shm/error.hpp"
+#include "shm/release_after_unlock.hpp"
 #include "shm/robust_mutex.hpp"
 #include "shm/segment_layout.hpp"
 

@@ -1,4 +1,7 @@
 // The segment mutex's inline lock and unlock: glibc 2.36's robust protocol for the common cases.
+// This file is the glibc mirror alone; the lock's other parts have files of their own: the
+// contention back-off (contention_backoff.cpp), the sliced wait for a held mutex and lock_for()
+// (robust_wait.cpp), and the actions that wait for a release (release_after_unlock.cpp).
 //
 // What this mirrors, from glibc 2.36 (Debian glibc-source 2.36-9+deb12u*):
 //   nptl/pthread_mutex_lock.c    __pthread_mutex_lock_full, case PTHREAD_MUTEX_ROBUST_*_NP
@@ -30,19 +33,17 @@
 
 #include <linux/futex.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdint>
-#include <new>
-#include <utility>
-#include <vector>
 
-#include "shm/busy_poll.hpp"
+#include "release_hook.hpp"
+#include "robust_wait.hpp"
+#include "shm/contention_backoff.hpp"
+#include "tsan.hpp"
 
 // -DSHM_ROBUST_FAST=0 builds the fallback anywhere (tests/unit builds it too, to test it).
 #ifndef SHM_ROBUST_FAST
@@ -53,24 +54,7 @@
 #endif
 #endif
 
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/lsan_interface.h>
-#endif
-
-// ThreadSanitizer: GCC defines __SANITIZE_THREAD__, clang has __has_feature.
-#if defined(__SANITIZE_THREAD__)
-#define SHM_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SHM_TSAN 1
-#endif
-#endif
-#ifndef SHM_TSAN
-#define SHM_TSAN 0
-#endif
-
 #if SHM_TSAN
-#include <dlfcn.h>
 #include <sanitizer/tsan_interface.h>
 #endif
 
@@ -98,128 +82,9 @@ void give_back_unrecoverable(pthread_mutex_t& m) noexcept {
     futex_wake_one(&m.__data.__lock);
 }
 
-/// contention_backoff(), in nanoseconds, for every thread of the process.
-std::atomic<std::int64_t> g_backoff_ns{kDefaultContentionBackoff.count()};
-
-/// Whether this thread backs off at all: only where another CPU can run the holder meanwhile.
-/// Looked up at the thread's first contended lock.
-bool backing_off_can_help() noexcept {
-  thread_local constinit signed char several_cpus = -1;
-  if (several_cpus < 0) several_cpus = several_cpus_usable() ? 1 : 0;
-  return several_cpus == 1;
-}
-
-/// One round of a back-off: tells the CPU (and a hypervisor) that this is a wait.
-[[gnu::always_inline]] inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
-/// A contended lock's back-off (see the header): pauses for contention_backoff() without
-/// touching the mutex. Returns false, at once, where it should not back off.
-[[gnu::noinline]] bool back_off() noexcept {
-  const std::int64_t ns = g_backoff_ns.load(std::memory_order_relaxed);
-  if (ns <= 0 || !backing_off_can_help()) return false;
-  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
-  do {
-    cpu_relax();
-    cpu_relax();
-  } while (std::chrono::steady_clock::now() < until);
-  return true;
-}
-
-/// How long one wait for a held robust mutex sleeps before it looks at the lock word again.
-constexpr long kWaitSliceNs = 100'000'000;
-
-#if SHM_TSAN
-/// Whether this TSan runtime intercepts pthread_mutex_clocklock: LLVM's does from release 18,
-/// GCC 12's (Debian 12) and clang 14's do not. Intercepted, the symbol resolves outside libc.
-bool clocklock_intercepted() noexcept {
-  static const bool intercepted = [] {
-    Dl_info clocklock{};
-    Dl_info libc{};
-    void* const clocklock_at = ::dlsym(RTLD_DEFAULT, "pthread_mutex_clocklock");
-    void* const libc_at = ::dlsym(RTLD_DEFAULT, "gnu_get_libc_version");
-    return clocklock_at == nullptr || libc_at == nullptr || ::dladdr(clocklock_at, &clocklock) == 0 ||
-           ::dladdr(libc_at, &libc) == 0 || clocklock.dli_fbase != libc.dli_fbase;
-  }();
-  return intercepted;
-}
-#endif
-
-/// pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &deadline); under TSan, seen by TSan too.
-int lock_until(pthread_mutex_t& m, const timespec& deadline) noexcept {
-#if SHM_TSAN
-  if (!clocklock_intercepted()) {
-    // TSan forgets an owner that died in this process only when an interceptor sees EOWNERDEAD
-    // (no annotation can tell it), so look with trylock's first. An owner that dies in this
-    // process while this thread sleeps below stays TSan's, which then reports a double lock.
-    if (const int rc = try_lock(m); rc != EBUSY) return rc;
-    __tsan_mutex_pre_lock(&m, 0);
-    const int rc = ::pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &deadline);
-    __tsan_mutex_post_lock(&m, rc == 0 || rc == EOWNERDEAD ? 0 : __tsan_mutex_try_lock_failed, 0);
-    return rc;
-  }
-#endif
-  return ::pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &deadline);
-}
-
-/// pthread_mutex_lock(&m) for a robust mutex that somebody else holds, waiting in slices.
-/// A robust futex can strand a waiter: if a process is killed between an unlock's release of
-/// the lock word and its futex wake, and a third thread takes the free lock in that window, the
-/// kernel's exit handling sees an owner and wakes nobody, and the new owner's unlock sees no
-/// FUTEX_WAITERS and wakes nobody either. The sleeper would wait forever for a lock that may long
-/// be free. glibc's pthread_mutex_lock has that window too; slicing the wait bounds the stall to
-/// one slice, and costs a sleeping waiter a wake-up per slice.
-int wait_for(pthread_mutex_t& m) noexcept {
-  for (;;) {
-    timespec deadline{};
-    ::clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_nsec += kWaitSliceNs;
-    if (deadline.tv_nsec >= 1'000'000'000) {
-      deadline.tv_nsec -= 1'000'000'000;
-      ++deadline.tv_sec;
-    }
-    const int rc = lock_until(m, deadline);
-    if (rc != ETIMEDOUT) return rc;
-  }
-}
-
-/// The whole lock through glibc: the free case at trylock's cost, the back-off and one more try,
-/// then the sliced wait.
-int lock_through_glibc(pthread_mutex_t& m) noexcept {
-  int rc = try_lock(m);
-  if (rc == EBUSY && back_off()) rc = try_lock(m);
-  return rc == EBUSY ? wait_for(m) : rc;
-}
-
-/// This thread's run_after_release() actions, each with the mutex it waits for.
-struct Pending {
-  pthread_mutex_t* mutex;                  ///< stays mapped until `action` has run
-  std::unique_ptr<ReleaseAction> action;  ///< what to do once this thread no longer holds it
-};
-/// Allocated on first use and never freed: at thread exit the actions must not be destroyed
-/// either, since destroying one would unmap a mutex the kernel is about to find on the robust
-/// list (a fault there ends its walk, and every later entry stays locked for good).
-thread_local constinit std::vector<Pending>* t_pending = nullptr;
-thread_local constinit bool t_has_pending = false;  ///< t_pending is not empty, cheap to test
-
-/// After an unlock: runs the actions whose mutex this thread no longer holds. Allocates nothing.
-[[gnu::noinline, gnu::cold]] void run_released() noexcept {
-  std::vector<Pending>& pending = *t_pending;
-  for (;;) {
-    const auto it = std::find_if(pending.begin(), pending.end(),
-                                 [](const Pending& p) { return !held_by_this_thread(*p.mutex); });
-    if (it == pending.end()) break;
-    const std::unique_ptr<ReleaseAction> action = std::move(it->action);
-    pending.erase(it);
-    action->run();  // may unmap the mutex, which is no longer listed
-  }
-  t_has_pending = !pending.empty();
-}
+/// This thread has run_after_release() actions waiting: cheap to test, in this file so that
+/// unlock()'s fast path reads a variable of its own translation unit.
+thread_local constinit bool t_has_pending = false;
 
 /// An unlock's result, after running what waited for the release.
 [[gnu::always_inline]] inline int released(int rc) noexcept {
@@ -230,14 +95,7 @@ thread_local constinit bool t_has_pending = false;  ///< t_pending is not empty,
 
 }  // namespace
 
-void set_contention_backoff(std::chrono::nanoseconds backoff) noexcept {
-  g_backoff_ns.store(std::clamp(backoff, std::chrono::nanoseconds::zero(), kMaxContentionBackoff).count(),
-                     std::memory_order_relaxed);
-}
-
-std::chrono::nanoseconds contention_backoff() noexcept {
-  return std::chrono::nanoseconds(g_backoff_ns.load(std::memory_order_relaxed));
-}
+void set_release_pending(bool pending) noexcept { t_has_pending = pending; }
 
 int try_lock(pthread_mutex_t& m) noexcept {
   const int rc = ::pthread_mutex_trylock(&m);
@@ -246,46 +104,6 @@ int try_lock(pthread_mutex_t& m) noexcept {
       held_by_this_thread(m))
     give_back_unrecoverable(m);
   return rc;
-}
-
-int lock_for(pthread_mutex_t& m, std::chrono::nanoseconds timeout) noexcept {
-  int rc = try_lock(m);
-  if (rc == EBUSY && timeout > std::chrono::nanoseconds::zero() && back_off()) rc = try_lock(m);
-  if (rc != EBUSY) return rc;
-  // steady_clock is CLOCK_MONOTONIC on Linux; each wait is one of wait_for()'s slices at most.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (auto now = std::chrono::steady_clock::now(); now < deadline; now = std::chrono::steady_clock::now()) {
-    const auto slice = std::min<std::chrono::nanoseconds>(deadline - now, std::chrono::nanoseconds(kWaitSliceNs));
-    timespec until{};
-    ::clock_gettime(CLOCK_MONOTONIC, &until);
-    const long long ns = static_cast<long long>(until.tv_nsec) + slice.count();
-    until.tv_sec += static_cast<time_t>(ns / 1'000'000'000);
-    until.tv_nsec = static_cast<long>(ns % 1'000'000'000);
-    rc = lock_until(m, until);
-    if (rc != ETIMEDOUT) return rc;
-  }
-  return ETIMEDOUT;
-}
-
-void run_after_release(pthread_mutex_t& m, std::unique_ptr<ReleaseAction> action) noexcept {
-  if (!held_by_this_thread(m)) {
-    action->run();
-    return;
-  }
-  try {
-    if (t_pending == nullptr) {
-      t_pending = new std::vector<Pending>();
-#if defined(__SANITIZE_ADDRESS__)
-      __lsan_ignore_object(t_pending);  // kept past thread exit on purpose (see t_pending)
-#endif
-    }
-    t_pending->reserve(t_pending->size() + 1);
-  } catch (const std::bad_alloc&) {
-    (void)action.release();  // leaked on purpose: destroying it could unmap `m` while it is held
-    return;
-  }
-  t_pending->push_back(Pending{&m, std::move(action)});  // within capacity: cannot throw
-  t_has_pending = true;
 }
 
 #if SHM_ROBUST_FAST

@@ -31,6 +31,8 @@
 #include "eventually.hpp"
 #include "proc_task.hpp"
 #include "shm/busy_poll.hpp"
+#include "shm/contention_backoff.hpp"
+#include "shm/release_after_unlock.hpp"
 #include "shm/robust_mutex.hpp"
 #include "shm/robust_mutex_fast.hpp"
 

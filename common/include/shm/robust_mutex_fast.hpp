@@ -13,10 +13,10 @@
 ///
 /// Unlike pthread_mutex_lock, lock() never sleeps longer than 100 ms at a time without looking at
 /// the lock again: a process killed in the middle of an unlock can leave a waiter of a glibc
-/// robust mutex asleep for good while the lock is free (see wait_for() in the source).
+/// robust mutex asleep for good while the lock is free (see wait_for() in common/src/robust_wait.cpp).
 ///
 /// And before it sleeps at all, a lock() that finds the mutex held backs off: it pauses on the
-/// CPU for a short time (contention_backoff(), 2 us by default) without touching the mutex, looks
+/// CPU for a short time (shm/contention_backoff.hpp, 2 us by default) without touching the mutex, looks
 /// once more, and takes the lock if it is free. Critical sections are usually shorter than that,
 /// and a futex sleep is not: each futex call on shared memory costs about a microsecond here, and
 /// two CPUs taking turns at one mutex also pass its cache line back and forth on every turn.
@@ -32,22 +32,8 @@
 #include <pthread.h>
 
 #include <chrono>
-#include <memory>
 
 namespace shm::robust_fast {
-
-/// How long a contended lock() backs off by default before it looks again and then sleeps.
-inline constexpr std::chrono::nanoseconds kDefaultContentionBackoff{2'000};
-
-/// The longest back-off set_contention_backoff() accepts.
-inline constexpr std::chrono::nanoseconds kMaxContentionBackoff{100'000'000};
-
-/// Sets the back-off of every later contended lock() in this process: clamped to
-/// [0, kMaxContentionBackoff]; zero sleeps at once, as pthread_mutex_lock does.
-void set_contention_backoff(std::chrono::nanoseconds backoff) noexcept;
-
-/// The back-off in force.
-std::chrono::nanoseconds contention_backoff() noexcept;
 
 /// pthread_mutex_lock(&m), with the same results (0, EOWNERDEAD, ENOTRECOVERABLE, EAGAIN, ...),
 /// waiting in slices.
@@ -71,25 +57,5 @@ bool active() noexcept;
 
 /// True when the calling thread holds `m`: its lock word names this thread.
 bool held_by_this_thread(const pthread_mutex_t& m) noexcept;
-
-/// Something to do once the calling thread no longer holds a mutex.
-class ReleaseAction {
- public:
-  virtual ~ReleaseAction() = default;
-  /// Runs once, on the thread that held the mutex.
-  virtual void run() noexcept = 0;
-};
-
-/// Runs `action` once the calling thread no longer holds `m`: at the end of the first unlock()
-/// of this thread after which `m` is free of it, whatever the recursion depth and whichever
-/// mapping of the same memory that unlock went through. Until then `m` must stay mapped, which
-/// is what such an action is for: a segment handle dropped by the thread that holds its lock
-/// keeps its mapping until the lock is released, so the guard's unlock, and the robust list that
-/// names the mutex, never touch unmapped (or remapped) memory. If the thread (or the process)
-/// exits still holding `m`, the action is neither run nor destroyed, so `m` stays mapped for the
-/// kernel to mark it owner-dead. Runs `action` at once if this thread does not hold `m`. If there
-/// is no memory to record it, the action is leaked: never run, never destroyed, so whatever it
-/// owns (a mapping) stays.
-void run_after_release(pthread_mutex_t& m, std::unique_ptr<ReleaseAction> action) noexcept;
 
 }  // namespace shm::robust_fast

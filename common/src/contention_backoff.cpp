@@ -1,0 +1,58 @@
+// The segment lock's contention back-off: one policy, for every thread of the process.
+
+#include "shm/contention_backoff.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+
+#include "shm/busy_poll.hpp"
+
+namespace shm::robust_fast {
+namespace {
+
+/// contention_backoff(), in nanoseconds, for every thread of the process.
+std::atomic<std::int64_t> g_backoff_ns{kDefaultContentionBackoff.count()};
+
+/// Whether this thread backs off at all: only where another CPU can run the holder meanwhile.
+/// Looked up at the thread's first contended lock.
+bool backing_off_can_help() noexcept {
+  thread_local constinit signed char several_cpus = -1;
+  if (several_cpus < 0) several_cpus = several_cpus_usable() ? 1 : 0;
+  return several_cpus == 1;
+}
+
+/// One round of a back-off: tells the CPU (and a hypervisor) that this is a wait.
+[[gnu::always_inline]] inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
+}  // namespace
+
+/// A contended lock's back-off (see the header): pauses for contention_backoff() without
+/// touching the mutex. Returns false, at once, where it should not back off.
+[[gnu::noinline]] bool back_off() noexcept {
+  const std::int64_t ns = g_backoff_ns.load(std::memory_order_relaxed);
+  if (ns <= 0 || !backing_off_can_help()) return false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
+  do {
+    cpu_relax();
+    cpu_relax();
+  } while (std::chrono::steady_clock::now() < until);
+  return true;
+}
+
+void set_contention_backoff(std::chrono::nanoseconds backoff) noexcept {
+  g_backoff_ns.store(std::clamp(backoff, std::chrono::nanoseconds::zero(), kMaxContentionBackoff).count(),
+                     std::memory_order_relaxed);
+}
+
+std::chrono::nanoseconds contention_backoff() noexcept {
+  return std::chrono::nanoseconds(g_backoff_ns.load(std::memory_order_relaxed));
+}
+
+}  // namespace shm::robust_fast
