@@ -145,6 +145,10 @@ Segment Client::claim(std::string_view name, std::uint64_t token, AccessMode mod
 }
 
 std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace, std::error_code& ec) {
+  return hold(segment, grace, HoldStart::now, ec);
+}
+
+std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace, HoldStart start, std::error_code& ec) {
   ec.clear();
   if (grace < std::chrono::seconds::zero() || grace.count() > std::numeric_limits<std::uint32_t>::max()) {
     detail::fail(ec, Errc::invalid_argument, "a hold lasts 0 (the default) to 600 seconds, not " +
@@ -163,14 +167,15 @@ std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace, s
   pb::Request request;
   request.mutable_hold()->set_id(segment.info().id);
   request.mutable_hold()->set_seconds(static_cast<std::uint32_t>(grace.count()));
+  request.mutable_hold()->set_from_close(start == HoldStart::at_close);
   pb::Response response;
   if (!exchange(holder, request, response, ec)) return 0;
   return response.hold().token();
 }
 
-std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace) {
+std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace, HoldStart start) {
   std::error_code ec;
-  const std::uint64_t token = hold(segment, grace, ec);
+  const std::uint64_t token = hold(segment, grace, start, ec);
   throw_if(ec, "hold", segment.name());
   return token;
 }

@@ -65,7 +65,7 @@ shm::Result<std::unique_ptr<Daemon>> Daemon::create(Config config) {
     listener = std::move(bound.value());
     owned_socket_path = d->config_.socket_path;
   }
-  d->server_.emplace(d->io_, std::move(listener), owned_socket_path, d->config_, d->handler_, d->registry_, *d->log_);
+  d->server_.emplace(d->io_, std::move(listener), owned_socket_path, d->config_, d->handler_, *d->log_);
   if (d->config_.handle_signals) {
     d->signals_.emplace(d->io_, SIGINT, SIGTERM);
     d->signals_->async_wait([raw = d.get()](const std::error_code& ec, int signo) {

@@ -46,12 +46,11 @@ std::vector<gid_t> peer_groups(int fd) {
 }  // namespace
 
 Server::Server(asio::io_context& io, shm::UniqueFd listener, std::string socket_path, const Config& config,
-               RequestHandler& handler, Registry& registry, spdlog::logger& log)
+               RequestHandler& handler, spdlog::logger& log)
     : io_(io),
       acceptor_(io, asio::local::stream_protocol(), listener.release()),
       socket_path_(std::move(socket_path)),
       handler_(handler),
-      registry_(registry),
       log_(log),
       limiter_(std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_uid)),
       frame_timeout_(config.frame_timeout) {}
@@ -97,7 +96,7 @@ asio::awaitable<void> Server::accept_loop() {
     RequestContext ctx{next_client_++, Credentials{peer.uid, peer.gid, peer.pid, peer_groups(socket.native_handle())}};
     log_.debug("client {} connected (pid {}, uid {}, gid {})", ctx.client, peer.pid, peer.uid, peer.gid);
     asio::co_spawn(io_,
-                   serve(std::make_unique<Session>(std::move(socket), handler_, registry_, std::move(ctx),
+                   serve(std::make_unique<Session>(std::move(socket), handler_, std::move(ctx),
                                                    std::move(slot.value()), frame_timeout_, log_),
                          log_),
                    asio::detached);

@@ -11,12 +11,11 @@
 
 namespace shmd {
 
-Session::Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, Registry& registry,
-                 RequestContext ctx, ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout,
+Session::Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, RequestContext ctx,
+                 ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout,
                  spdlog::logger& log)
     : socket_(std::move(socket)),
       handler_(handler),
-      registry_(registry),
       ctx_(std::move(ctx)),
       slot_(std::move(slot)),
       frame_timeout_(frame_timeout),
@@ -24,7 +23,7 @@ Session::Session(asio::local::stream_protocol::socket socket, RequestHandler& ha
       log_(log) {}
 
 Session::~Session() {
-  registry_.drop_client(ctx_.client);
+  handler_.client_closed(ctx_.client);
   log_.debug("client {} (pid {}, uid {}) disconnected", ctx_.client, ctx_.credentials.pid, ctx_.credentials.uid);
 }
 

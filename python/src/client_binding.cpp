@@ -215,7 +215,7 @@ void bind_client(py::module_& m) {
           "Creates a segment without attaching (length None: a Value). Returns its SegmentInfo.")
       .def(
           "hold",
-          [](Client& c, BoundSegment& obj, double seconds) {
+          [](Client& c, BoundSegment& obj, double seconds, bool from_close) {
             if (std::isnan(seconds) || seconds <= 0)
               throw py::value_error("a hold lasts a positive number of seconds, not " + std::to_string(seconds));
             if (seconds > 1e9) throw py::value_error("a hold of " + std::to_string(seconds) + " seconds is too long");
@@ -223,11 +223,13 @@ void bind_client(py::module_& m) {
             shm::Segment& seg = obj.live();
             const BusyMark busy(obj);  // detach() from another thread waits for the daemon's answer
             py::gil_scoped_release nogil;
-            return c.hold(seg, grace);
+            return c.hold(seg, grace, from_close ? shm::HoldStart::at_close : shm::HoldStart::now);
           },
-          py::arg("obj"), py::arg("seconds") = 30,
+          py::arg("obj"), py::arg("seconds") = 30, py::kw_only(), py::arg("from_close") = false,
           "Has the daemon keep one reference to obj's segment for `seconds` (rounded up) or until "
-          "claimed, so it outlives every handle in between. Returns the token for claim_value/claim_array.")
+          "claimed, so it outlives every handle in between; with from_close, the seconds count from "
+          "the close of this Client's connection, so the hold cannot expire while it is connected. "
+          "Returns the token for claim_value/claim_array.")
       .def(
           "claim_value",
           [](Client& c, const std::string& name, std::uint64_t token, const py::object& typecode, bool read_only) {

@@ -100,8 +100,8 @@ pb::Request reattach(std::uint64_t id, std::uint32_t references, Who who = kOwne
   return as(shm::test::reattach_request(id, references), who);
 }
 
-pb::Request hold(std::uint64_t id, std::uint32_t seconds = 0, Who who = kOwner) {
-  return as(shm::test::hold_request(id, seconds), who);
+pb::Request hold(std::uint64_t id, std::uint32_t seconds = 0, Who who = kOwner, bool from_close = false) {
+  return as(shm::test::hold_request(id, seconds, from_close), who);
 }
 
 /// An attach that claims a hold; the fuzz body reads claim N (1, 2, ...) as the Nth token issued.
@@ -502,6 +502,16 @@ int main(int argc, char** argv) {
                                      .add(claim("r", 1))
                                      .add(list()));
   emit("field-hold-huge-id-and-seconds", Stream().add(hold(u64max, u32max)).add(hold(0, 0)).add(claim("", u64max)));
+  // Added after the files above, so that their request ids stay as they were.
+  emit("valid-hold-from-close", Stream()
+                                    .add(create("f", "d", pb::VALUE, 1, kOwner, 0644, {}, true))  // c1
+                                    .add(attach("f", kOther, true))                               // c2
+                                    .add(hold(1, 1, kOwner, true))                                 // c1: token 1, waits for c1's close
+                                    .add(hold(1, 0, kOther, true))                                 // c2: token 2
+                                    .add(detach(1))                                                // c1
+                                    .add(claim("f", 2, kOther, true))                              // c2 claims its own
+                                    .add(info("f"))
+                                    .add(remove_req("f")));  // ends token 1, which still waits for c1
 
   if (target == "frame") {
     // The same streams behind the frame target's control bytes: the default limit with two

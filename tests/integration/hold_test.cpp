@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,28 @@ TEST(Hold, AShortHoldTakenAfterALongOneStillExpiresOnTime) {
   ASSERT_NE(send_and_exit(daemon.socket_path(), "short", 1, 1), 0u);
   shm::Client observer(daemon.socket_path());
   EXPECT_TRUE(eventually([&] { return gone(observer, "short"); }, 15s));
+  EXPECT_EQ(counts(observer, "long"), (std::pair<long, long>{1, 1}));
+}
+
+TEST(Hold, AHoldFromTheCloseLastsWhileItsConnectionIsOpenAndExpiresOnTimeAfterItCloses) {
+  DaemonProcess daemon;
+  // A 600 s hold arms the daemon's expiry timer far ahead: the close below must bring it forward.
+  ASSERT_NE(send_and_exit(daemon.socket_path(), "long", 1, 600), 0u);
+  shm::Client observer(daemon.socket_path());
+  auto sender = std::make_unique<shm::Client>(daemon.socket_path());
+  {
+    auto pinned = sender->create_array<int>("pinned", 4, shm::CreateOptions{.ephemeral = true});
+    ASSERT_NE(sender->hold(pinned.segment(), 1s, shm::HoldStart::at_close), 0u);
+    auto marker = sender->create_value<int>("marker", 0, shm::CreateOptions{.ephemeral = true});
+    ASSERT_NE(sender->hold(marker.segment(), 1s), 0u);
+  }  // both handles dropped: each segment is kept by its hold alone
+  // The marker's hold, of the same lifetime but counted from its request, ends; the other waits
+  // for its connection.
+  EXPECT_TRUE(eventually([&] { return gone(observer, "marker"); }, 15s)) << daemon.log();
+  EXPECT_EQ(counts(observer, "pinned"), (std::pair<long, long>{1, 1}));
+
+  sender.reset();  // the sender exits: the 1 s start now
+  EXPECT_TRUE(eventually([&] { return gone(observer, "pinned"); }, 15s)) << daemon.log();
   EXPECT_EQ(counts(observer, "long"), (std::pair<long, long>{1, 1}));
 }
 

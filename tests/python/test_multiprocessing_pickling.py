@@ -68,6 +68,23 @@ def _put_new_value(q, x):
     q.put(multiprocessing.Value('q', x))
 
 
+def _dump_new_value(conn, x):
+    v = multiprocessing.Value('i', x)
+    conn.send((segment_name(v), _dumps(v)))
+
+
+def _pool_init(g):
+    global _gate
+    _gate = g
+
+
+def _first_waits(args):
+    i, arr = args
+    if i == 0:
+        assert _gate.wait(60)
+    return sum(arr[:])
+
+
 def _put_inherited(q, v):
     q.put(v)
 
@@ -154,14 +171,59 @@ def test_an_ephemeral_pickle_carries_a_hold_and_a_named_one_does_not(socket):
 
 
 def test_a_hold_that_expires_leaves_nothing_and_a_clear_error(socket, monkeypatch):
+    monkeypatch.setattr(_segment_buffer, 'HOLD_SECONDS', 1)  # inherited by the forked sender
+    reader, writer = multiprocessing.Pipe(duplex=False)
+    sender = multiprocessing.get_context('fork').Process(target=_dump_new_value, args=(writer, 5))
+    sender.start()
+    name, data = reader.recv()
+    sender.join()
+    assert sender.exitcode == 0
+    # The sender is gone: its hold expires HOLD_SECONDS after its connection closed.
+    eventually(lambda: name not in daemon_segments(socket), "the expired hold's segment to go")
+    with pytest.raises(FileNotFoundError, match="%s' is gone: every process that held it let go" % name):
+        pickle.loads(data)
+
+
+def test_a_pickle_stays_claimable_while_its_sender_lives(socket, monkeypatch):
     monkeypatch.setattr(_segment_buffer, 'HOLD_SECONDS', 1)
     v = multiprocessing.Value('i', 5)
     name = segment_name(v)
     data = _dumps(v)
     del v
-    eventually(lambda: name not in daemon_segments(socket), "the expired hold's segment to go")
-    with pytest.raises(FileNotFoundError, match="%s' is gone: every process that held it let go" % name):
-        pickle.loads(data)
+    # A hold taken afterwards with the same lifetime, counted from now, expires; the pickle's,
+    # counted from the close of this process's connection, does not.
+    client = shmd.Client(socket)
+    marker = client.create_value('marker', 'i', ephemeral=True)
+    client.hold(marker, 1)
+    del marker
+    eventually(lambda: 'marker' not in daemon_segments(socket), "the marker's hold to expire")
+    assert _holds(socket, name) == 1
+    w = pickle.loads(data)
+    assert w.value == 5
+    assert _holds(socket, name) == 0
+
+
+def test_a_pool_task_that_waits_longer_than_the_hold_still_gets_its_object(socket, monkeypatch):
+    # Pool loses a task whose arguments fail to unpickle (its worker just exits): the hold of an
+    # object nothing else holds any more must not end while the task waits in the queue.
+    monkeypatch.setattr(_segment_buffer, 'HOLD_SECONDS', 1)
+    ctx = multiprocessing.get_context('fork')
+    gate = ctx.Event()
+    with ctx.Pool(1, initializer=_pool_init, initargs=(gate,)) as pool:
+        result = pool.map_async(_first_waits, [(i, ctx.RawArray('i', [i, 1])) for i in range(3)])
+        # Every task is in the pipe once each array's only reference is its hold.
+        eventually(lambda: sum(info.holds for info in shmd.Client(socket).list()) == 2 and
+                   sum(info.refcount for info in shmd.Client(socket).list()) == 3,
+                   "the tasks to be queued, each array held by its pickle alone (the first by its worker)")
+        marker = shmd.Client(socket)
+        held = marker.create_value('marker', 'i', ephemeral=True)
+        marker.hold(held, 1)
+        del held
+        eventually(lambda: 'marker' not in daemon_segments(socket), "a hold of the same lifetime to expire")
+        gate.set()
+        assert result.get(timeout=60) == [1, 2, 3]
+    pool.join()
+    eventually(lambda: not daemon_segments(socket), "every array to go with its last holder")
 
 
 def test_a_pickle_loaded_twice_works_while_somebody_holds_the_object(socket):

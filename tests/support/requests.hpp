@@ -94,11 +94,13 @@ inline shmd::v1::Request reattach_request(std::uint64_t id, std::uint32_t refere
   return r;
 }
 
-/// Hold segment `id` for `seconds` (0: the daemon's default).
-inline shmd::v1::Request hold_request(std::uint64_t id, std::uint32_t seconds = 0) {
+/// Hold segment `id` for `seconds` (0: the daemon's default), counted from the close of the
+/// connection with `from_close`.
+inline shmd::v1::Request hold_request(std::uint64_t id, std::uint32_t seconds = 0, bool from_close = false) {
   shmd::v1::Request r;
   r.mutable_hold()->set_id(id);
   r.mutable_hold()->set_seconds(seconds);
+  r.mutable_hold()->set_from_close(from_close);
   return r;
 }
 

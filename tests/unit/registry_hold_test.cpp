@@ -315,5 +315,63 @@ TEST(RegistryHold, TokensAreDistinctAndNeverZero) {
   EXPECT_EQ(r.find("e")->holds, 1000u);
 }
 
+TEST(RegistryHold, AHoldFromTheCloseCannotExpireWhileItsConnectionLives) {
+  Registry r;
+  FreedLog log;
+  r.set_observer(&log);
+  const auto id = create_ok(r, kSender, kAlice, "e");
+  ASSERT_TRUE(r.hold(kSender, kAlice, id, 2, kT0, HoldStart::at_close).ok());
+  ASSERT_TRUE(r.detach(kSender, id).ok());  // the sender's own reference goes; its connection stays
+  EXPECT_FALSE(r.next_hold_deadline().has_value()) << "no deadline while the connection is open";
+  EXPECT_EQ(r.expire_holds(kT0 + 24h), 0u);
+  ASSERT_NE(r.find("e"), nullptr);
+
+  // The lifetime starts at the close, even of a connection that holds no reference any more.
+  EXPECT_EQ(r.drop_client(kSender, kT0 + 25h), 1u);
+  EXPECT_EQ(r.next_hold_deadline(), kT0 + 25h + 2s);
+  EXPECT_EQ(r.expire_holds(kT0 + 25h + 1999ms), 0u);
+  ASSERT_NE(r.find("e"), nullptr);
+  EXPECT_EQ(r.expire_holds(kT0 + 25h + 2s), 1u);
+  EXPECT_EQ(r.find("e"), nullptr);
+  EXPECT_EQ(log.freed, std::vector<std::uint64_t>{id});
+  EXPECT_EQ(r.hold_count(), 0u);
+  EXPECT_EQ(r.drop_client(kSender, kT0 + 26h), 0u) << "idempotent";
+}
+
+TEST(RegistryHold, AHoldFromTheCloseIsClaimedOrEndedByRemoveLikeAnyOther) {
+  Registry r;
+  const auto claimed_id = create_ok(r, kSender, kAlice, "c");
+  const auto removed_id = create_ok(r, kSender, kAlice, "p", false);
+  auto token = r.hold(kSender, kAlice, claimed_id, 0, kT0, HoldStart::at_close);
+  ASSERT_TRUE(token.ok());
+  ASSERT_TRUE(r.hold(kSender, kAlice, removed_id, 0, kT0, HoldStart::at_close).ok());
+  EXPECT_EQ(r.holds_of(kAlice.uid), 2u);
+
+  auto got = r.claim(kReceiver, kAlice, "c", Access::write, token->token);
+  ASSERT_TRUE(got.ok());
+  EXPECT_TRUE(got->claimed);
+  ASSERT_TRUE(r.remove(kAlice, "p").ok());
+  EXPECT_EQ(r.hold_count(), 0u);
+  EXPECT_EQ(r.holds_of(kAlice.uid), 0u);
+  // Neither is left to start at the close.
+  EXPECT_EQ(r.drop_client(kSender, kT0), 0u);
+  EXPECT_FALSE(r.next_hold_deadline().has_value());
+  ASSERT_NE(r.find("c"), nullptr) << "the receiver holds it";
+}
+
+TEST(RegistryHold, HoldsFromTheCloseStartWithTheirOwnConnectionOnly) {
+  Registry r;
+  const auto a = create_ok(r, kSender, kAlice, "a");
+  const auto b = create_ok(r, kReceiver, kAlice, "b");
+  ASSERT_TRUE(r.hold(kSender, kAlice, a, 3, kT0, HoldStart::at_close).ok());
+  ASSERT_TRUE(r.hold(kReceiver, kAlice, b, 5, kT0, HoldStart::at_close).ok());
+  EXPECT_EQ(r.drop_client(kReceiver, kT0 + 1s), 1u);
+  EXPECT_EQ(r.next_hold_deadline(), kT0 + 6s);
+  EXPECT_EQ(r.expire_holds(kT0 + 1h), 1u);
+  EXPECT_EQ(r.find("b"), nullptr);
+  ASSERT_NE(r.find("a"), nullptr) << "its connection is still open";
+  EXPECT_EQ(r.hold_count(), 1u);
+}
+
 }  // namespace
 }  // namespace shmd

@@ -17,6 +17,7 @@
 #include "shm/array.hpp"
 #include "shm/default_socket_path.hpp"
 #include "shm/error.hpp"
+#include "shm/hold_start.hpp"
 #include "shm/segment.hpp"
 #include "shm/segment_info.hpp"
 #include "shm/typecode.hpp"
@@ -81,8 +82,12 @@ class Client {
   /// this process inherited through fork() fails with Errc::not_attached. Errc::limit_exceeded
   /// past the daemon's max-holds-per-uid.
   std::uint64_t hold(const Segment& segment, std::chrono::seconds grace, std::error_code& ec);
+  /// hold(), with `grace` counted from `start`: HoldStart::at_close counts it from the close of
+  /// this process's connection, so the hold cannot expire while this Client is connected.
+  std::uint64_t hold(const Segment& segment, std::chrono::seconds grace, HoldStart start, std::error_code& ec);
   /// Throwing form of hold().
-  std::uint64_t hold(const Segment& segment, std::chrono::seconds grace = std::chrono::seconds(0));
+  std::uint64_t hold(const Segment& segment, std::chrono::seconds grace = std::chrono::seconds(0),
+                     HoldStart start = HoldStart::now);
   /// attach(name, mode), also taking over the hold that `token` names (Client::hold) if it is a
   /// live hold of that same segment: the hold's reference becomes this Segment's, so the refcount
   /// does not grow. A token that is expired, claimed already, unknown or another segment's is no

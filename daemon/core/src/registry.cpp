@@ -216,7 +216,7 @@ shm::Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& wh
 }
 
 shm::Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
-                                   HoldClock::time_point now) {
+                                        HoldClock::time_point now, HoldStart start) {
   const std::chrono::seconds lifetime = seconds == 0 ? kDefaultHoldLifetime : std::chrono::seconds(seconds);
   if (lifetime > kMaxHoldLifetime)
     return shm::fail(Errc::invalid_argument, "a hold of " + std::to_string(seconds) + " seconds is longer than the " +
@@ -239,9 +239,14 @@ shm::Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who,
     if (!drawn) return drawn.failure();
     token = drawn.value();
   }
-  const HoldClock::time_point deadline = now + lifetime;
-  holds_.emplace(token, Hold{id, who.uid, deadline});
-  hold_deadlines_.emplace(deadline, token);
+  if (start == HoldStart::at_close) {
+    holds_.emplace(token, Hold{id, who.uid, HoldClock::time_point::max(), lifetime, client});
+    holds_at_close_[client].push_back(token);
+  } else {
+    const HoldClock::time_point deadline = now + lifetime;
+    holds_.emplace(token, Hold{id, who.uid, deadline, lifetime, std::nullopt});
+    hold_deadlines_.emplace(deadline, token);
+  }
   ++holds_per_uid_[who.uid];
   ++record.holds;
   ++record.refcount;
@@ -250,7 +255,13 @@ shm::Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who,
 
 void Registry::forget_hold(HoldMap::iterator hold, SegmentRecord& record) {
   --record.holds;
-  hold_deadlines_.erase({hold->second.deadline, hold->first});
+  if (const auto& waits_for = hold->second.waits_for) {
+    auto& tokens = holds_at_close_.at(*waits_for);
+    std::erase(tokens, hold->first);
+    if (tokens.empty()) holds_at_close_.erase(*waits_for);
+  } else {
+    hold_deadlines_.erase({hold->second.deadline, hold->first});
+  }
   if (auto taker = holds_per_uid_.find(hold->second.uid); taker != holds_per_uid_.end() && --taker->second == 0)
     holds_per_uid_.erase(taker);
   holds_.erase(hold);
@@ -331,9 +342,20 @@ shm::Result<const SegmentRecord*> Registry::chmod(const Credentials& who, std::s
   return &std::as_const(*found.value());
 }
 
-void Registry::drop_client(ClientId client) {
+std::size_t Registry::drop_client(ClientId client, HoldClock::time_point now) {
+  std::size_t started = 0;
+  if (auto waiting = holds_at_close_.find(client); waiting != holds_at_close_.end()) {
+    for (const std::uint64_t token : waiting->second) {
+      Hold& h = holds_.at(token);
+      h.deadline = now + h.lifetime;
+      h.waits_for.reset();
+      hold_deadlines_.emplace(h.deadline, token);
+    }
+    started = waiting->second.size();
+    holds_at_close_.erase(waiting);
+  }
   auto held = refs_.find(client);
-  if (held == refs_.end()) return;
+  if (held == refs_.end()) return started;
   auto counts = std::move(held->second);
   refs_.erase(held);
   for (const auto& [id, count] : counts) {
@@ -341,6 +363,7 @@ void Registry::drop_client(ClientId client) {
     record.refcount -= count;
     references_dropped(record);
   }
+  return started;
 }
 
 shm::Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentials& who, std::uint64_t id,

@@ -157,13 +157,18 @@ void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req
 }
 
 void RequestHandler::on_hold(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
-  auto outcome = registry_.hold(ctx.client, ctx.credentials, req.hold().id(), req.hold().seconds(), HoldClock::now());
+  const HoldStart start = req.hold().from_close() ? HoldStart::at_close : HoldStart::now;
+  auto outcome = registry_.hold(ctx.client, ctx.credentials, req.hold().id(), req.hold().seconds(), HoldClock::now(), start);
   if (!outcome) return set_failure(reply, outcome.failure());
   auto* body = reply.response.mutable_hold();
   body->set_token(outcome->token);
   body->set_seconds(static_cast<std::uint32_t>(outcome->lifetime.count()));
   to_wire(*outcome->segment, *body->mutable_segment());
-  if (hold_listener_) hold_listener_();
+  if (start == HoldStart::now && hold_listener_) hold_listener_();
+}
+
+void RequestHandler::client_closed(ClientId client) {
+  if (registry_.drop_client(client) > 0 && hold_listener_) hold_listener_();
 }
 
 void RequestHandler::on_detach(const RequestContext& ctx, const pb::Request& req, Reply& reply) {

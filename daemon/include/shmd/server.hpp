@@ -11,7 +11,6 @@
 #include "shm/unique_fd.hpp"
 #include "shmd/config.hpp"
 #include "shmd/connection_limiter.hpp"
-#include "shmd/registry.hpp"
 #include "shmd/request_handler.hpp"
 
 namespace shmd {
@@ -22,7 +21,7 @@ class Server {
   /// Serves on the already listening socket `listener` with the connection caps and timeouts of
   /// `config`; unlinks `socket_path` (if not empty) when destroyed.
   Server(asio::io_context& io, shm::UniqueFd listener, std::string socket_path, const Config& config,
-         RequestHandler& handler, Registry& registry, spdlog::logger& log);
+         RequestHandler& handler, spdlog::logger& log);
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
   /// Closes the listener and removes the socket file.
@@ -40,7 +39,6 @@ class Server {
   asio::local::stream_protocol::acceptor acceptor_;   ///< the listening socket
   std::string socket_path_;                           ///< removed at shutdown
   RequestHandler& handler_;                           ///< shared by every session
-  Registry& registry_;                                ///< shared by every session
   spdlog::logger& log_;                               ///< daemon log
   ClientId next_client_ = 1;                          ///< connection numbers, never reused
   std::shared_ptr<ConnectionLimiter> limiter_;        ///< connection caps; sessions may outlive the server

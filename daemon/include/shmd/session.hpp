@@ -21,8 +21,8 @@ class Session {
  public:
   /// Serves `socket` for client `ctx.client`, holding its connection `slot`. A frame left
   /// incomplete for `frame_timeout` ends the session (a stuck or slow-loris client).
-  Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, Registry& registry,
-          RequestContext ctx, ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout,
+  Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, RequestContext ctx,
+          ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout,
           spdlog::logger& log);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
@@ -43,7 +43,6 @@ class Session {
 
   asio::local::stream_protocol::socket socket_;  ///< the connection
   RequestHandler& handler_;                      ///< executes requests
-  Registry& registry_;                           ///< for releasing references at close
   RequestContext ctx_;                           ///< client id and credentials
   ConnectionLimiter::Slot slot_;                 ///< counts this connection against the caps
   std::chrono::milliseconds frame_timeout_;      ///< how long half a frame may sit

@@ -15,7 +15,8 @@ import secrets
 
 from . import _connection
 
-#: How long the daemon keeps an ephemeral object's pickled reference for its receiver to claim.
+#: How long the daemon keeps an ephemeral object's pickled reference for its receiver to claim,
+#: counted from when the sending process's connection closes.
 HOLD_SECONDS = 30
 
 _serial = itertools.count(1)
@@ -107,7 +108,10 @@ class SegmentBuffer:
                     "every process that held it has let go (this one inherited only its memory through "
                     "fork)" % name) from e
             self._pid = os.getpid()
-        return client.hold(self._referenced, HOLD_SECONDS)
+        # Counted from the close of this process's connection: while the sender lives, what it sent
+        # stays claimable however long it waits (in a Pool's task queue, say); once it is gone, the
+        # receiver has HOLD_SECONDS more.
+        return client.hold(self._referenced, HOLD_SECONDS, from_close=True)
 
 
 def _attach(client, name, typecode, length, token):

@@ -11,8 +11,10 @@
 #include <string_view>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "shm/access_mode.hpp"
+#include "shm/hold_start.hpp"
 #include "shmd/credentials.hpp"
 #include "shmd/limits.hpp"
 #include "shmd/memory_headroom.hpp"
@@ -51,6 +53,8 @@ struct CreateOutcome {
   const SegmentRecord* segment;  ///< the segment now referenced by the caller
   bool created;                  ///< false when open_existing attached instead
 };
+
+using shm::HoldStart;
 
 /// The outcome of a successful hold.
 struct HoldOutcome {
@@ -105,11 +109,12 @@ class Registry {
   shm::Result<ClaimOutcome> claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
                              std::uint64_t token);
   /// Adds one reference to segment `id` that no client owns, for `seconds` (0: the default,
-  /// more than kMaxHoldLifetime: invalid_argument) from `now`, unless claimed first. `client` must
-  /// hold a reference to `id` itself (else not_attached); `who.uid` may have at most
-  /// max_holds_per_uid holds outstanding (else limit_exceeded).
+  /// more than kMaxHoldLifetime: invalid_argument) from `now`, or with HoldStart::at_close from
+  /// when `client`'s connection closes, unless claimed first. `client` must hold a reference to
+  /// `id` itself (else not_attached); `who.uid` may have at most max_holds_per_uid holds
+  /// outstanding (else limit_exceeded).
   shm::Result<HoldOutcome> hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
-                           HoldClock::time_point now);
+                                HoldClock::time_point now, HoldStart start = HoldStart::now);
   /// Ends every hold whose deadline is not after `now`, releasing what only a hold kept alive;
   /// returns how many ended.
   std::size_t expire_holds(HoldClock::time_point now);
@@ -126,8 +131,10 @@ class Registry {
   shm::Result<bool> remove(const Credentials& who, std::string_view name);
   /// Changes the permission bits (owner or root only).
   shm::Result<const SegmentRecord*> chmod(const Credentials& who, std::string_view name, std::uint32_t mode);
-  /// Drops every reference `client` holds (its connection closed). Holds it took stay.
-  void drop_client(ClientId client);
+  /// Drops every reference `client` holds (its connection closed). Holds it took stay; the
+  /// lifetime of those that count from the close (HoldStart::at_close) starts at `now`. Returns
+  /// how many holds got a deadline, which the caller's expiry timer must then cover.
+  std::size_t drop_client(ClientId client, HoldClock::time_point now = HoldClock::now());
   /// Hands `client` `references` (0 means 1) of the references segment `id` (live or removed)
   /// had before a daemon restart and nobody has reattached yet, without an fd: a client
   /// re-registering mappings it kept across the restart. Needs read permission; refused whole
@@ -189,7 +196,9 @@ class Registry {
   struct Hold {
     std::uint64_t segment;          ///< the held segment's id
     uid_t uid;                      ///< who took it, for max-holds-per-uid
-    HoldClock::time_point deadline; ///< when it ends unless claimed
+    HoldClock::time_point deadline; ///< when it ends unless claimed; not yet set while `waits_for` is
+    std::chrono::seconds lifetime;  ///< from the request, or from the close of `waits_for`
+    std::optional<ClientId> waits_for;  ///< the open connection whose close starts the lifetime
   };
   using HoldMap = std::unordered_map<std::uint64_t, Hold>;
   /// Forgets one hold of `record`; its reference (still in refcount) is the caller's to move or release.
@@ -216,6 +225,7 @@ class Registry {
   std::unordered_map<ClientId, std::unordered_map<std::uint64_t, std::uint32_t>> refs_;  ///< per-client counts
   std::unordered_map<uid_t, Usage> usage_;                          ///< quota use per creator uid
   HoldMap holds_;                                                   ///< token -> outstanding hold
+  std::unordered_map<ClientId, std::vector<std::uint64_t>> holds_at_close_;  ///< connection -> tokens of holds waiting for its close
   std::set<std::pair<HoldClock::time_point, std::uint64_t>> hold_deadlines_;  ///< (deadline, token), earliest first
   std::unordered_map<uid_t, std::size_t> holds_per_uid_;            ///< outstanding holds per taker uid
 };

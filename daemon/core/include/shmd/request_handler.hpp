@@ -47,8 +47,10 @@ class RequestHandler {
   static Reply protocol_error(std::string message);
   /// The reply to a connection refused before it was served (a connection cap): `why`, then close.
   static Reply refusal(const shm::Failure& why);
-  /// Called after every new hold, so the daemon can bring its expiry timer forward.
+  /// Called after every new hold deadline, so the daemon can bring its expiry timer forward.
   void set_hold_listener(std::function<void()> listener) { hold_listener_ = std::move(listener); }
+  /// A connection closed: gives back its references, and starts the holds that wait for its close.
+  void client_closed(ClientId client);
 
  private:
   void on_hello(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
@@ -71,7 +73,7 @@ class RequestHandler {
 
   Registry& registry_;          ///< the segments
   std::string server_version_;  ///< reported by Hello
-  std::function<void()> hold_listener_;  ///< told about new holds; may be empty
+  std::function<void()> hold_listener_;  ///< told about new hold deadlines; may be empty
 };
 
 }  // namespace shmd
