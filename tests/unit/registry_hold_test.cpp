@@ -347,7 +347,7 @@ TEST(RegistryHold, AHoldFromTheCloseIsClaimedOrEndedByRemoveLikeAnyOther) {
   ASSERT_TRUE(r.hold(kSender, kAlice, removed_id, 0, kT0, HoldStart::at_close).ok());
   EXPECT_EQ(r.holds_of(kAlice.uid), 2u);
 
-  auto got = r.claim(kReceiver, kAlice, "c", Access::write, token->token);
+  auto got = r.claim(kReceiver, kAlice, "c", shm::AccessMode::read_write, token->token);
   ASSERT_TRUE(got.ok());
   EXPECT_TRUE(got->claimed);
   ASSERT_TRUE(r.remove(kAlice, "p").ok());
