@@ -24,12 +24,22 @@ install(FILES
   ${PROJECT_BINARY_DIR}/shmclientConfigVersion.cmake
   DESTINATION ${SHMCLIENT_CMAKE_DIR})
 
-# The .pc file finds its prefix from its own location (${pcfiledir}), so the installed tree can
-# be moved or installed with `cmake --install --prefix` without rewriting it.
-file(RELATIVE_PATH SHMCLIENT_PC_TO_PREFIX
-  ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
-string(REGEX REPLACE "/$" "" SHMCLIENT_PC_TO_PREFIX "${SHMCLIENT_PC_TO_PREFIX}")
-file(RELATIVE_PATH SHMCLIENT_PC_LIBDIR ${CMAKE_INSTALL_PREFIX} ${CMAKE_INSTALL_FULL_LIBDIR})
-file(RELATIVE_PATH SHMCLIENT_PC_INCLUDEDIR ${CMAKE_INSTALL_PREFIX} ${CMAKE_INSTALL_FULL_INCLUDEDIR})
-configure_file(${PROJECT_SOURCE_DIR}/cmake/shmclient.pc.in ${PROJECT_BINARY_DIR}/shmclient.pc @ONLY)
-install(FILES ${PROJECT_BINARY_DIR}/shmclient.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+# shmclient.pc holds absolute paths under the prefix that install actually uses (that of
+# `cmake --install --prefix P`, or the configured one), so it is written at install time
+# (configure_pc.cmake), as the systemd units are.
+if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}")
+  set(shmclient_pc_destination "${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+else()
+  set(shmclient_pc_destination "\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_LIBDIR}/pkgconfig")
+endif()
+install(CODE "
+  string(SHA1 shmclient_pc_tag \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}\")
+  set(SHMCLIENT_PC_TEMPLATE [[${PROJECT_SOURCE_DIR}/cmake/shmclient.pc.in]])
+  set(SHMCLIENT_PC_LIBDIR_SETTING [[${CMAKE_INSTALL_LIBDIR}]])
+  set(SHMCLIENT_PC_INCLUDEDIR_SETTING [[${CMAKE_INSTALL_INCLUDEDIR}]])
+  set(SHMCLIENT_PC_VERSION [[${PROJECT_VERSION}]])
+  set(SHMCLIENT_PC_OUTPUT \"${PROJECT_BINARY_DIR}/pkgconfig-\${shmclient_pc_tag}/shmclient.pc\")
+  include([[${PROJECT_SOURCE_DIR}/cmake/configure_pc.cmake]])
+  file(INSTALL DESTINATION \"${shmclient_pc_destination}\" TYPE FILE
+       FILES \"\${SHMCLIENT_PC_OUTPUT}\")
+")

@@ -8,7 +8,10 @@
 #   2. builds tests/install/consumer out of tree with find_package(shmclient), against the shared
 #      (shmclient::shmclient) and the static (shmclient::shmclient_static) library
 #   3. builds the same main.cpp with a plain g++ command line from `pkg-config shmclient` (which
-#      escapes the space with a backslash, so its output goes through the shell as a Makefile's would)
+#      escapes the space with a backslash, so its output goes through the shell as a Makefile's would);
+#      shmclient.pc holds absolute paths under the prefix and needs no other .pc file (protobuf's
+#      stays out of reach), the shared consumer configures with Protobuf unfindable, and a
+#      C++17 compile of <shm/shm.hpp> stops with the #error that says C++20 is needed
 #   4. starts the installed bin/shmd on a private socket (readiness through --ready-fd and a
 #      fifo, never a sleep) and runs each consumer against it, checking what it prints
 #   5. imports the installed Python package (if built) and round-trips a Value through that shmd
@@ -91,8 +94,20 @@ readelf -d "$tmp/consumer/consumer_shared" | grep -q 'NEEDED.*\[libshmclient.so.
 ! readelf -d "$tmp/consumer/consumer_static" | grep -q 'NEEDED.*libshmclient' ||
   fail "consumer_static should not need libshmclient.so"
 
+step "the shared consumer through find_package(shmclient), with Protobuf unfindable"
+"$cmake" -S "$source_dir/tests/install/consumer" -B "$tmp/consumer-noprotobuf" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_CXX_COMPILER="$cxx" -DCONSUMER_STATIC=OFF \
+  -DCMAKE_DISABLE_FIND_PACKAGE_Protobuf=ON >"$tmp/consumer-noprotobuf.log" 2>&1 ||
+  { cat "$tmp/consumer-noprotobuf.log"; fail "configuring the shared consumer without Protobuf"; }
+"$cmake" --build "$tmp/consumer-noprotobuf" >>"$tmp/consumer-noprotobuf.log" 2>&1 ||
+  { cat "$tmp/consumer-noprotobuf.log"; fail "building the shared consumer without Protobuf"; }
+
 step "consumer through pkg-config"
-export PKG_CONFIG_PATH=$libdir/pkgconfig
+# PKG_CONFIG_LIBDIR replaces the system's .pc directories: shmclient.pc must need none of them.
+export PKG_CONFIG_LIBDIR=$libdir/pkgconfig
+grep -q pcfiledir "$pc" && fail "shmclient.pc builds its paths from \${pcfiledir}: $(grep pcfiledir "$pc")"
+pc_prefix=$(sed -n 's/^prefix=//p' "$pc")
+[[ $pc_prefix == "${prefix// /\\ }" ]] || fail "shmclient.pc has prefix=$pc_prefix, not $prefix"
 pc_flags=$("$pkg_config" --cflags --libs shmclient)
 echo "pkg-config: $pc_flags"
 eval "pc_words=($pc_flags)"  # shell words, backslash escapes and all
@@ -101,6 +116,18 @@ eval "pc_libdir=$("$pkg_config" --variable=libdir shmclient)"
 "$cxx" -std=c++20 -o "$tmp/consumer_pkgconfig" "$source_dir/tests/install/consumer/main.cpp" \
   "${pc_words[@]}" -Wl,-rpath,"$pc_libdir" ||
   fail "building the pkg-config consumer"
+eval "pc_static=($("$pkg_config" --static --libs shmclient))"
+[[ " ${pc_static[*]} " == *" -lprotobuf "* ]] || fail "pkg-config --static --libs shmclient lacks -lprotobuf: ${pc_static[*]}"
+
+step "a C++17 compile of <shm/shm.hpp> says that C++20 is needed"
+printf '#include <shm/shm.hpp>\nint main() {}\n' >"$tmp/cxx17.cpp"
+eval "pc_cflags=($("$pkg_config" --cflags shmclient))"
+if "$cxx" -std=c++17 -fsyntax-only "${pc_cflags[@]}" "$tmp/cxx17.cpp" 2>"$tmp/cxx17.log"; then
+  fail "a C++17 compile of <shm/shm.hpp> succeeded"
+fi
+grep -q 'libshmclient needs C++20' "$tmp/cxx17.log" || { cat "$tmp/cxx17.log"; fail "the C++17 compile did not say why"; }
+[[ $(grep -c 'error:' "$tmp/cxx17.log") -eq 1 ]] ||
+  { cat "$tmp/cxx17.log"; fail "the C++17 compile gave more errors than the one that says why"; }
 
 step "run the consumers against the installed shmd"
 socket=$tmp/shmd.sock
@@ -122,6 +149,7 @@ check() {
 }
 check cmake-shared "$tmp/consumer/consumer_shared"
 check cmake-static "$tmp/consumer/consumer_static"
+check cmake-shared-no-protobuf "$tmp/consumer-noprotobuf/consumer_shared"
 check pkg-config "$tmp/consumer_pkgconfig"
 
 if [[ -n ${SHMD_PYTHON_EXECUTABLE:-} ]]; then
