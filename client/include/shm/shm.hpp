@@ -5,7 +5,8 @@
 // about one of them, deep inside a header, rather than about the flag. The headers are then left
 // out, so that this is the only error they cause.
 #if __cplusplus < 202002L
-#error "libshmclient needs C++20: compile with -std=c++20 (or -std=gnu++20); CMake's shmclient::shmclient targets add it themselves"
+#error \
+    "libshmclient needs C++20: compile with -std=c++20 (or -std=gnu++20); CMake's shmclient::shmclient targets add it themselves"
 #else
 
 #include "shm/array.hpp"
