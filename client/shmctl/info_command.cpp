@@ -33,7 +33,7 @@ class InfoCommand final : public Command {
     const auto type = shm::type_info(s.typecode);
     TablePrinter table({"name:", s.name});
     table.add_row({"id:", std::to_string(s.id)});
-    table.add_row({"kind:", kind_name(s.kind)});
+    table.add_row({"kind:", std::string(shm::kind_name(s.kind))});
     table.add_row({"type:", std::string(1, s.typecode) + (type ? " (" + std::string(type->c_name) + ")" : "")});
     table.add_row({"length:", std::to_string(s.length)});
     table.add_row({"element size:", std::to_string(s.element_size)});

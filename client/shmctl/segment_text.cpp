@@ -28,8 +28,6 @@ std::string type_label(const shm::SegmentInfo& info) {
   return label;
 }
 
-std::string kind_name(shm::Kind kind) { return kind == shm::Kind::array ? "array" : "value"; }
-
 std::string mode_string(std::uint32_t mode) {
   std::array<char, 16> buf{};
   const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), mode, 8);
@@ -79,7 +77,7 @@ std::string segment_json(const shm::SegmentInfo& info) {
   return JsonObject{}
       .string("name", info.name)
       .number("id", info.id)
-      .string("kind", kind_name(info.kind))
+      .string("kind", shm::kind_name(info.kind))
       .string("typecode", std::string(1, info.typecode))
       .number("length", info.length)
       .number("element_size", info.element_size)

@@ -262,11 +262,10 @@ std::vector<SegmentInfo> Client::list() {
 
 void Client::check_type(const Segment& s, bool type_ok, Kind kind, char wanted, std::error_code& ec) {
   if (type_ok && s.info().kind == kind) return;
-  const char* want_kind = kind == Kind::value ? "Value" : "Array";
-  const char* have_kind = s.info().kind == Kind::value ? "Value" : "Array";
   detail::fail(ec, Errc::type_mismatch,
-               "segment '" + s.info().name + "' is " + have_kind + " '" + std::string(1, s.typecode()) +
-                   "'; it cannot be attached as " + want_kind + " '" + std::string(1, wanted) + "'");
+               "segment '" + s.info().name + "' is " + std::string(kind_title(s.info().kind)) + " '" +
+                   std::string(1, s.typecode()) + "'; it cannot be attached as " + std::string(kind_title(kind)) +
+                   " '" + std::string(1, wanted) + "'");
 }
 
 void Client::throw_if(const std::error_code& ec, std::string_view op, std::string_view name) {

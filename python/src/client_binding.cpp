@@ -58,67 +58,49 @@ std::vector<std::byte> sequence_bytes(char typecode, py::handle items, std::uint
   });
 }
 
-/// claim() by name and token, checking the typecode if one is given (C++'s typed claim) and
-/// the kind; a refused claim has spent the hold (its reference is dropped again).
+/// What attach_value/attach_array and claim_value/claim_array share: `fetch(mode)` gets the
+/// segment (attach() or claim(), with the GIL released), then the segment must be of `kind`
+/// and, if a typecode is given, hold elements of that type, the checks C++'s typed attach_value
+/// and claim_value make. A refused segment is dropped again (for a claim, its hold is spent).
+template <class Fetch>
+shm::Segment fetch_checked(const std::string& name, const py::object& typecode, bool read_only, shm::Kind kind,
+                           std::string_view verb, Fetch fetch) {
+  const char wanted = typecode.is_none() ? '\0' : typecode_from_python(typecode);
+  shm::Segment s;
+  {
+    py::gil_scoped_release nogil;
+    s = fetch(read_only ? shm::AccessMode::read_only : shm::AccessMode::read_write);
+  }
+  const shm::Kind have = s.info().kind;
+  if (have != kind)
+    throw_error(shm::Errc::type_mismatch, "segment '" + name + "' is " + std::string(shm::kind_with_article(have)) +
+                                              "; use " + std::string(verb) + "_" + std::string(shm::kind_name(have)));
+  if (wanted != '\0' &&
+      !with_element_type(wanted, [&]<class T>(std::type_identity<T>) { return shm::typecode_accepts<T>(s.typecode()); }))
+    throw_error(shm::Errc::type_mismatch, "segment '" + name + "' is " + std::string(shm::kind_title(have)) + " '" +
+                                              std::string(1, s.typecode()) + "'; it cannot be attached as " +
+                                              std::string(shm::kind_title(kind)) + " '" + std::string(1, wanted) + "'");
+  return s;
+}
+
+/// Attaches by name (see fetch_checked).
+shm::Segment attach(shm::Client& client, const std::string& name, const py::object& typecode, bool read_only,
+                    shm::Kind kind) {
+  return fetch_checked(name, typecode, read_only, kind, "attach",
+                       [&](shm::AccessMode mode) { return client.attach(name, mode); });
+}
+
+/// Claims a hold by name and token (see fetch_checked).
 shm::Segment claim(shm::Client& client, const std::string& name, std::uint64_t token, const py::object& typecode,
                    bool read_only, shm::Kind kind) {
-  const auto mode = read_only ? shm::AccessMode::read_only : shm::AccessMode::read_write;
-  shm::Segment s;
-  if (typecode.is_none()) {
-    {
-      py::gil_scoped_release nogil;
-      s = client.claim(name, token, mode);
-    }
-    if (s.info().kind != kind)
-      throw_error(shm::Errc::type_mismatch, "segment '" + name + "' is " +
-                                                (s.info().kind == shm::Kind::array ? "an Array" : "a Value") +
-                                                "; use claim_" + (s.info().kind == shm::Kind::array ? "array" : "value"));
-    return s;
-  }
-  const char tc = typecode_from_python(typecode);
-  with_element_type(tc, [&]<class T>(std::type_identity<T>) {
-    py::gil_scoped_release nogil;
-    if (kind == shm::Kind::value)
-      s = read_only ? std::move(client.claim_value<const T>(name, token).segment())
-                    : std::move(client.claim_value<T>(name, token).segment());
-    else
-      s = read_only ? std::move(client.claim_array<const T>(name, token).segment())
-                    : std::move(client.claim_array<T>(name, token).segment());
-  });
-  return s;
+  return fetch_checked(name, typecode, read_only, kind, "claim",
+                       [&](shm::AccessMode mode) { return client.claim(name, token, mode); });
 }
 
 /// Creates (nothing else touches Python meanwhile, so the GIL is released).
 shm::Segment create(shm::Client& client, const std::string& name, const shm::SegmentSpec& spec) {
   py::gil_scoped_release nogil;
   return client.create(name, spec);
-}
-
-/// Attaches by name, checking the typecode if one is given (C++'s typed attach) and the kind.
-shm::Segment attach(shm::Client& client, const std::string& name, const py::object& typecode, bool read_only,
-                    shm::Kind kind) {
-  const auto mode = read_only ? shm::AccessMode::read_only : shm::AccessMode::read_write;
-  shm::Segment s;
-  if (typecode.is_none()) {
-    {
-      py::gil_scoped_release nogil;
-      s = client.attach(name, mode);
-    }
-    if (s.info().kind != kind)
-      throw_error(shm::Errc::type_mismatch, "segment '" + name + "' is " +
-                                                (s.info().kind == shm::Kind::array ? "an Array" : "a Value") +
-                                                "; use attach_" + (s.info().kind == shm::Kind::array ? "array" : "value"));
-    return s;
-  }
-  const char tc = typecode_from_python(typecode);
-  with_element_type(tc, [&]<class T>(std::type_identity<T>) {
-    py::gil_scoped_release nogil;
-    if (kind == shm::Kind::value)
-      s = read_only ? std::move(client.attach_value<const T>(name).segment()) : std::move(client.attach_value<T>(name).segment());
-    else
-      s = read_only ? std::move(client.attach_array<const T>(name).segment()) : std::move(client.attach_array<T>(name).segment());
-  });
-  return s;
 }
 
 }  // namespace

@@ -40,7 +40,7 @@ void bind_segment_info(py::module_& m) {
       .def_readonly("id", &shm::SegmentInfo::id, "Unique for the daemon's lifetime.")
       .def_readonly("name", &shm::SegmentInfo::name)
       .def_property_readonly("typecode", [](const shm::SegmentInfo& s) { return std::string(1, s.typecode); })
-      .def_property_readonly("kind", [](const shm::SegmentInfo& s) { return s.kind == shm::Kind::array ? "array" : "value"; },
+      .def_property_readonly("kind", [](const shm::SegmentInfo& s) { return std::string(shm::kind_name(s.kind)); },
                              "'value' or 'array'.")
       .def_readonly("length", &shm::SegmentInfo::length, "Number of elements (1 for a Value).")
       .def_readonly("element_size", &shm::SegmentInfo::element_size, "Bytes per element.")

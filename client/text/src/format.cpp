@@ -13,6 +13,7 @@
 #include "shm/error.hpp"
 #include "shm/hex_digits.hpp"
 #include "shm/json_quote.hpp"
+#include "shm/result.hpp"
 
 namespace shm::detail {
 /// Records why the last operation on this thread failed (defined in client.cpp).
@@ -263,6 +264,9 @@ void fail(std::error_code& ec, std::string why) {
   detail::set_last_error_message(std::move(why));
 }
 
+/// A text that does not parse as the element it should be.
+Failure invalid(std::string why) { return Failure{Errc::invalid_argument, std::move(why)}; }
+
 /// `"text" for typecode 'i' (int)`, for error messages.
 std::string describe(std::string_view text, const TypeInfo& info) {
   // Appended piece by piece: GCC 12 at -O3 warns falsely (-Wrestrict) about a chain of string +.
@@ -282,9 +286,9 @@ std::string_view strip_plus(std::string_view text) {
   return text;
 }
 
-/// Parses an integer of type T, range-checked; nullopt (with a reason in `why`) on failure.
+/// Parses an integer of type T, range-checked.
 template <class T>
-std::optional<T> parse_integer(std::string_view text, const TypeInfo& info, std::string& why) {
+Result<T> parse_integer(std::string_view text, const TypeInfo& info) {
   text = strip_plus(text);
   const char* first = text.data();
   const char* last = text.data() + text.size();
@@ -308,30 +312,26 @@ std::optional<T> parse_integer(std::string_view text, const TypeInfo& info, std:
   bool in_range = wide <= Wide{std::numeric_limits<T>::max()};
   if constexpr (std::is_signed_v<T>) in_range = in_range && wide >= Wide{std::numeric_limits<T>::min()};
   if (err == std::errc::result_out_of_range || (err == std::errc{} && ptr == last && !in_range)) {
-    why = "value " + describe(text, info) + " is outside " + range;
-    return std::nullopt;
+    return invalid("value " + describe(text, info) + " is outside " + range);
   }
   if (err != std::errc{} || ptr != last) {
-    why = "invalid value " + describe(text, info) + ": expected an integer in " + range;
-    return std::nullopt;
+    return invalid("invalid value " + describe(text, info) + ": expected an integer in " + range);
   }
   return static_cast<T>(wide);
 }
 
 /// Parses a float or double: decimal, scientific, inf or nan.
 template <class T>
-std::optional<T> parse_floating(std::string_view text, const TypeInfo& info, std::string& why) {
+Result<T> parse_floating(std::string_view text, const TypeInfo& info) {
   text = strip_plus(text);
   const char* last = text.data() + text.size();
   T v{};
   const auto [ptr, err] = std::from_chars(text.data(), last, v, std::chars_format::general);
   if (err == std::errc::result_out_of_range && ptr == last) {
-    why = "value " + describe(text, info) + " is out of range";
-    return std::nullopt;
+    return invalid("value " + describe(text, info) + " is out of range");
   }
   if (err != std::errc{} || ptr != last) {
-    why = "invalid value " + describe(text, info) + ": expected a number (decimal, scientific, inf or nan)";
-    return std::nullopt;
+    return invalid("invalid value " + describe(text, info) + ": expected a number (decimal, scientific, inf or nan)");
   }
   return v;
 }
@@ -346,7 +346,7 @@ int hex_value(char c) {
 
 /// Parses one byte: a single character, a backslash escape, or either inside b'...' (so the
 /// text `get` prints can be fed back to `set`).
-std::optional<char> parse_char(std::string_view text, const TypeInfo& info, std::string& why) {
+Result<char> parse_char(std::string_view text, const TypeInfo& info) {
   std::string_view inner = text;
   if (inner.size() >= 3 && inner.front() == 'b' && (inner[1] == '\'' || inner[1] == '"') &&
       inner.back() == inner[1])
@@ -369,9 +369,8 @@ std::optional<char> parse_char(std::string_view text, const TypeInfo& info, std:
     const int lo = hex_value(inner[3]);
     if (hi >= 0 && lo >= 0) return static_cast<char>(hi * 16 + lo);
   }
-  why = "invalid value " + describe(text, info) +
-        ": expected exactly one byte, or an escape such as \\x41, \\n, \\t, \\r, \\0 or \\\\";
-  return std::nullopt;
+  return invalid("invalid value " + describe(text, info) +
+                 ": expected exactly one byte, or an escape such as \\x41, \\n, \\t, \\r, \\0 or \\\\");
 }
 
 /// Decodes `text` if it is exactly one UTF-8 encoded code point (surrogates refused, as UTF-8 does).
@@ -420,7 +419,7 @@ std::optional<std::uint32_t> parse_hex(std::string_view digits) {
 /// Parses one wide character: a single (UTF-8) character, a backslash escape (\n, \xHH,
 /// \uHHHH, \UHHHHHHHH, ...), or either inside quotes as Python's repr() writes them (so the
 /// text `get` prints can be fed back to `set`).
-std::optional<wchar_t> parse_wchar(std::string_view text, const TypeInfo& info, std::string& why) {
+Result<wchar_t> parse_wchar(std::string_view text, const TypeInfo& info) {
   std::string_view inner = text;
   if (inner.size() >= 3 && (inner.front() == '\'' || inner.front() == '"') && inner.back() == inner.front())
     inner = inner.substr(1, inner.size() - 2);
@@ -444,9 +443,8 @@ std::optional<wchar_t> parse_wchar(std::string_view text, const TypeInfo& info, 
     if (cp && *cp > kMaxCodePoint) cp.reset();
   }
   if (cp) return static_cast<wchar_t>(*cp);
-  why = "invalid value " + describe(text, info) +
-        ": expected exactly one character, or an escape such as \\n, \\x41, \\u00e9 or \\U0001f600";
-  return std::nullopt;
+  return invalid("invalid value " + describe(text, info) +
+                 ": expected exactly one character, or an escape such as \\n, \\x41, \\u00e9 or \\U0001f600");
 }
 
 }  // namespace
@@ -475,21 +473,22 @@ void parse_element(char typecode, std::string_view text, std::span<std::byte> ou
     return fail(ec, "output buffer holds " + std::to_string(out.size()) + " bytes; typecode '" +
                         std::string(1, typecode) + "' needs " + std::to_string(info->size));
 
-  std::string why;
-  const bool ok = visit_typecode(typecode, [&]<class T>(std::type_identity<T>) {
-    std::optional<T> v;
-    if constexpr (std::is_same_v<T, char>)
-      v = parse_char(text, *info, why);
-    else if constexpr (std::is_same_v<T, wchar_t>)
-      v = parse_wchar(text, *info, why);
-    else if constexpr (std::is_floating_point_v<T>)
-      v = parse_floating<T>(text, *info, why);
-    else
-      v = parse_integer<T>(text, *info, why);
-    if (v) std::memcpy(out.data(), &*v, sizeof(T));
-    return v.has_value();
+  const Result<void> parsed = visit_typecode(typecode, [&]<class T>(std::type_identity<T>) -> Result<void> {
+    const Result<T> v = [&] {
+      if constexpr (std::is_same_v<T, char>)
+        return parse_char(text, *info);
+      else if constexpr (std::is_same_v<T, wchar_t>)
+        return parse_wchar(text, *info);
+      else if constexpr (std::is_floating_point_v<T>)
+        return parse_floating<T>(text, *info);
+      else
+        return parse_integer<T>(text, *info);
+    }();
+    if (!v) return v.failure();
+    std::memcpy(out.data(), &v.value(), sizeof(T));
+    return {};
   });
-  if (!ok) fail(ec, std::move(why));
+  if (!parsed) fail(ec, parsed.failure().message);
 }
 
 }  // namespace shm
