@@ -20,7 +20,7 @@ namespace {
 
 /// The sheet's target function.
 void sharedM(shm::Array<int>& a) {  // NOLINT(readability-identifier-naming): the sheet's name
-  for (std::size_t i = 0; i < a.size(); ++i) a[i] = a[i] * a[i];
+  for (auto& x : a) x = x * x;
 }
 
 /// The child's main: it was handed only the segment's name, so it attaches by name.

@@ -82,7 +82,8 @@ void add_task_options(CLI::App& command, TaskOptions& options) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// A function-try-block: a failure while setting up the command line ends with a line saying why.
+int main(int argc, char** argv) try {
   const std::span<char*> args(argv, static_cast<std::size_t>(argc));
   if (args.size() > 1 && std::string_view(args[1]) == kChildCommand) return run_child(args);
 
@@ -145,4 +146,7 @@ int main(int argc, char** argv) {
     if (*exercise1_cmd) return exercise1(exercise1_options);
     return exercise2(exercise2_options);
   });
+} catch (const std::exception& e) {
+  std::cerr << "shm-lab: " << e.what() << '\n';
+  return kExitFailure;
 }

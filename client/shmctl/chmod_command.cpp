@@ -1,5 +1,6 @@
 #include <string>
 
+#include "shm/octal_mode.hpp"
 #include "argument_parsing.hpp"
 #include "command.hpp"
 #include "segment_text.hpp"
@@ -27,7 +28,7 @@ class ChmodCommand final : public Command {
     std::error_code ec;
     const shm::SegmentInfo s = ctx.client().chmod(name_, mode, ec);
     if (ec) throw ctx.failure(ec, "chmod " + name_);
-    ctx.out() << s.name << ": mode " << mode_string(s.mode) << '\n';
+    ctx.out() << s.name << ": mode " << shm::octal_mode(s.mode) << '\n';
     return ExitCode::ok;
   }
 

@@ -1,6 +1,7 @@
 #include <ostream>
 #include <string>
 
+#include "shm/octal_mode.hpp"
 #include "command.hpp"
 #include "segment_text.hpp"
 #include "table_printer.hpp"
@@ -42,7 +43,7 @@ class InfoCommand final : public Command {
     table.add_row({"holds:", std::to_string(s.holds)});
     table.add_row({"owner:", user_name(s.uid) + " (uid " + std::to_string(s.uid) + ")"});
     table.add_row({"group:", group_name(s.gid) + " (gid " + std::to_string(s.gid) + ")"});
-    table.add_row({"mode:", mode_string(s.mode)});
+    table.add_row({"mode:", shm::octal_mode(s.mode)});
     table.add_row({"state:", state_label(s)});
     table.add_row({"creator pid:", std::to_string(s.creator_pid)});
     table.add_row({"created:", iso8601_utc(s.created)});

@@ -3,6 +3,7 @@
 #include <ostream>
 #include <string>
 
+#include "shm/octal_mode.hpp"
 #include "command.hpp"
 #include "segment_text.hpp"
 #include "table_printer.hpp"
@@ -58,7 +59,7 @@ class ListCommand final : public Command {
       auto owner = owners.find(s.uid);
       if (owner == owners.end()) owner = owners.emplace(s.uid, user_name(s.uid)).first;
       table.add_row({s.name, type_label(s), std::to_string(s.length), std::to_string(s.size_bytes),
-                     std::to_string(s.refcount), owner->second, mode_string(s.mode), state_label(s)});
+                     std::to_string(s.refcount), owner->second, shm::octal_mode(s.mode), state_label(s)});
     }
     table.print(out);
   }

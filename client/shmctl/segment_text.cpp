@@ -9,6 +9,7 @@
 #include <ctime>
 #include <vector>
 
+#include "shm/octal_mode.hpp"
 #include "json_object.hpp"
 
 namespace shmctl {
@@ -26,14 +27,6 @@ std::string type_label(const shm::SegmentInfo& info) {
   std::string label(1, info.typecode);
   if (info.kind == shm::Kind::array) label += "[" + std::to_string(info.length) + "]";
   return label;
-}
-
-std::string mode_string(std::uint32_t mode) {
-  std::array<char, 16> buf{};
-  const auto res = std::to_chars(buf.data(), buf.data() + buf.size(), mode, 8);
-  std::string digits(buf.data(), res.ptr);
-  if (digits.size() < 4) digits.insert(0, 4 - digits.size(), '0');
-  return digits;
 }
 
 std::string state_label(const shm::SegmentInfo& info) {
@@ -86,7 +79,7 @@ std::string segment_json(const shm::SegmentInfo& info) {
       .number("holds", info.holds)
       .number("uid", info.uid)
       .number("gid", info.gid)
-      .string("mode", mode_string(info.mode))
+      .string("mode", shm::octal_mode(info.mode))
       .boolean("ephemeral", info.ephemeral)
       .boolean("removed", info.removed)
       .number("creator_pid", info.creator_pid)

@@ -11,8 +11,6 @@ namespace shmctl {
 
 /// The TYPE column: the typecode for a Value (`d`), typecode and length for an Array (`i[10]`).
 std::string type_label(const shm::SegmentInfo& info);
-/// Permission bits as four octal digits: `0600`.
-std::string mode_string(std::uint32_t mode);
 /// The STATE column: `live` or `removed`, plus `,ephemeral` for ephemeral segments.
 std::string state_label(const shm::SegmentInfo& info);
 /// The user name for `uid`, or the number if it has none.

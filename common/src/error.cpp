@@ -8,9 +8,9 @@ namespace {
 
 class ShmCategory final : public std::error_category {
  public:
-  const char* name() const noexcept override { return "shm"; }
+  [[nodiscard]] const char* name() const noexcept override { return "shm"; }
 
-  std::string message(int code) const override {
+  [[nodiscard]] std::string message(int code) const override {
     switch (static_cast<Errc>(code)) {
       case Errc::invalid_argument: return "invalid argument";
       case Errc::not_found: return "no such segment";
@@ -31,7 +31,7 @@ class ShmCategory final : public std::error_category {
     return "unknown shm error " + std::to_string(code);
   }
 
-  std::error_condition default_error_condition(int code) const noexcept override {
+  [[nodiscard]] std::error_condition default_error_condition(int code) const noexcept override {
     switch (static_cast<Errc>(code)) {
       case Errc::invalid_argument: return std::errc::invalid_argument;
       case Errc::not_found: return std::errc::no_such_file_or_directory;

@@ -2,6 +2,7 @@
 
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -13,9 +14,9 @@ std::size_t send_with_fd(int socket, std::span<const std::byte> bytes, int fd,
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
   if (fd >= 0) {
-    msg.msg_control = control;
+    msg.msg_control = control.data();
     msg.msg_controllen = sizeof(control);
     cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
@@ -41,8 +42,8 @@ std::size_t recv_with_fds(int socket, std::span<std::byte> buffer, std::vector<U
   msghdr msg{};
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)];
-  msg.msg_control = control;
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int) * kMaxFdsPerMessage)> control;
+  msg.msg_control = control.data();
   msg.msg_controllen = sizeof(control);
   ssize_t n;
   do {

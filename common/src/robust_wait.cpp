@@ -4,7 +4,7 @@
 
 #include "robust_wait.hpp"
 
-#include <time.h>
+#include <ctime>
 
 #include <algorithm>
 #include <cerrno>

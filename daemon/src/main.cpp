@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
+#include <string_view>
 
 #include "shm/busy_poll.hpp"
 #include "shmd/daemon.hpp"
@@ -26,14 +27,16 @@ constexpr std::uint64_t kReservedFds = 64;
 // Tells whoever started us (a test, a script) that the socket answers, without them polling.
 void signal_ready(int fd) {
   if (fd < 0) return;
-  constexpr char kReady[] = "READY\n";
-  [[maybe_unused]] const ssize_t n = ::write(fd, kReady, sizeof kReady - 1);
+  constexpr std::string_view kReady = "READY\n";
+  [[maybe_unused]] const ssize_t n = ::write(fd, kReady.data(), kReady.size());
   ::close(fd);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+// A function-try-block: whatever escapes (a failed allocation while setting up, the event loop
+// giving up) ends the daemon with a line saying why, not with std::terminate.
+int main(int argc, char** argv) try {
   shmd::Config config;
   config.socket_path = shm::default_socket_path();
   std::string socket_mode = "0666";
@@ -153,4 +156,7 @@ int main(int argc, char** argv) {
   signal_ready(ready_fd);
   daemon.value()->run();
   return 0;
+} catch (const std::exception& e) {
+  spdlog::critical("shmd: {}", e.what());
+  return 1;
 }

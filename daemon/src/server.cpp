@@ -32,7 +32,7 @@ asio::awaitable<void> serve(std::unique_ptr<Session> session, spdlog::logger& lo
 std::vector<gid_t> peer_groups(int fd) {
   std::vector<gid_t> groups(64);
   for (int attempt = 0; attempt < 2; ++attempt) {
-    socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    auto len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
       groups.resize(len / sizeof(gid_t));
       return groups;

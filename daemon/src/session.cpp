@@ -28,7 +28,7 @@ Session::~Session() {
 }
 
 asio::awaitable<void> Session::run() {
-  std::array<char, 16 * 1024> buffer;
+  std::array<char, std::size_t{16} * 1024> buffer;
   std::string payload;
   shmd::v1::Request request;
   for (;;) {

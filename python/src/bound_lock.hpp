@@ -39,7 +39,7 @@ class BoundLock {
 
  private:
   /// The segment, or ValueError once its Value is gone.
-  BoundSegment& bound() const;
+  [[nodiscard]] BoundSegment& bound() const;
   /// Waits for the lock in slices, without the GIL, until `timeout_s` (negative: no limit).
   shm::LockGuard wait(BoundSegment& bound, shm::Segment& seg, double timeout_s);
 

@@ -139,7 +139,7 @@ void bind_client(py::module_& m) {
             shm::SegmentSpec spec{tc, shm::Kind::array, 0, {}, {mode_from_python(mode), ephemeral, open_existing}};
             std::vector<std::byte> initial;
             if (PyLong_Check(size_or_initializer.ptr())) {
-              const long long n = size_or_initializer.cast<long long>();
+              const auto n = size_or_initializer.cast<long long>();
               if (n < 0) throw py::value_error("Array length " + std::to_string(n) + " is negative");
               spec.length = static_cast<std::uint64_t>(n);
             } else {
@@ -176,7 +176,7 @@ void bind_client(py::module_& m) {
             if (length.is_none()) {
               bytes = value_bytes(tc, initial);
             } else {
-              const long long n = length.cast<long long>();
+              const auto n = length.cast<long long>();
               if (n < 0) throw py::value_error("Array length " + std::to_string(n) + " is negative");
               spec.kind = shm::Kind::array;
               spec.length = static_cast<std::uint64_t>(n);

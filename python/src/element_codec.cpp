@@ -1,5 +1,6 @@
 #include "element_codec.hpp"
 
+#include <bit>
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -130,7 +131,7 @@ wchar_t wchar_from_python(py::handle o) {
 }
 
 py::object wchar_to_python(wchar_t w) {
-  const auto cp = static_cast<std::uint32_t>(w);
+  const auto cp = std::bit_cast<std::uint32_t>(w);  // a negative wchar_t is no code point either
   if (cp > 0x10FFFF) throw py::value_error("the segment holds " + std::to_string(cp) + ", which is no Unicode code point");
   return py::reinterpret_steal<py::object>(PyUnicode_FromOrdinal(static_cast<int>(cp)));
 }

@@ -58,11 +58,11 @@ void set_python_error(const std::error_code& code, const char* message) {
   const ErrorClass* c = class_of(code);
   if (c == nullptr) {
     // Not an shm code (errno from the system, say): Python's OSError with that errno.
-    py::object err = py::reinterpret_steal<py::object>(PyObject_CallFunction(PyExc_OSError, "is", code.value(), message));
+    auto err = py::reinterpret_steal<py::object>(PyObject_CallFunction(PyExc_OSError, "is", code.value(), message));
     if (err) PyErr_SetObject(PyExc_OSError, err.ptr());
     return;
   }
-  py::object err = py::reinterpret_steal<py::object>(PyObject_CallFunction(c->type, "s", message));
+  auto err = py::reinterpret_steal<py::object>(PyObject_CallFunction(c->type, "s", message));
   if (!err) return;  // the call set its own error
   if (PyObject_SetAttrString(err.ptr(), "code", py::str(c->errc_name).ptr()) != 0) return;
   PyErr_SetObject(c->type, err.ptr());

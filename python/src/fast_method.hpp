@@ -9,7 +9,9 @@ namespace shmd_py {
 /// The C++ object of `self`, an instance of the pybind11 type bound to T (or of a subclass whose
 /// only bound C++ type is T); nullptr with TypeError set if it was never constructed.
 template <class T>
-T* cpp_self(PyObject* self) noexcept {
+T* cpp_self(PyObject* self) noexcept {  // NOLINT(bugprone-exception-escape): see below
+  // get_value_and_holder() without a type to find returns the first value at once; its throw is
+  // for a type lookup that fails, which this call never makes.
   auto* inst = reinterpret_cast<pybind11::detail::instance*>(self);
   pybind11::detail::value_and_holder vh = inst->get_value_and_holder();
   if (!vh.holder_constructed()) {

@@ -20,14 +20,14 @@ constexpr std::chrono::milliseconds kSignalCheckSlice{50};
 
 /// Lock.__enter__, as a plain CPython method: acquire(), blocking.
 PyObject* lock_enter(PyObject* self, PyObject* /*unused*/) noexcept {
-  BoundLock* lock = cpp_self<BoundLock>(self);
+  auto* lock = cpp_self<BoundLock>(self);
   if (lock == nullptr) return nullptr;
   return translating_errors([&] { return PyBool_FromLong(lock->acquire(true, py::none()) ? 1 : 0); });
 }
 
 /// Lock.release, as a plain CPython method.
 PyObject* lock_release(PyObject* self, PyObject* /*unused*/) noexcept {
-  BoundLock* lock = cpp_self<BoundLock>(self);
+  auto* lock = cpp_self<BoundLock>(self);
   if (lock == nullptr) return nullptr;
   return translating_errors([&] {
     lock->release();
@@ -61,14 +61,14 @@ std::string BoundLock::repr() const {
 }
 
 shm::LockGuard BoundLock::wait(BoundSegment& bound, shm::Segment& seg, double timeout_s) {
-  using clock = std::chrono::steady_clock;
+  using Clock = std::chrono::steady_clock;
   const bool forever = timeout_s < 0;
   const auto deadline =
-      clock::now() + std::chrono::duration_cast<clock::duration>(std::chrono::duration<double>(forever ? 0.0 : timeout_s));
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(forever ? 0.0 : timeout_s));
   const BusyMark mark(bound);  // detach() refuses meanwhile: the mutex must stay mapped
   for (;;) {
     std::chrono::nanoseconds slice = kSignalCheckSlice;
-    if (!forever) slice = std::min(slice, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - clock::now()));
+    if (!forever) slice = std::min(slice, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()));
     shm::LockGuard guard;
     std::error_code ec;
     {
@@ -76,7 +76,7 @@ shm::LockGuard BoundLock::wait(BoundSegment& bound, shm::Segment& seg, double ti
       guard = seg.lock_for(slice, ec);
     }
     if (ec) throw shm::Error(ec, shm::last_error_message());
-    if (guard || (!forever && clock::now() >= deadline)) return guard;
+    if (guard || (!forever && Clock::now() >= deadline)) return guard;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   }
 }

@@ -1,5 +1,6 @@
 #include <pybind11/pybind11.h>
 
+#include <array>
 #include <chrono>
 #include <string>
 
@@ -12,10 +13,10 @@ namespace shmd_py {
 namespace {
 
 /// The fields, in the order shmctl info --json prints them (plus the layout's two).
-constexpr const char* kFields[] = {"name",        "id",       "kind",          "typecode",   "length",
+constexpr auto kFields = std::to_array<const char*>({"name",        "id",       "kind",          "typecode",   "length",
                                    "element_size", "data_offset", "size_bytes", "mapping_bytes", "refcount",
                                    "holds",       "uid",      "gid",           "mode",       "ephemeral",
-                                   "removed",     "creator_pid", "created"};
+                                   "removed",     "creator_pid", "created"});
 
 /// `created` as an aware UTC datetime.
 py::object created_of(const shm::SegmentInfo& s) {

@@ -34,7 +34,7 @@ namespace {
 
 /// Value.value's getter, without pybind11's dispatcher.
 PyObject* value_get(PyObject* self, void* /*unused*/) noexcept {
-  BoundValue* v = cpp_self<BoundValue>(self);
+  auto* v = cpp_self<BoundValue>(self);
   if (v == nullptr) return nullptr;
   return translating_errors([&] { return v->get().release().ptr(); });
 }
@@ -45,7 +45,7 @@ int value_set(PyObject* self, PyObject* x, void* /*unused*/) noexcept {
     PyErr_SetString(PyExc_AttributeError, "can't delete attribute 'value'");
     return -1;
   }
-  BoundValue* v = cpp_self<BoundValue>(self);
+  auto* v = cpp_self<BoundValue>(self);
   if (v == nullptr) return -1;
   PyObject* r = translating_errors([&] {
     v->set(x);

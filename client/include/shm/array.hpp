@@ -37,7 +37,7 @@ class Array {
   /// Element `i`, unchecked.
   T& operator[](std::size_t i) const noexcept { return data()[i]; }
   /// Element `i`; throws std::out_of_range past the end.
-  T& at(std::size_t i) const {
+  [[nodiscard]] T& at(std::size_t i) const {
     if (i >= size())
       throw std::out_of_range("shm::Array index " + std::to_string(i) + " >= size " + std::to_string(size()));
     return data()[i];

@@ -1,6 +1,7 @@
 #include "shm/format.hpp"
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -128,7 +129,7 @@ std::string hex_code(std::uint32_t cp, std::string_view prefix, int digits) {
 /// Python escapes among the C0/C1 controls and surrogates; prints every other code point.
 /// A wchar_t that is no code point at all (never written by Python) reads as its \U escape.
 std::string wchar_repr(wchar_t w) {
-  const auto cp = static_cast<std::uint32_t>(w);
+  const auto cp = std::bit_cast<std::uint32_t>(w);  // a negative wchar_t is no code point either
   const char quote = cp == '\'' ? '"' : '\'';
   std::string s(1, quote);
   switch (cp) {
@@ -153,7 +154,7 @@ std::string wchar_repr(wchar_t w) {
 /// A one-character JSON string (UTF-8; controls and surrogates as \u escapes); null for a
 /// wchar_t that is no code point.
 std::string json_wchar(wchar_t w) {
-  const auto cp = static_cast<std::uint32_t>(w);
+  const auto cp = std::bit_cast<std::uint32_t>(w);  // a negative wchar_t is no code point either
   if (cp > kMaxCodePoint) return "null";
   if (cp < 0x80) return json_char(static_cast<unsigned char>(cp));
   if (is_surrogate(cp) || cp <= 0xa0) return "\"" + hex_code(cp, "\\u", 4) + "\"";
@@ -370,7 +371,7 @@ Result<char> parse_char(std::string_view text, const TypeInfo& info) {
     if (hi >= 0 && lo >= 0) return static_cast<char>(hi * 16 + lo);
   }
   return invalid("invalid value " + describe(text, info) +
-                 ": expected exactly one byte, or an escape such as \\x41, \\n, \\t, \\r, \\0 or \\\\");
+                 R"(: expected exactly one byte, or an escape such as \x41, \n, \t, \r, \0 or \\)");
 }
 
 /// Decodes `text` if it is exactly one UTF-8 encoded code point (surrogates refused, as UTF-8 does).
@@ -400,7 +401,7 @@ std::optional<std::uint32_t> utf8_single(std::string_view text) {
     if ((c & 0xC0U) != 0x80U) return std::nullopt;
     cp = (cp << 6U) | (c & 0x3FU);
   }
-  constexpr std::uint32_t kMinOfLength[] = {0, 0, 0x80, 0x800, 0x10000};
+  constexpr std::array<std::uint32_t, 5> kMinOfLength{0, 0, 0x80, 0x800, 0x10000};
   if (cp < kMinOfLength[n] || cp > kMaxCodePoint || is_surrogate(cp)) return std::nullopt;  // overlong or invalid
   return cp;
 }
@@ -444,7 +445,7 @@ Result<wchar_t> parse_wchar(std::string_view text, const TypeInfo& info) {
   }
   if (cp) return static_cast<wchar_t>(*cp);
   return invalid("invalid value " + describe(text, info) +
-                 ": expected exactly one character, or an escape such as \\n, \\x41, \\u00e9 or \\U0001f600");
+                 R"(: expected exactly one character, or an escape such as \n, \x41, \u00e9 or \U0001f600)");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 /// The typecodes of Python's `array`/`multiprocessing` module and their C++ types on Linux x86-64.
 /// This is the one place that maps typecodes to types.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <iterator>
@@ -24,7 +25,7 @@ struct TypeInfo {
 };
 
 /// Every typecode shmd accepts: 'c' (ctypes' c_char), then Python's `array` codes in its order.
-inline constexpr TypeInfo kTypeCodes[] = {
+inline constexpr auto kTypeCodes = std::to_array<TypeInfo>({
     {'c', 1, TypeClass::character, "char"},
     {'b', 1, TypeClass::signed_integer, "signed char"},
     {'B', 1, TypeClass::unsigned_integer, "unsigned char"},
@@ -39,7 +40,7 @@ inline constexpr TypeInfo kTypeCodes[] = {
     {'Q', 8, TypeClass::unsigned_integer, "unsigned long long"},
     {'f', 4, TypeClass::floating, "float"},
     {'d', 8, TypeClass::floating, "double"},
-};
+});
 
 /// The facts for `code`, or nullopt if it is not a valid typecode.
 constexpr std::optional<TypeInfo> type_info(char code) noexcept {

@@ -10,6 +10,7 @@
 #include <limits>
 #include <vector>
 
+#include "shm/octal_mode.hpp"
 #include "shm/names.hpp"
 #include "shm/typecode.hpp"
 #include "shmd/segment_memory.hpp"
@@ -23,12 +24,6 @@ std::int64_t now_unix_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
-}
-
-std::string octal(std::uint32_t mode) {
-  char buf[16];  // room for any uint32_t: the compiler sees that nothing can be cut
-  std::snprintf(buf, sizeof buf, "%04o", mode);
-  return buf;
 }
 
 // 64 bits from the kernel's CSPRNG: a token is a capability, so it must not be guessable from
@@ -49,7 +44,7 @@ shm::Result<std::uint64_t> random_u64() {
 
 shm::Result<void> Registry::check_create(const Credentials& who, const CreateParams& p,
                                               const shm::SegmentSizes& sizes) const {
-  if (p.mode > 0777) return shm::fail(Errc::invalid_argument, "mode " + octal(p.mode) + " has bits beyond 0777");
+  if (p.mode > 0777) return shm::fail(Errc::invalid_argument, "mode " + shm::octal_mode(p.mode) + " has bits beyond 0777");
   if (!p.initial.empty() && p.initial.size() != sizes.data_bytes)
     return shm::fail(Errc::invalid_argument, "initial data is " + std::to_string(p.initial.size()) +
                                             " bytes; the segment holds " + std::to_string(sizes.data_bytes));
@@ -180,7 +175,7 @@ shm::Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::st
   SegmentRecord& record = *found.value();
   // Name the access that was asked for: a reader refused for "writing" would not know why.
   if (!permits(who, record, access))
-    return shm::fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + octal(record.mode) +
+    return shm::fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + shm::octal_mode(record.mode) +
                                              ") may not be attached " +
                                              (access == shm::AccessMode::read_write ? "read-write (that needs the r and w bits)"
                                                                       : "read-only (that needs the r bit)") +
@@ -334,7 +329,7 @@ shm::Result<bool> Registry::remove(const Credentials& who, std::string_view name
 }
 
 shm::Result<const SegmentRecord*> Registry::chmod(const Credentials& who, std::string_view name, std::uint32_t mode) {
-  if (mode > 0777) return shm::fail(Errc::invalid_argument, "mode " + octal(mode) + " has bits beyond 0777");
+  if (mode > 0777) return shm::fail(Errc::invalid_argument, "mode " + shm::octal_mode(mode) + " has bits beyond 0777");
   auto found = live_for_owner(who, name, "change the mode of");
   if (!found) return found.failure();
   found.value()->mode = mode;
@@ -374,7 +369,7 @@ shm::Result<const SegmentRecord*> Registry::reattach(ClientId client, const Cred
   const std::string segment = "segment '" + record.name + "' (id " + std::to_string(id);
   if (!permits(who, record, shm::AccessMode::read_only))
     return shm::fail(Errc::permission_denied,
-                segment + ", mode " + octal(record.mode) + ") is not readable by uid " + std::to_string(who.uid));
+                segment + ", mode " + shm::octal_mode(record.mode) + ") is not readable by uid " + std::to_string(who.uid));
   // Only references the daemon counted before it went down can be claimed, and each only once:
   // anything more would let a reader keep any segment's memory alive for as long as it likes.
   const std::uint32_t wanted = std::max(references, 1U);

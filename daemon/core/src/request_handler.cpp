@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "shm/octal_mode.hpp"
 #include "shm/wire/framing.hpp"
 #include "shm/wire/protocol_version.hpp"
 #include "shmd/protocol.hpp"
@@ -22,12 +23,6 @@ constexpr std::size_t kListPageBudget = shm::wire::kMaxFrameBytes - 4096;
 void set_error(Reply& reply, Errc code, std::string message) { shmd::set_error(reply.response, code, std::move(message)); }
 
 void set_failure(Reply& reply, const shm::Failure& f) { set_error(reply, f.code, f.message); }
-
-std::string octal_mode(std::uint32_t mode) {
-  char buf[8];
-  std::snprintf(buf, sizeof buf, "%04o", mode);
-  return buf;
-}
 
 // The fd a reply hands over. A writable attach shares the registry's memfd: no copy per attach,
 // and the reply keeps it open however long the socket makes the session wait. A read-only attach
@@ -50,7 +45,7 @@ void hide_private_fields(pb::SegmentInfo& info) {
 
 }  // namespace
 
-const RequestHandler::Route RequestHandler::kRoutes[] = {
+const RequestHandler::Route RequestHandler::kRoutes[] = {  // NOLINT(modernize-avoid-c-arrays): see the declaration
     {pb::Request::kHello, &RequestHandler::on_hello},   {pb::Request::kCreate, &RequestHandler::on_create},
     {pb::Request::kAttach, &RequestHandler::on_attach}, {pb::Request::kDetach, &RequestHandler::on_detach},
     {pb::Request::kRemove, &RequestHandler::on_remove}, {pb::Request::kList, &RequestHandler::on_list},
@@ -212,7 +207,7 @@ void RequestHandler::on_info(const RequestContext& ctx, const pb::Request& req, 
   const SegmentRecord* r = found.value();
   if (!Registry::permits(ctx.credentials, *r, shm::AccessMode::read_only))
     return set_error(reply, Errc::permission_denied,
-                     "segment '" + r->name + "' (mode " + octal_mode(r->mode) + ") is not readable by uid " +
+                     "segment '" + r->name + "' (mode " + shm::octal_mode(r->mode) + ") is not readable by uid " +
                          std::to_string(ctx.credentials.uid));
   to_wire(*r, *reply.response.mutable_info()->mutable_segment());
 }

@@ -26,12 +26,12 @@ shm::Result<void> write_prefix(int fd, const shm::SegmentHeader& header, std::st
   auto* head = reinterpret_cast<const char*>(&header);
   const std::size_t total = sizeof header + trailing.size();
   for (std::size_t done = 0; done < total;) {
-    iovec iov[2];
-    int parts = 0;
+    std::array<iovec, 2> iov{};
+    std::size_t parts = 0;
     if (done < sizeof header) iov[parts++] = {const_cast<char*>(head + done), sizeof header - done};
     if (const std::size_t from = done > sizeof header ? done - sizeof header : 0; from < trailing.size())
       iov[parts++] = {const_cast<char*>(trailing.data() + from), trailing.size() - from};
-    const ssize_t n = ::pwritev(fd, iov, parts, static_cast<off_t>(done));
+    const ssize_t n = ::pwritev(fd, iov.data(), static_cast<int>(parts), static_cast<off_t>(done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && shm::errc_from_errno(errno) == shm::Errc::limit_exceeded)
       return shm::fail(shm::Errc::limit_exceeded, "the system has no memory for the segment");

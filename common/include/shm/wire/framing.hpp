@@ -14,7 +14,7 @@
 namespace shm::wire {
 
 /// Largest payload either side accepts in one frame.
-inline constexpr std::size_t kMaxFrameBytes = 64 * 1024;
+inline constexpr std::size_t kMaxFrameBytes = std::size_t{64} * 1024;
 /// Longest varint prefix a frame may have (enough for any 64-bit length, which will be refused).
 inline constexpr std::size_t kMaxVarintBytes = 10;
 
