@@ -18,6 +18,7 @@ class BoundArray final : public BoundSegment {
   /// Takes over an attached Array segment.
   explicit BoundArray(shm::Segment segment);
 
+  // NOLINTNEXTLINE(bugprone-exception-escape): segment_of never throws (typed_handle.hpp)
   shm::Segment& segment() noexcept override { return segment_of(handle_); }
   /// Number of elements (ValueError once detached).
   std::size_t size();

@@ -15,6 +15,7 @@ class BoundValue final : public BoundSegment {
   /// Takes over an attached Value segment.
   explicit BoundValue(shm::Segment segment);
 
+  // NOLINTNEXTLINE(bugprone-exception-escape): segment_of never throws (typed_handle.hpp)
   shm::Segment& segment() noexcept override { return segment_of(handle_); }
   /// The value, atomically loaded.
   pybind11::object get();

@@ -25,9 +25,9 @@ TypedHandle<H> make_typed(shm::Segment segment) {
 
 /// The untyped segment under any alternative.
 template <template <class> class H>
-// NOLINTNEXTLINE(bugprone-exception-escape): std::visit throws only on a valueless variant, and
-// a handle is never one (its alternatives' moves do not throw).
-shm::Segment& segment_of(TypedHandle<H>& handle) noexcept {
+// std::visit throws only on a valueless variant, and a handle is never one (its alternatives'
+// moves do not throw).
+shm::Segment& segment_of(TypedHandle<H>& handle) noexcept {  // NOLINT(bugprone-exception-escape)
   return std::visit([](auto& h) -> shm::Segment& { return h.segment(); }, handle);
 }
 
