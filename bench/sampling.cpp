@@ -51,12 +51,15 @@ std::vector<Samples> interleaved_samples(int rounds, const std::vector<Sample>& 
 
 std::vector<Twin> interleaved_twins(int rounds, const std::vector<TurnSample>& samplers) {
   for (const auto& s : samplers) (void)s(kWarmUp);
-  std::vector<Sample> doubled;
-  for (int turn = 0; turn < 2; ++turn)
-    for (const auto& s : samplers) doubled.emplace_back([&s, turn] { return s(turn); });
-  const auto samples = interleaved_samples(rounds, doubled);
-  std::vector<Twin> twins;
-  for (std::size_t i = 0; i < samplers.size(); ++i) twins.push_back({samples[i], samples[i + samplers.size()]});
+  const std::size_t n = samplers.size();
+  std::vector<Twin> twins(n);
+  for (int r = 0; r < rounds; ++r) {
+    const int first_turn = r % 2;  // round 0: s0 .. sN-1 s0' .. sN-1'; round 1: s0' .. sN-1' s0 .. sN-1
+    for (int half = 0; half < 2; ++half) {
+      const int turn = (first_turn + half) % 2;
+      for (std::size_t i = 0; i < n; ++i) (turn == 0 ? twins[i].first : twins[i].again).push_back(samplers[i](turn));
+    }
+  }
   return twins;
 }
 

@@ -34,13 +34,16 @@ using TurnSample = std::function<double(int turn)>;
 /// rounds; a sampler that records anything beside its cost must not record it.
 inline constexpr int kWarmUp = -1;
 
-/// As interleaved_samples(), after one warm-up call of every sampler whose result is dropped (the
-/// first call of a side pays for cold caches, page tables, a daemon's shrunk poll window, and
-/// with three rounds it would be a third of that side's first turns). Every sampler takes two
-/// turns per round: the circle is s0 s1 ...
-/// s0' s1' ... (s' the second turn), each round starting one place further on, so that both
-/// turns of a sampler take the same places equally often and follow the same sampler (s0 follows
-/// the last sampler's other turn): the two turns differ only by chance, as an A/A pair must.
+/// After one warm-up call of every sampler whose result is dropped (the first call of a side pays
+/// for cold caches, page tables, a daemon's shrunk poll window, and with three rounds it would be
+/// a third of that side's first turns), every sampler takes two turns per round, in the circle
+/// s0 s1 ... sN-1 s0' s1' ... sN-1' (s' the second turn), the rounds alternately starting at s0
+/// and at s0'. So the run is the circle over and over: a turn always follows the same sampler
+/// (s0 and s0' both follow sN-1's turns), no sampler ever runs twice in a row, and both turns
+/// of a sampler take the first and the second half of a round equally often. The two turns then
+/// differ only by chance, as an A/A pair must. (Starting each round one place further on, as
+/// interleaved_samples() does, made one of two samplers run twice in a row at every boundary
+/// between rounds: a turn right after its own twin, on the caches that twin had warmed.)
 std::vector<Twin> interleaved_twins(int rounds, const std::vector<TurnSample>& samplers);
 
 /// interleaved_twins() for samplers that need not know their turn.
