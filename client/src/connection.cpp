@@ -252,7 +252,7 @@ void Connection::send_locked(shmd::v1::Request& request, std::error_code& ec) {
 void Connection::receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response,
                                 UniqueFd* segment_fd, std::error_code& ec) {
   std::string payload;
-  std::array<std::byte, 64 * 1024> buffer;
+  std::array<std::byte, std::size_t{64} * 1024> buffer;
   using Clock = std::chrono::steady_clock;
   const auto deadline = reply_timeout_ >= std::chrono::hours(24 * 365) ? Clock::time_point::max() : Clock::now() + reply_timeout_;
   while (!decoder_.next(payload)) {

@@ -87,7 +87,8 @@ void Segment::release() noexcept {
     auto* action = new (std::nothrow) DropAfterUnlock(std::move(mapping), std::move(connection), info_.id);
     if (action == nullptr) {
       // No memory: keep the mapping, and the reference with it, for good rather than corrupt.
-      (void)mapping.release();
+      // A `new (std::nothrow)` that fails calls no constructor, so `mapping` was not moved from.
+      (void)mapping.release();  // NOLINT(bugprone-use-after-move)
       return;
     }
     robust_fast::run_after_release(m, std::unique_ptr<robust_fast::ReleaseAction>(action));

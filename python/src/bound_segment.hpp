@@ -16,7 +16,7 @@ namespace shmd_py {
 class BoundSegment {
  public:
   /// `kind` is "Value" or "Array", for messages.
-  BoundSegment(const shm::SegmentInfo& info, bool read_only, const char* kind);
+  BoundSegment(shm::SegmentInfo info, bool read_only, const char* kind);
   /// Detaches its Lock, if any, from this object.
   virtual ~BoundSegment();
   BoundSegment(const BoundSegment&) = delete;

@@ -1,6 +1,7 @@
 #include <pybind11/pybind11.h>
 
 #include <string>
+#include <utility>
 
 #include "bindings.hpp"
 #include "bound_lock.hpp"
@@ -13,8 +14,8 @@ namespace py = pybind11;
 
 namespace shmd_py {
 
-BoundSegment::BoundSegment(const shm::SegmentInfo& info, bool read_only, const char* kind)
-    : info_(info), read_only_(read_only), kind_(kind) {}
+BoundSegment::BoundSegment(shm::SegmentInfo info, bool read_only, const char* kind)
+    : info_(std::move(info)), read_only_(read_only), kind_(kind) {}
 
 BoundSegment::~BoundSegment() {
   if (!lock_object_) return;
