@@ -148,6 +148,52 @@ LockGuard Segment::lock_for(std::chrono::nanoseconds timeout) {
   return guard;
 }
 
+std::error_code Segment::watch_through_daemon(void* self) noexcept {
+  auto& segment = *static_cast<Segment*>(self);
+  std::error_code ec;
+  if (!segment.connection_) return detail::fail(ec, Errc::invalid_argument, "wait on a detached segment");
+  try {
+    shmd::v1::Request request;
+    request.mutable_watch()->set_id(segment.info_.id);
+    shmd::v1::Response response;
+    segment.connection_->call(request, response, ec);
+  } catch (const std::bad_alloc&) {
+    ec = std::make_error_code(std::errc::not_enough_memory);
+  }
+  if (ec) detail::set_last_error_message("cannot watch segment '" + segment.info_.name + "': " + last_error_message());
+  return ec;
+}
+
+std::uint32_t Segment::changes(std::error_code& ec) noexcept {
+  if (!mapping_) {
+    detail::fail(ec, Errc::invalid_argument, "changes() on a detached segment");
+    return 0;
+  }
+  return change_word::watched_count(header(), !read_only_, {&Segment::watch_through_daemon, this}, ec);
+}
+
+std::uint32_t Segment::changes() {
+  std::error_code ec;
+  const std::uint32_t count = changes(ec);
+  if (ec) throw Error(ec, last_error_message());
+  return count;
+}
+
+WaitResult Segment::wait(std::uint32_t seen, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+  if (!mapping_) {
+    detail::fail(ec, Errc::invalid_argument, "wait on a detached segment");
+    return {};
+  }
+  return change_word::wait(header(), seen, timeout, !read_only_, {&Segment::watch_through_daemon, this}, ec);
+}
+
+WaitResult Segment::wait(std::uint32_t seen, std::chrono::nanoseconds timeout) {
+  std::error_code ec;
+  const WaitResult result = wait(seen, timeout, ec);
+  if (ec) throw Error(ec, last_error_message());
+  return result;
+}
+
 void Segment::detach(std::error_code& ec) noexcept {
   ec.clear();
   if (locked_by_this_thread()) {

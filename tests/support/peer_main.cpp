@@ -18,6 +18,18 @@
 //                                                 for SECONDS (0: the default), print the token, exit
 //   shm-test-peer SOCKET claim-array NAME TOKEN   claim_array<int>, print "v0,v1,... refcount=R holds=H"
 //                                                 (from info after the claim), exit
+//   shm-test-peer SOCKET wait-int NAME MS ro|rw   attach Value<int> (read-only or not), take changes(),
+//                                                 print "waiting V", wait(seen, MS ms; -1: for ever),
+//                                                 print "changed|timed_out|removed V"
+//   shm-test-peer SOCKET wait-array NAME MS ro|rw the same on an Array<int>, printing element 0
+//   shm-test-peer SOCKET follow-int NAME FINAL ro|rw
+//                                                 attach Value<int>, print "following", then wait for
+//                                                 each change until the value reaches FINAL; print
+//                                                 "reached V" or, if it ever goes down or a wait ends
+//                                                 otherwise, "went down A B" / the wait's status, exit 1
+//   shm-test-peer SOCKET wait-for-int NAME TARGET MS
+//                                                 attach Value<int>, print "waiting", wait_for(value ==
+//                                                 TARGET, MS ms), print the status and the value
 //
 // Exit codes: 0 success, 1 an shm error (printed to stderr), 2 bad usage.
 
@@ -50,6 +62,55 @@ void say(const std::string& line) {
 void wait_for_eof() {
   std::string ignored;
   while (std::getline(std::cin, ignored)) {
+  }
+}
+
+const char* status_text(shm::WaitStatus s) {
+  switch (s) {
+    case shm::WaitStatus::changed: return "changed";
+    case shm::WaitStatus::timed_out: return "timed_out";
+    case shm::WaitStatus::removed: return "removed";
+  }
+  return "?";
+}
+
+std::chrono::nanoseconds timeout_ms(const std::string& ms) {
+  const long n = std::stol(ms);
+  return n < 0 ? std::chrono::nanoseconds::max() : std::chrono::nanoseconds(std::chrono::milliseconds(n));
+}
+
+/// wait-int and wait-array on an attached handle whose element 0 `first()` reads.
+template <typename Handle, typename First>
+void wait_once(Handle& h, const std::string& ms, First first) {
+  const std::uint32_t seen = h.changes();
+  say("waiting " + std::to_string(first()));
+  const shm::WaitResult r = h.wait(seen, timeout_ms(ms));
+  say(std::string(status_text(r.status)) + " " + std::to_string(first()));
+}
+
+/// follow-int: every value seen only goes up, and FINAL is reached; returns the exit code.
+template <typename Handle>
+int follow(Handle& v, int final_value) {
+  std::uint32_t seen = v.changes();
+  say("following");
+  int last = v.load();
+  for (;;) {
+    const int now = v.load();
+    if (now < last) {
+      say("went down " + std::to_string(last) + " " + std::to_string(now));
+      return 1;
+    }
+    last = now;
+    if (now >= final_value) {
+      say("reached " + std::to_string(now));
+      return 0;
+    }
+    const shm::WaitResult r = v.wait(seen, std::chrono::seconds(30));
+    if (!r.changed()) {
+      say(std::string(status_text(r.status)) + " at " + std::to_string(v.load()));
+      return 1;
+    }
+    seen = r.changes;
   }
 }
 
@@ -124,6 +185,30 @@ int run(const std::vector<std::string>& args) {
     std::string line;
     for (std::size_t i = 0; i < a.size(); ++i) line += (i == 0 ? "" : ",") + std::to_string(a[i]);
     say(line + " refcount=" + std::to_string(info.refcount) + " holds=" + std::to_string(info.holds));
+  } else if (command == "wait-int" && args.size() == 5 && args[4] == "ro") {
+    auto v = client.attach_value<const int>(name);
+    wait_once(v, args[3], [&] { return v.load(); });
+  } else if (command == "wait-int" && args.size() == 5 && args[4] == "rw") {
+    auto v = client.attach_value<int>(name);
+    wait_once(v, args[3], [&] { return v.load(); });
+  } else if (command == "wait-array" && args.size() == 5 && args[4] == "ro") {
+    auto a = client.attach_array<const int>(name);
+    wait_once(a, args[3], [&] { return a[0]; });
+  } else if (command == "wait-array" && args.size() == 5 && args[4] == "rw") {
+    auto a = client.attach_array<int>(name);
+    wait_once(a, args[3], [&] { return a[0]; });
+  } else if (command == "follow-int" && args.size() == 5 && args[4] == "ro") {
+    auto v = client.attach_value<const int>(name);
+    return follow(v, std::stoi(args[3]));
+  } else if (command == "follow-int" && args.size() == 5 && args[4] == "rw") {
+    auto v = client.attach_value<int>(name);
+    return follow(v, std::stoi(args[3]));
+  } else if (command == "wait-for-int" && args.size() == 5) {
+    auto v = client.attach_value<int>(name);
+    const int target = std::stoi(args[3]);
+    say("waiting");
+    const shm::WaitResult r = v.wait_for([&](int x) { return x == target; }, timeout_ms(args[4]));
+    say(std::string(status_text(r.status)) + " " + std::to_string(v.load()));
   } else {
     return usage();
   }

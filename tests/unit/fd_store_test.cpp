@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -17,9 +18,11 @@
 #include <cstring>
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
+#include "shm/mapping.hpp"
 #include "shm/segment_layout.hpp"
 #include "shm/wire/fd_passing.hpp"
 #include "shmd_journal.pb.h"
@@ -126,6 +129,93 @@ TEST(FdStoreRestore, SegmentsTheJournalRecordsWithAnotherLayoutAreRefused) {
   EXPECT_NE(restored_into.find("current"), nullptr);
   EXPECT_EQ(restored_into.find("written.by.layout.1"), nullptr);
   spdlog::drop("fd-store-test");
+}
+
+/// The header of a stored segment's memfd, mapped for the test to read and write.
+struct MappedHeader {
+  explicit MappedHeader(int fd) {
+    std::error_code ec;
+    mapping = shm::Mapping::map(fd, sizeof(shm::SegmentHeader), shm::AccessMode::read_write, ec);
+    EXPECT_FALSE(ec) << ec.message();
+  }
+  shm::SegmentHeader& operator*() const { return *reinterpret_cast<shm::SegmentHeader*>(mapping.data()); }
+  shm::SegmentHeader* operator->() const { return &**this; }
+  shm::Mapping mapping;
+};
+
+/// Makes the segment look as a daemon of layout 2 left it: that version, and junk where layout 3
+/// keeps the change word and the flags (a client of layout 2 may have written those bytes).
+void make_layout_2(StoredSegment& s) {
+  MappedHeader h(s.fd.get());
+  h->layout_version = 2;
+  h->changes = 0xdeadbeef;
+  h->flags = 0xdeadbeef;
+  s.meta.set_layout_version(2);
+}
+
+// A daemon upgrade over live segments: those of the previous layout come back upgraded in place
+// (the version rewritten, the change word zeroed, a removed one flagged so its waiters hear it),
+// and one whose header does not say what its journal entry says is refused with a log line.
+TEST(FdStoreRestore, SegmentsOfTheLayoutBeforeAreUpgradedInPlace) {
+  FakeNotifySocket notify_socket;
+  const Notifier notifier;
+  ASSERT_TRUE(notifier.enabled());
+  std::ostringstream log_text;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_text);
+  auto log = std::make_shared<spdlog::logger>("fd-store-upgrade", sink);
+
+  Registry maker;
+  std::vector<StoredSegment> segments;
+  segments.push_back(make_segment(maker, 1, "layout2.live"));
+  make_layout_2(segments.back());
+  segments.push_back(make_segment(maker, 2, "layout2.removed"));
+  make_layout_2(segments.back());
+  segments.back().meta.set_removed(true);
+  segments.back().meta.set_references(1);                             // still attached, so it is restored
+  segments.push_back(make_segment(maker, 3, "layout2.mislabelled"));  // the header says 3
+  segments.back().meta.set_layout_version(2);
+  const int live_fd = segments[0].fd.get();
+  const int removed_fd = segments[1].fd.get();
+
+  auto journal = Journal::create(5);
+  ASSERT_TRUE(journal.ok());
+  std::vector<InheritedFd> inherited;
+  for (StoredSegment& s : segments) {
+    jv1::JournalRecord record;
+    *record.mutable_created() = s.meta;
+    ASSERT_TRUE(journal->append(record));
+    inherited.push_back({"seg-" + std::to_string(s.meta.id()), shm::UniqueFd(::fcntl(s.fd.get(), F_DUPFD_CLOEXEC, 0))});
+  }
+  inherited.push_back({"journal-5", shm::UniqueFd(::fcntl(journal->fd(), F_DUPFD_CLOEXEC, 0))});
+
+  Registry restored_into;
+  FdStore store(notifier, restored_into, *log, 65536);
+  auto restored = store.restore(inherited);
+  ASSERT_TRUE(restored.ok()) << restored.failure().message;
+  EXPECT_EQ(restored.value(), 2u);
+  EXPECT_NE(restored_into.find("layout2.live"), nullptr);
+  EXPECT_EQ(restored_into.find("layout2.mislabelled"), nullptr);
+  EXPECT_EQ(restored_into.segment_count(), 2u);
+  {
+    MappedHeader h(live_fd);
+    EXPECT_EQ(h->layout_version, shm::kLayoutVersion);
+    EXPECT_EQ(h->changes, 0u);
+    EXPECT_EQ(h->flags, 0u);
+  }
+  {
+    MappedHeader h(removed_fd);
+    EXPECT_EQ(h->layout_version, shm::kLayoutVersion);
+    EXPECT_EQ(h->changes, 0u);
+    EXPECT_EQ(h->flags, shm::kSegmentRemoved);
+  }
+  const std::string logged = log_text.str();
+  EXPECT_NE(logged.find("segment 'layout2.live' (id 1) had header layout 2; upgraded in place to layout 3"),
+            std::string::npos)
+      << logged;
+  EXPECT_NE(logged.find("segment 'layout2.mislabelled' (id 3) cannot be restored: its layout 2 header cannot be "
+                        "upgraded: its header has layout 3, not layout 2 as the journal says"),
+            std::string::npos)
+      << logged;
 }
 
 // Found by the journal fuzzer: a journal entry is checked like a request would be, so an id near

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "shm/change_word.hpp"
+
 namespace shmd {
 namespace {
 
@@ -605,6 +607,57 @@ TEST(RegistryReattach, EveryChangeOfTheCountIsReportedAndAClaimIsNot) {
   EXPECT_TRUE(seen.events.empty()) << "a claim moves references, it adds none";
   ASSERT_TRUE(restored.detach(kAlice, 9).ok());
   EXPECT_EQ(seen.events, (std::vector<std::string>{"references 9 1"}));
+}
+
+}  // namespace
+}  // namespace shmd
+
+namespace shmd {
+namespace {
+
+shm::SegmentHeader read_header(const SegmentRecord& s) {
+  shm::SegmentHeader header{};
+  EXPECT_EQ(::pread(s.memfd.get(), &header, sizeof header, 0), ssize_t{sizeof header});
+  return header;
+}
+
+TEST(Registry, RemoveFlagsTheHeaderAndMovesTheChangeCount) {
+  Registry r;
+  create_ok(r, kAlice, value_params("flagged"));
+  const SegmentRecord* s = r.find("flagged");
+  ASSERT_NE(s, nullptr);
+  const shm::SegmentHeader before = read_header(*s);
+  EXPECT_EQ(before.flags, 0u);
+  EXPECT_EQ(before.changes, 0u);
+  const std::uint64_t id = s->id;
+  ASSERT_TRUE(r.remove(kAliceCreds, "flagged").ok());  // kAlice still holds it: the memfd stays
+  const SegmentRecord* removed = nullptr;
+  r.for_each_after("", 0, [&](const SegmentRecord& each) {
+    if (each.id == id) removed = &each;
+    return true;
+  });
+  ASSERT_NE(removed, nullptr);
+  const shm::SegmentHeader after = read_header(*removed);
+  EXPECT_EQ(after.flags, shm::kSegmentRemoved);
+  EXPECT_NE(shm::change_word::count_of(after.changes), shm::change_word::count_of(before.changes));
+}
+
+TEST(Registry, WatchSetsTheWatchedBitForReadersOnly) {
+  Registry r;
+  create_ok(r, kAlice, value_params("watched"));  // mode 0600
+  const SegmentRecord* s = r.find("watched");
+  ASSERT_NE(s, nullptr);
+  auto word = r.watch(kAliceCreds, s->id);
+  ASSERT_TRUE(word.ok()) << word.failure().message;
+  EXPECT_EQ(word.value() & shm::change_word::kWatched, shm::change_word::kWatched);
+  EXPECT_EQ(read_header(*s).changes, word.value());
+  const Credentials stranger{2000, 200, 99};
+  auto refused = r.watch(stranger, s->id);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.failure().code, shm::Errc::permission_denied);
+  auto missing = r.watch(kAliceCreds, s->id + 100);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.failure().code, shm::Errc::not_found);
 }
 
 }  // namespace

@@ -14,8 +14,9 @@
 namespace shm {
 
 /// A shared fixed-length array. Element access goes straight to the mapping; use lock() to make
-/// multi-element updates atomic with respect to other lockers. Created or attached through
-/// Client. Move-only; destroying it detaches.
+/// multi-element updates atomic with respect to other lockers. Element writes are plain memory
+/// writes and notify nobody; releasing a lock does (see wait()), and so does notify(). Created or
+/// attached through Client. Move-only; destroying it detaches.
 template <Element T>
 class Array {
  public:
@@ -54,6 +55,21 @@ class Array {
   /// Takes the segment's lock, waiting at most `timeout` (see Segment::lock_for).
   LockGuard lock_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
     return segment_.lock_for(timeout, ec);
+  }
+
+  /// The change count, to pass to wait() (see Segment::changes).
+  [[nodiscard]] std::uint32_t changes() { return segment_.changes(); }
+  /// The change count, to pass to wait() (see Segment::changes).
+  [[nodiscard]] std::uint32_t changes(std::error_code& ec) noexcept { return segment_.changes(ec); }
+  /// Tells waiters the elements changed, after writes outside a lock (see Segment::notify).
+  void notify() noexcept { segment_.notify(); }
+  /// Sleeps until the array changes after `seen` was taken, it is removed, or `timeout` passes (see Segment::wait).
+  WaitResult wait(std::uint32_t seen, std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) {
+    return segment_.wait(seen, timeout);
+  }
+  /// Non-throwing form of wait(seen, timeout).
+  WaitResult wait(std::uint32_t seen, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
+    return segment_.wait(seen, timeout, ec);
   }
 
   /// The daemon's metadata.

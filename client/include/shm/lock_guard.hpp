@@ -3,9 +3,12 @@
 
 #include <pthread.h>
 
+#include <cstddef>
 #include <utility>
 
+#include "shm/change_word.hpp"
 #include "shm/robust_mutex_fast.hpp"
+#include "shm/segment_layout.hpp"
 
 namespace shm {
 
@@ -13,6 +16,7 @@ namespace shm {
 /// The lock is recursive: the same thread may lock a segment again while holding it.
 /// A guard may outlive its Segment: the segment then stays mapped until the guard lets go.
 /// Release it on the thread that took it: the mutex refuses an unlock from any other thread.
+/// Releasing it notifies the segment's waiters (see Segment::wait): a lock is taken to write.
 class LockGuard {
  public:
   /// An empty guard that holds nothing.
@@ -37,9 +41,14 @@ class LockGuard {
   /// True while the lock is held through this guard.
   [[nodiscard]] bool owns_lock() const noexcept { return mutex_ != nullptr; }
   explicit operator bool() const noexcept { return owns_lock(); }
-  /// Releases the lock early.
+  /// Releases the lock early, notifying the segment's waiters first (while the mapping surely lives).
   void unlock() noexcept {
-    if (mutex_ != nullptr) robust_fast::unlock(*std::exchange(mutex_, nullptr));
+    if (mutex_ != nullptr) {
+      auto* header =
+          reinterpret_cast<SegmentHeader*>(reinterpret_cast<std::byte*>(mutex_) - offsetof(SegmentHeader, mutex));
+      change_word::notify(header->changes);
+      robust_fast::unlock(*std::exchange(mutex_, nullptr));
+    }
   }
 
  private:

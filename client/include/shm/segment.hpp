@@ -9,11 +9,13 @@
 #include <string_view>
 #include <system_error>
 
+#include "shm/change_word.hpp"
 #include "shm/lock_guard.hpp"
 #include "shm/mapping.hpp"
 #include "shm/robust_mutex_fast.hpp"
 #include "shm/segment_info.hpp"
 #include "shm/segment_layout.hpp"
+#include "shm/wait_result.hpp"
 
 namespace shm {
 
@@ -97,6 +99,33 @@ class Segment {
   /// Throwing form of try_lock(ec).
   LockGuard try_lock();
 
+  /// The change count now, to pass to wait() as `seen`: any change made after this call moves it
+  /// (it is a token, not a tally: changes nobody watches for do not count). A read-only
+  /// attachment may have to ask the daemon to watch for it (one round trip), and can fail so.
+  [[nodiscard]] std::uint32_t changes(std::error_code& ec) noexcept;
+  /// Throwing form of changes(ec).
+  [[nodiscard]] std::uint32_t changes();
+  /// Tells waiters that the segment changed: after writes that do not do it themselves (raw
+  /// writes through bytes(), an Array's elements, Value::get()). One read-modify-write that
+  /// changes nothing when nobody waits.
+  void notify() noexcept {
+    if (mapping_ && !read_only_) [[likely]]
+      change_word::notify(header().changes);
+  }
+  /// notify() right after a seq_cst atomic operation on the segment, which already orders the
+  /// change before the look at the waiters: no fence. What Value's stores and updates call.
+  void notify_after_atomic() noexcept {
+    if (mapping_) [[likely]]
+      change_word::notify_after_seq_cst(header().changes);
+  }
+  /// Sleeps in the kernel (a shared futex on the header's change word) until the segment changes
+  /// after `seen` (from changes() or the last wait) was taken, it is removed, or `timeout` passes
+  /// (nanoseconds::max(): never). Needs no w bit. Errors: a detached handle, or a read-only
+  /// attachment whose daemon cannot be reached.
+  WaitResult wait(std::uint32_t seen, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
+  /// Throwing form of wait(seen, timeout, ec); without a timeout it waits until a change or removal.
+  WaitResult wait(std::uint32_t seen, std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max());
+
   /// Unmaps and has the daemon drop this reference, waiting until it has. Idempotent.
   /// Refused (Errc::invalid_argument, nothing changes) while this thread holds the lock.
   void detach(std::error_code& ec) noexcept;
@@ -106,9 +135,10 @@ class Segment {
  private:
   friend struct detail::SegmentAccess;
   Segment(SegmentInfo info, Mapping mapping, std::shared_ptr<detail::Connection> connection, bool read_only) noexcept;
-  [[nodiscard]] pthread_mutex_t& mutex() const noexcept {
-    return reinterpret_cast<SegmentHeader*>(mapping_.data())->mutex;
-  }
+  [[nodiscard]] SegmentHeader& header() const noexcept { return *reinterpret_cast<SegmentHeader*>(mapping_.data()); }
+  [[nodiscard]] pthread_mutex_t& mutex() const noexcept { return header().mutex; }
+  /// The Watcher of a read-only attachment: has the daemon set the change word's bit 0.
+  static std::error_code watch_through_daemon(void* self) noexcept;
   LockGuard settle_lock(int rc, std::error_code& ec) noexcept;
   /// True when the calling thread holds this segment's lock (through any handle).
   [[nodiscard]] bool locked_by_this_thread() const noexcept;

@@ -3,10 +3,13 @@
 ///
 ///   offset 0     magic, version, typecode, kind, sizes          (cache line 0, written once)
 ///   offset 64    a Value's element (at most 8 bytes)            (cache line 1 ...
-///   offset 72    the robust mutex                               ... shared with the Value)
+///   offset 72    the robust mutex                               ... shared with the Value
+///   offset 112   the change word, then the daemon's flags       ... and the change word)
 ///   offset 128   an Array's elements, 64-aligned                (data_offset = 128)
 ///
-/// A Value's element sits in the mutex's cache line: a locked update touches one line, not two.
+/// A Value's element sits in the mutex's cache line: a locked update touches one line, not two,
+/// and so does the notify that follows it (the change word is in that line too; see
+/// shm/change_word.hpp and proto/README.md for the word's protocol).
 /// The daemon writes the header once, before any client sees the fd. Clients may scribble on it,
 /// so nobody trusts it for sizes: the daemon's reply is authoritative and clients only check that
 /// the header agrees with it.
@@ -23,8 +26,14 @@ namespace shm {
 
 /// "SHMDSEG\0" as a little-endian 64-bit number.
 inline constexpr std::uint64_t kSegmentMagic = 0x0047455344'4d4853ULL;
-/// Bumped whenever the header layout changes. (1 had the mutex at 40 and every element at 128.)
-inline constexpr std::uint32_t kLayoutVersion = 2;
+/// Bumped whenever the header layout changes. (1 had the mutex at 40 and every element at 128;
+/// 2 had zeros where 3 has the change word and the flags, which is why a daemon of layout 3
+/// upgrades the segments of layout 2 it restores in place: see FdStore.)
+inline constexpr std::uint32_t kLayoutVersion = 3;
+/// The older layout a restored segment may have and be upgraded from.
+inline constexpr std::uint32_t kUpgradableLayoutVersion = 2;
+/// SegmentHeader::flags bit: the segment was removed (set by the daemon only).
+inline constexpr std::uint32_t kSegmentRemoved = 1;
 /// The layout a Hello or a journal entry names; they carry none (0) from before layout 2.
 constexpr std::uint32_t named_layout(std::uint32_t field) noexcept { return field == 0 ? 1 : field; }
 /// Alignment of the header and of the data that follows it (one cache line).
@@ -44,7 +53,9 @@ struct alignas(kSegmentAlignment) SegmentHeader {
   std::byte reserved2[24];       ///< zero
   std::byte value[8];            ///< a Value's element; zero in an Array
   pthread_mutex_t mutex;         ///< process-shared, robust, recursive
-  std::byte reserved3[16];       ///< zero
+  std::uint32_t changes;         ///< the change word: bit 0 "watched", bits 1..31 a change count
+  std::uint32_t flags;           ///< kSegmentRemoved; written by the daemon only
+  std::byte reserved3[8];        ///< zero
 };
 
 static_assert(sizeof(pthread_mutex_t) == 40, "glibc x86-64 mutex size");
@@ -56,6 +67,7 @@ static_assert(offsetof(SegmentHeader, data_offset) == 32);
 static_assert(offsetof(SegmentHeader, value) == 64);
 static_assert(offsetof(SegmentHeader, mutex) == 72);
 static_assert(offsetof(SegmentHeader, mutex) + sizeof(pthread_mutex_t) <= 128, "mutex and Value share line 1");
+static_assert(offsetof(SegmentHeader, changes) == 112 && offsetof(SegmentHeader, flags) == 116, "line 1 too");
 static_assert(sizeof(SegmentHeader) == 128 && alignof(SegmentHeader) == kSegmentAlignment);
 
 /// Offset of a Value's element, inside the header next to the mutex.

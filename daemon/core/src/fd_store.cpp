@@ -39,7 +39,9 @@ std::optional<std::uint64_t> number_after(std::string_view name, std::string_vie
 shm::Failure refused(std::string why) { return shm::fail(shm::Errc::corrupt_segment, std::move(why)); }
 
 // Rebuilds a record from journal metadata and a stored memfd, or says why they do not check out.
-shm::Result<void> record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentRecord& r) {
+// `upgraded_from` is set to the layout the segment's header had if it was upgraded in place.
+shm::Result<void> record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, SegmentRecord& r,
+                              std::uint32_t& upgraded_from) {
   // The journal is our own, but it outlives the daemon that wrote it: nothing in it is trusted
   // that a request could not have produced (found by the journal fuzzer).
   // Ids count up from 1, one per create: 2^63 is out of reach, and a restored id near 2^64 would
@@ -59,11 +61,22 @@ shm::Result<void> record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, Segme
     return refused("memfd size does not match the journal");
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
   if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return refused("memfd is not sealed");
-  // A segment made by a daemon with another header layout would be refused by every client.
-  if (const std::uint32_t layout = shm::named_layout(m.layout_version()); layout != shm::kLayoutVersion)
+  // A segment made by a daemon with another header layout would be refused by every client. One
+  // of the layout before this one had zeros where the change word and the flags are now: it is
+  // brought up to date in place (after every check above, so nothing is written to a memfd that is
+  // refused anyway), and its clients of the old layout, which never touch those bytes, go on.
+  const std::uint32_t layout = shm::named_layout(m.layout_version());
+  if (layout != shm::kLayoutVersion && layout != shm::kUpgradableLayoutVersion)
     return refused("its memfd has segment layout " + std::to_string(layout) + "; this daemon reads and writes layout " +
-           std::to_string(shm::kLayoutVersion));
+                   std::to_string(shm::kLayoutVersion) + " and upgrades layout " +
+                   std::to_string(shm::kUpgradableLayoutVersion));
   if (auto locked = restrict_memfd_mode(fd.get()); !locked) return locked;
+  if (layout == shm::kUpgradableLayoutVersion) {
+    if (auto upgraded = upgrade_segment_header(fd.get(), m.removed()); !upgraded)
+      return refused("its layout " + std::to_string(layout) +
+                     " header cannot be upgraded: " + upgraded.failure().message);
+    upgraded_from = layout;
+  }
   r.id = m.id();
   r.name = m.name();
   r.typecode = type->code;
@@ -156,7 +169,8 @@ shm::Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
         continue;
       }
       SegmentRecord record;
-      if (auto checked = record_from(meta, std::move(fd.mapped()), record); !checked) {
+      std::uint32_t upgraded_from = 0;
+      if (auto checked = record_from(meta, std::move(fd.mapped()), record, upgraded_from); !checked) {
         log_.error("segment '{}' (id {}) cannot be restored: {}", meta.name(), id, checked.failure().message);
         unstore(segment_fd_name(id));
         continue;
@@ -166,6 +180,9 @@ shm::Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
         unstore(segment_fd_name(id));
         continue;
       }
+      if (upgraded_from != 0)
+        log_.info("segment '{}' (id {}) had header layout {}; upgraded in place to layout {}", meta.name(), id,
+                  upgraded_from, shm::kLayoutVersion);
       segment_ids_.insert(id);
       ++restored;
     }

@@ -453,9 +453,23 @@ void Registry::references_dropped(SegmentRecord& record) {
   if (!release_if_unreferenced(record)) report_references(record);
 }
 
+shm::Result<std::uint32_t> Registry::watch(const Credentials& who, std::uint64_t id) const {
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return shm::fail(Errc::not_found, "no segment with id " + std::to_string(id));
+  const SegmentRecord& record = it->second;
+  if (!permits(who, record, shm::AccessMode::read_only))
+    return shm::fail(Errc::permission_denied, "segment '" + record.name + "' (id " + std::to_string(id) + ", mode " +
+                                                  shm::octal_mode(record.mode) + ") is not readable by uid " +
+                                                  std::to_string(who.uid));
+  return watch_segment(record.memfd.get());
+}
+
 void Registry::take_name(SegmentRecord& record) {
   if (record.removed) return;
   record.removed = true;
+  // Waiters wake with the news. Should the header not map (no memory), they still wake at their
+  // timeout or within change_word::kLongestSleep, when their next look finds the flag.
+  if (record.memfd) (void)mark_segment_removed(record.memfd.get());
   live_names_.erase(record.name);
   if (observer_ != nullptr) observer_->segment_removed(record);
 }

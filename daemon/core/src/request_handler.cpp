@@ -51,6 +51,7 @@ const RequestHandler::Route RequestHandler::kRoutes[] = {  // NOLINT(modernize-a
     {pb::Request::kRemove, &RequestHandler::on_remove}, {pb::Request::kList, &RequestHandler::on_list},
     {pb::Request::kInfo, &RequestHandler::on_info},     {pb::Request::kReattach, &RequestHandler::on_reattach},
     {pb::Request::kChmod, &RequestHandler::on_chmod},   {pb::Request::kHold, &RequestHandler::on_hold},
+    {pb::Request::kWatch, &RequestHandler::on_watch},
 };
 
 RequestHandler::RequestHandler(Registry& registry, std::string server_version)
@@ -216,6 +217,12 @@ void RequestHandler::on_reattach(const RequestContext& ctx, const pb::Request& r
   auto segment = registry_.reattach(ctx.client, ctx.credentials, req.reattach().id(), req.reattach().references());
   if (!segment) return set_failure(reply, segment.failure());
   to_wire(*segment.value(), *reply.response.mutable_reattach()->mutable_segment());
+}
+
+void RequestHandler::on_watch(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
+  auto word = registry_.watch(ctx.credentials, req.watch().id());
+  if (!word) return set_failure(reply, word.failure());
+  reply.response.mutable_watch()->set_changes(word.value());
 }
 
 void RequestHandler::on_chmod(const RequestContext& ctx, const pb::Request& req, Reply& reply) {

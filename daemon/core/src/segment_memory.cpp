@@ -7,11 +7,14 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <limits>
 #include <string>
 
+#include "shm/change_word.hpp"
+#include "shm/mapping.hpp"
 #include "shm/robust_mutex.hpp"
 
 namespace shmd {
@@ -46,7 +49,53 @@ constexpr std::size_t kWholeWriteLimit = 4096;
 /// The data of a small segment created without initial data.
 constexpr std::array<char, kWholeWriteLimit - sizeof(shm::SegmentHeader)> kZeros{};
 
+/// The header of `fd`, mapped read-write for one operation.
+shm::Result<shm::Mapping> map_header(int fd) {
+  std::error_code ec;
+  shm::Mapping mapping = shm::Mapping::map(fd, sizeof(shm::SegmentHeader), shm::AccessMode::read_write, ec);
+  if (ec) return shm::fail(shm::Errc::internal, "mmap(segment header): " + ec.message());
+  return mapping;
+}
+
+shm::SegmentHeader& header_of(const shm::Mapping& mapping) {
+  return *reinterpret_cast<shm::SegmentHeader*>(mapping.data());
+}
+
 }  // namespace
+
+shm::Result<void> mark_segment_removed(int fd) {
+  auto mapping = map_header(fd);
+  if (!mapping) return mapping.failure();
+  shm::change_word::mark_removed(header_of(mapping.value()));
+  return {};
+}
+
+shm::Result<std::uint32_t> watch_segment(int fd) {
+  auto mapping = map_header(fd);
+  if (!mapping) return mapping.failure();
+  auto word = std::atomic_ref<std::uint32_t>(header_of(mapping.value()).changes);
+  return word.fetch_or(shm::change_word::kWatched, std::memory_order_seq_cst) | shm::change_word::kWatched;
+}
+
+shm::Result<void> upgrade_segment_header(int fd, bool removed) {
+  auto mapping = map_header(fd);
+  if (!mapping) return mapping.failure();
+  shm::SegmentHeader& h = header_of(mapping.value());
+  auto version = std::atomic_ref<std::uint32_t>(h.layout_version);
+  const std::uint32_t found = version.load(std::memory_order_relaxed);
+  if (h.magic != shm::kSegmentMagic || found != shm::kUpgradableLayoutVersion)
+    return shm::fail(
+        shm::Errc::corrupt_segment,
+        "its header has " +
+            std::string(h.magic != shm::kSegmentMagic ? "a bad magic" : "layout " + std::to_string(found)) +
+            ", not layout " + std::to_string(shm::kUpgradableLayoutVersion) + " as the journal says");
+  // Layout 2 left these bytes zero; a client of layout 2 may have scribbled on them (the header
+  // is writable), so they are set, not trusted.
+  std::atomic_ref<std::uint32_t>(h.changes).store(0, std::memory_order_relaxed);
+  std::atomic_ref<std::uint32_t>(h.flags).store(removed ? shm::kSegmentRemoved : 0, std::memory_order_relaxed);
+  version.store(shm::kLayoutVersion, std::memory_order_seq_cst);
+  return {};
+}
 
 shm::Result<void> restrict_memfd_mode(int fd) {
   if (::fchmod(fd, 0600) != 0) return system_failure("fchmod(memfd)", errno);

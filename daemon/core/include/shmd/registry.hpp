@@ -15,10 +15,10 @@
 
 #include "shm/access_mode.hpp"
 #include "shm/hold_start.hpp"
+#include "shm/result.hpp"
 #include "shmd/credentials.hpp"
 #include "shmd/limits.hpp"
 #include "shmd/memory_headroom.hpp"
-#include "shm/result.hpp"
 #include "shmd/segment_record.hpp"
 
 namespace shmd {
@@ -129,6 +129,9 @@ class Registry {
   /// Takes `name` away (owner or root only); true when the memory was freed at once. The
   /// segment's holds end with its name: a claim goes by name, so none could be claimed any more.
   shm::Result<bool> remove(const Credentials& who, std::string_view name);
+  /// Sets bit 0 of segment `id`'s change word for `who`, a reader that cannot write it (see
+  /// WatchRequest); needs the r bit, no reference. Returns the word afterwards.
+  shm::Result<std::uint32_t> watch(const Credentials& who, std::uint64_t id) const;
   /// Changes the permission bits (owner or root only).
   shm::Result<const SegmentRecord*> chmod(const Credentials& who, std::string_view name, std::uint32_t mode);
   /// Drops every reference `client` holds (its connection closed). Holds it took stay; the

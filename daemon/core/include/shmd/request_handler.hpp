@@ -63,6 +63,7 @@ class RequestHandler {
   void on_chmod(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
   void on_reattach(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
   void on_hold(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_watch(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
 
   using Handler = void (RequestHandler::*)(const RequestContext&, const shmd::v1::Request&, Reply&);
   struct Route {

@@ -20,4 +20,20 @@ shm::Result<void> restrict_memfd_mode(int fd);
 /// client can truncate it under the others.
 shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::string_view initial);
 
+/// Tells the segment's waiters it was removed: sets the header's kSegmentRemoved flag, moves the
+/// change count and FUTEX_WAKEs them all (shm::change_word::mark_removed), through a mapping of
+/// the header made and dropped here. The only time the daemon maps a segment besides watch_segment().
+shm::Result<void> mark_segment_removed(int fd);
+
+/// Sets bit 0 of the segment's change word for a waiter that cannot (a read-only attachment);
+/// returns the word as it is afterwards.
+shm::Result<std::uint32_t> watch_segment(int fd);
+
+/// Brings the header of a segment restored from the fd store, written with layout
+/// shm::kUpgradableLayoutVersion (zeros where the change word and the flags now are), to
+/// shm::kLayoutVersion in place: checks the magic and the old version, writes the new version,
+/// a zero change word, and the removed flag if `removed`. Clients of the old layout that still
+/// map it write neither field, so nothing they do is disturbed.
+shm::Result<void> upgrade_segment_header(int fd, bool removed);
+
 }  // namespace shmd

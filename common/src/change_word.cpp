@@ -1,0 +1,105 @@
+#include "shm/change_word.hpp"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <ctime>
+
+namespace shm::change_word {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::atomic_ref<std::uint32_t> word_of(const SegmentHeader& header) noexcept {
+  // Only loaded through this when the mapping is read-only; a read-only mapping is never written.
+  return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(header.changes));
+}
+
+bool removed(const SegmentHeader& header) noexcept {
+  return (std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(header.flags)).load(std::memory_order_seq_cst) &
+          kSegmentRemoved) != 0;
+}
+
+// FUTEX_WAIT without FUTEX_PRIVATE_FLAG: the key is the page's file and offset, so a sleeper in one
+// process is woken by a FUTEX_WAKE on the same word mapped anywhere else. FUTEX_WAIT only reads the
+// word, which is why it works on a PROT_READ mapping.
+void futex_wait(const std::uint32_t& word, std::uint32_t expected, std::chrono::nanoseconds timeout) noexcept {
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+  timespec ts{};
+  ts.tv_sec = static_cast<time_t>(seconds.count());
+  ts.tv_nsec = static_cast<long>((timeout - seconds).count());
+  (void)::syscall(SYS_futex, &word, FUTEX_WAIT, expected, &ts, nullptr, 0);  // every result means "look again"
+}
+
+void futex_wake_all(std::uint32_t& word) noexcept {
+  (void)::syscall(SYS_futex, &word, FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+void publish(std::uint32_t& word) noexcept {
+  auto ref = std::atomic_ref<std::uint32_t>(word);
+  std::uint32_t w = ref.load(std::memory_order_seq_cst);
+  // An odd word plus one: the count moves and bit 0 clears in one step. If another notifier got
+  // there first, the count has moved after our change already, and it wakes the sleepers.
+  while ((w & kWatched) != 0) {
+    if (ref.compare_exchange_weak(w, w + 1, std::memory_order_seq_cst)) {
+      futex_wake_all(word);
+      return;
+    }
+  }
+}
+
+std::uint32_t watched_count(const SegmentHeader& header, bool writable, const Watcher& watch,
+                            std::error_code& ec) noexcept {
+  ec.clear();
+  auto ref = word_of(header);
+  std::uint32_t w = ref.load(std::memory_order_seq_cst);
+  while ((w & kWatched) == 0) {
+    if (writable) {
+      if (ref.compare_exchange_weak(w, w | kWatched, std::memory_order_seq_cst)) return count_of(w);
+      continue;
+    }
+    if (watch.fn == nullptr) {
+      ec = std::make_error_code(std::errc::operation_not_permitted);
+      return count_of(w);
+    }
+    if (ec = watch.fn(watch.context); ec) return count_of(w);
+    w = ref.load(std::memory_order_seq_cst);
+  }
+  return count_of(w);
+}
+
+WaitResult wait(const SegmentHeader& header, std::uint32_t seen, std::chrono::nanoseconds timeout, bool writable,
+                const Watcher& watch, std::error_code& ec) noexcept {
+  ec.clear();
+  const bool forever = timeout == std::chrono::nanoseconds::max();
+  const Clock::time_point deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
+  for (;;) {
+    // The count is taken watched, so the one returned is one the next change moves.
+    const std::uint32_t count = watched_count(header, writable, watch, ec);
+    if (ec) return {WaitStatus::timed_out, count};
+    if (removed(header)) return {WaitStatus::removed, count};
+    if (count != seen) return {WaitStatus::changed, count};
+    std::chrono::nanoseconds left = kLongestSleep;
+    if (!forever) {
+      const Clock::time_point now = Clock::now();
+      if (now >= deadline) return {WaitStatus::timed_out, count};
+      left = std::min<std::chrono::nanoseconds>(left, deadline - now);
+    }
+    // Asleep only while the word still is what was seen: a notify in between makes this return at once.
+    futex_wait(header.changes, (count << 1) | kWatched, left);
+  }
+}
+
+void mark_removed(SegmentHeader& header) noexcept {
+  std::atomic_ref<std::uint32_t>(header.flags).fetch_or(kSegmentRemoved, std::memory_order_seq_cst);
+  // Moving the count makes a sleeper that is only about to sleep find the word changed.
+  std::atomic_ref<std::uint32_t>(header.changes).fetch_add(kCountStep, std::memory_order_seq_cst);
+  futex_wake_all(header.changes);
+}
+
+}  // namespace shm::change_word
