@@ -47,5 +47,7 @@ std::unique_ptr<Command> make_set_command(CLI::App& app);
 std::unique_ptr<Command> make_remove_command(CLI::App& app);
 /// `chmod NAME MODE`
 std::unique_ptr<Command> make_chmod_command(CLI::App& app);
+/// `watch NAME [--json] [--count N] [--timeout S]`
+std::unique_ptr<Command> make_watch_command(CLI::App& app);
 
 }  // namespace shmctl
