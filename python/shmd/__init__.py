@@ -38,6 +38,7 @@ from shmd._core import (
     TypeMismatchError,
     Value,
     VersionMismatchError,
+    WaitResult,
     __version__,
     default_socket_path,
     typecodes,
@@ -66,6 +67,7 @@ __all__ = [
     "TypeMismatchError",
     "Value",
     "VersionMismatchError",
+    "WaitResult",
     "default_socket_path",
     "typecodes",
 ]

@@ -217,6 +217,14 @@ void bind_array(py::module_& m) {
       .def_property("value", &BoundArray::text_value, &BoundArray::set_text_value,
                     "'c': bytes up to the first NUL; 'u': str up to the first NUL (as ctypes char arrays).")
       .def_property("raw", &BoundArray::raw, &BoundArray::set_raw, "'c': all the bytes (as ctypes char arrays).")
+      .def(
+          "wait_for",
+          [](py::object self, const py::object& predicate, const py::object& timeout) {
+            return self.cast<BoundArray&>().wait_for(predicate, timeout, [&] { return self; });
+          },
+          py::arg("predicate"), py::arg("timeout") = py::none(),
+          "Waits until predicate(array) is true (now, or after a change), the Array is removed, or timeout seconds "
+          "pass (None: no limit). Returns a WaitResult, true when the predicate held.")
       .def("__repr__", [](BoundArray& a) {
         std::string r = "<shmd.Array '" + a.name() + "' typecode='" + std::string(1, a.typecode()) + "'";
         if (a.closed()) return r + " detached>";

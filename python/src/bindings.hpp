@@ -9,6 +9,8 @@ namespace shmd_py {
 void bind_segment_info(pybind11::module_& m);
 /// shmd.Lock.
 void bind_lock(pybind11::module_& m);
+/// shmd.WaitResult (what Segment.wait returns).
+void bind_wait_result(pybind11::module_& m);
 /// shmd.Segment, the base of Value and Array (name, typecode, detach, the buffer protocol).
 void bind_segment(pybind11::module_& m);
 /// shmd.Value.

@@ -3,11 +3,14 @@
 
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "lock_state.hpp"
 #include "shm/segment.hpp"
+#include "shm/wait_result.hpp"
 
 namespace shmd_py {
 
@@ -45,6 +48,19 @@ class BoundSegment {
   [[nodiscard]] const std::shared_ptr<LockState>& lock_state() const noexcept { return lock_; }
   /// get_lock(): the one Lock of `self` (this object's Python object), made on first use.
   pybind11::object get_lock(pybind11::handle self);
+
+  /// The change count to pass to wait() (Segment::changes; a read-only one may ask the daemon,
+  /// without the GIL).
+  std::uint32_t changes();
+  /// Segment::notify (PermissionDeniedError when read-only: it could not have changed anything).
+  void notify();
+  /// Segment::wait without the GIL, in slices that let signals (KeyboardInterrupt) through;
+  /// `timeout` None waits until a change or removal.
+  shm::WaitResult wait(std::uint32_t seen, const pybind11::object& timeout);
+  /// Calls `predicate(argument())` now and after each change until it is true (changed), the
+  /// segment is removed, or `timeout` passes.
+  shm::WaitResult wait_for(const pybind11::object& predicate, const pybind11::object& timeout,
+                           const std::function<pybind11::object()>& argument);
 
   /// Detaches (waiting for the daemon, without the GIL). BufferError while buffer views exist,
   /// ValueError while this process holds the lock through this object, or a thread uses it

@@ -12,6 +12,7 @@ PYBIND11_MODULE(_core, m) {
   shmd_py::register_errors(m);
   shmd_py::bind_segment_info(m);
   shmd_py::bind_lock(m);
+  shmd_py::bind_wait_result(m);
   shmd_py::bind_segment(m);
   shmd_py::bind_value(m);
   shmd_py::bind_array(m);

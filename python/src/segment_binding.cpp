@@ -1,5 +1,8 @@
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <string>
 #include <utility>
 
@@ -43,6 +46,81 @@ shm::Segment& BoundSegment::writable() {
     throw_error(shm::Errc::permission_denied,
                 std::string(kind_) + " '" + name() + "' is attached read-only; attach it read-write to change it");
   return s;
+}
+
+namespace {
+
+/// How long a wait sleeps without the GIL before it looks for a signal (KeyboardInterrupt).
+constexpr std::chrono::milliseconds kSignalCheckSlice{50};
+
+/// A wait's timeout: None is for ever (nanoseconds::max()), else non-negative seconds.
+std::chrono::nanoseconds timeout_of(const py::object& timeout) {
+  if (timeout.is_none()) return std::chrono::nanoseconds::max();
+  const double t = PyFloat_AsDouble(timeout.ptr());
+  if (t == -1.0 && PyErr_Occurred()) throw py::error_already_set();
+  if (std::isnan(t) || t < 0) throw py::value_error("timeout value must be a non-negative number or None");
+  if (t > 1e9) return std::chrono::nanoseconds::max();  // some 30 years: for ever
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::duration<double>(t));
+}
+
+}  // namespace
+
+std::uint32_t BoundSegment::changes() {
+  shm::Segment& s = live();
+  std::error_code ec;
+  std::uint32_t count = 0;
+  if (read_only_) {
+    const BusyMark mark(*this);
+    py::gil_scoped_release nogil;  // a read-only segment may ask the daemon to watch for it
+    count = s.changes(ec);
+  } else {
+    count = s.changes(ec);
+  }
+  if (ec) throw shm::Error(ec, shm::last_error_message());
+  return count;
+}
+
+void BoundSegment::notify() { writable().notify(); }
+
+shm::WaitResult BoundSegment::wait(std::uint32_t seen, const py::object& timeout) {
+  using Clock = std::chrono::steady_clock;
+  const std::chrono::nanoseconds total = timeout_of(timeout);
+  const bool forever = total == std::chrono::nanoseconds::max();
+  const Clock::time_point deadline = forever ? Clock::time_point::max() : Clock::now() + total;
+  shm::Segment& s = live();
+  const BusyMark mark(*this);  // detach() refuses meanwhile: the word must stay mapped
+  for (;;) {
+    std::chrono::nanoseconds slice = kSignalCheckSlice;
+    if (!forever)
+      slice = std::min(slice,
+                       std::max<std::chrono::nanoseconds>(deadline - Clock::now(), std::chrono::nanoseconds::zero()));
+    shm::WaitResult r;
+    std::error_code ec;
+    {
+      py::gil_scoped_release nogil;
+      r = s.wait(seen, slice, ec);
+    }
+    if (ec) throw shm::Error(ec, shm::last_error_message());
+    if (r.status != shm::WaitStatus::timed_out || (!forever && Clock::now() >= deadline)) return r;
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  }
+}
+
+shm::WaitResult BoundSegment::wait_for(const py::object& predicate, const py::object& timeout,
+                                       const std::function<py::object()>& argument) {
+  using Clock = std::chrono::steady_clock;
+  const std::chrono::nanoseconds total = timeout_of(timeout);
+  const bool forever = total == std::chrono::nanoseconds::max();
+  const Clock::time_point deadline = forever ? Clock::time_point::max() : Clock::now() + total;
+  std::uint32_t seen = changes();  // before the first look: a change after it moves the count
+  for (;;) {
+    if (predicate(argument()).cast<bool>()) return {shm::WaitStatus::changed, seen};
+    py::object left = py::none();
+    if (!forever) left = py::float_(std::max(std::chrono::duration<double>(deadline - Clock::now()).count(), 0.0));
+    const shm::WaitResult r = wait(seen, left);
+    if (!r.changed()) return r;
+    seen = r.changes;
+  }
 }
 
 void BoundSegment::detach() {
@@ -121,6 +199,16 @@ void bind_segment(py::module_& m) {
            "Unmaps and drops this reference, waiting for the daemon. BufferError while memoryviews of it exist.")
       .def("get_lock", [](py::handle self) { return self.cast<BoundSegment&>().get_lock(self); },
            "The segment's robust recursive lock (a Lock); the same Lock object every call.")
+      .def_property_readonly("changes", &BoundSegment::changes,
+                             "The change count now, to pass to wait() as `seen`: any change made after reading it "
+                             "moves it (a token, not a tally).")
+      .def("notify", &BoundSegment::notify,
+           "Wakes the segment's waiters after writes that do not (memoryview or numpy writes, Array elements "
+           "outside the lock). Costs one atomic operation when nobody waits.")
+      .def("wait", &BoundSegment::wait, py::arg("seen"), py::arg("timeout") = py::none(),
+           "Sleeps (without the GIL) until the segment changes after `seen` was read, it is removed, or timeout "
+           "seconds pass (None: no limit). Returns a WaitResult, true when it changed; its `changes` is the next "
+           "`seen`.")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__", [](BoundSegment& s, const py::args&) { s.detach(); })
       .def_buffer([](BoundSegment& s) {

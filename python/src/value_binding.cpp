@@ -123,6 +123,15 @@ void bind_value(py::module_& m) {
       .def("exchange", &BoundValue::exchange, py::arg("value"), "Atomically stores value; returns the previous one.")
       .def("compare_exchange", &BoundValue::compare_exchange, py::arg("expected"), py::arg("desired"),
            "Atomically stores desired if the value equals expected. Returns (stored, previous value).")
+      .def(
+          "wait_for",
+          [](py::object self, const py::object& predicate, const py::object& timeout) {
+            BoundValue& v = self.cast<BoundValue&>();
+            return v.wait_for(predicate, timeout, [&] { return v.get(); });
+          },
+          py::arg("predicate"), py::arg("timeout") = py::none(),
+          "Waits until predicate(value) is true (now, or after a change), the Value is removed, or timeout seconds "
+          "pass (None: no limit). Returns a WaitResult, true when the predicate held.")
       .def("__repr__", [](BoundValue& v) {
         std::string r = "<shmd.Value '" + v.name() + "' typecode='" + std::string(1, v.typecode()) + "'";
         if (v.closed()) return r + " detached>";

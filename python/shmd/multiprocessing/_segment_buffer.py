@@ -73,6 +73,11 @@ class SegmentBuffer:
         return self._segment.name
 
     @property
+    def segment(self):
+        """The shmd.Value or shmd.Array underneath (for changes, wait and notify)."""
+        return self._segment
+
+    @property
     def ephemeral(self):
         """True when the segment goes with its last holder (no name was given)."""
         return self._ephemeral

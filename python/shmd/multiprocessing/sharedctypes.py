@@ -224,13 +224,37 @@ class _PickledByName:
         return _rebuild_synchronized, (ctype_args, lock)
 
 
-class Synchronized(_PickledByName, _std.Synchronized):
+class _Waitable:
+    # The segment's change count, waits and notify, on the wrapper: every write through it holds
+    # the lock, whose release wakes the waiters, so only raw writes (get_obj()) need notify().
+    @property
+    def changes(self):
+        """The change count now, to pass to wait() as `seen`."""
+        return self._obj._wrapper.segment.changes
+
+    def notify(self):
+        """Wakes the waiters after writes that did not go through this wrapper."""
+        self._obj._wrapper.segment.notify()
+
+    def wait(self, seen, timeout=None):
+        """Sleeps until the segment changes after `seen` was read, is removed, or timeout passes:
+        shmd.Value.wait. Returns a shmd.WaitResult, true when it changed."""
+        return self._obj._wrapper.segment.wait(seen, timeout)
+
+    def wait_for(self, predicate, timeout=None):
+        """Waits until predicate(self.value) (a SynchronizedArray: predicate(self)) is true, now or
+        after a change; returns a shmd.WaitResult, true when it held."""
+        subject = (lambda: self.value) if isinstance(self, Synchronized) else (lambda: self)
+        return self._obj._wrapper.segment.wait_for(lambda _: predicate(subject()), timeout)
+
+
+class Synchronized(_Waitable, _PickledByName, _std.Synchronized):
     '''A shmd Value behind a lock: multiprocessing.sharedctypes.Synchronized, pickled by name'''
 
 
-class SynchronizedArray(_PickledByName, _std.SynchronizedArray):
+class SynchronizedArray(_Waitable, _PickledByName, _std.SynchronizedArray):
     '''A shmd Array behind a lock: multiprocessing.sharedctypes.SynchronizedArray, pickled by name'''
 
 
-class SynchronizedString(_PickledByName, _std.SynchronizedString):
+class SynchronizedString(_Waitable, _PickledByName, _std.SynchronizedString):
     '''A shmd 'c' Array behind a lock, with value and raw: multiprocessing's SynchronizedString'''
