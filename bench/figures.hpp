@@ -23,6 +23,9 @@ void idle_daemon(const BenchConfig& config, Report& report);
 void bulk_square(const BenchConfig& config, Report& report);
 /// The Python client against multiprocessing's Value, Array, SharedMemory and private numpy.
 void python_figures(const BenchConfig& config, Report& report);
+/// A change in one process waking a waiter in another (a ping-pong), against a bare futex and a
+/// byte on a Unix socket; and what notify adds to atomic_increment and locked_increment.
+void wake(const BenchConfig& config, Report& report);
 /// Absolute scale: held connections, 100,000 segments, listing them, daemon memory per segment.
 void scale(const BenchConfig& config, Report& report);
 

@@ -25,13 +25,14 @@ int main(int argc, char** argv) {
   app.add_option("--python", config.python, "Python interpreter")->capture_default_str();
   app.add_flag("--quick", config.quick, "Smaller sizes and fewer rounds (about a minute)");
   std::vector<std::string> only;
-  app.add_option("--only", only, "Run only these figure groups (locked, atomic, attach, control, idle, square, python, scale)");
+  app.add_option("--only", only,
+                 "Run only these figure groups (locked, atomic, attach, control, idle, square, python, scale, wake)");
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<std::pair<std::string, void (*)(const BenchConfig&, Report&)>> groups{
       {"locked", locked_increment}, {"atomic", atomic_increment}, {"attach", attach_detach},
       {"control", control_ops},     {"idle", idle_daemon},        {"square", bulk_square},
-      {"python", python_figures},   {"scale", scale},
+      {"python", python_figures},   {"scale", scale},             {"wake", wake},
   };
   Report report;
   describe_machine(report);

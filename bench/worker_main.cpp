@@ -20,6 +20,11 @@ int main(int argc, char** argv) {
       {"square_raw", square_raw},           {"control_shmd", control_shmd},
       {"pingpong_client", pingpong_client}, {"pingpong_server", pingpong_server},
       {"fd_floor_server", fd_floor_server},
+      {"wake_shmd", wake_shmd},
+      {"wake_futex", wake_futex},
+      {"wake_socket", wake_socket},
+      {"atomic_shmd_quiet", atomic_shmd_quiet},
+      {"locked_shmd_quiet", locked_shmd_quiet},
   };
   if (argc < 2 || !modes.contains(argv[1])) {
     std::cerr << "usage: shmd_bench_worker MODE ARGS... (spawned by shmd_bench)\n";

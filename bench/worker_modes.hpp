@@ -41,6 +41,18 @@ void pingpong_server(const WorkerArgs& args);
 /// polling POLL_US after each request as shmd's event loop does (0: asleep in read()).
 void fd_floor_server(const WorkerArgs& args);
 
+/// SOCKET ping|pong PING PONG ROUNDS: the shmd side of a wake ping-pong on two Value<int>s: ping
+/// stores i in PING and waits for PONG to hold i; pong waits for PING, then stores in PONG.
+void wake_shmd(const WorkerArgs& args);
+/// ping|pong ROUNDS: the same with two words of the raw mapping on fd 5 (0 and 64), a bare
+/// shared FUTEX_WAKE after each store and FUTEX_WAIT until the word holds i.
+void wake_futex(const WorkerArgs& args);
+/// ping|pong ROUNDS: the same with one byte each way on the Unix socket on fd 5, blocked in read().
+void wake_socket(const WorkerArgs& args);
+/// SOCKET NAME ITERS: atomic_shmd's loop on the same element through a bare atomic_ref: no notify.
+void atomic_shmd_quiet(const WorkerArgs& args);
+/// SOCKET NAME ITERS: locked_shmd's loop with robust_fast::lock/unlock on the segment's mutex: no notify.
+void locked_shmd_quiet(const WorkerArgs& args);
 /// Message sizes of the bare-socket references: about what a shmd control request and reply take.
 inline constexpr std::size_t kPingBytes = 32;
 /// Reply size of the bare-socket references.
