@@ -185,6 +185,14 @@ void Connection::detach(std::uint64_t id, std::error_code& ec) {
   if (ec == Errc::connection_lost || ec == Errc::daemon_unavailable) ec.clear();
 }
 
+UniqueFd Connection::release_stream(wire::FrameDecoder& rest) noexcept {
+  std::lock_guard lock(mutex_);
+  rest = std::move(decoder_);
+  UniqueFd stream = std::move(socket_);
+  drop_locked();
+  return stream;
+}
+
 void Connection::drop_locked() noexcept {
   socket_.reset();
   decoder_ = wire::FrameDecoder(wire::kMaxFrameBytes);

@@ -54,6 +54,10 @@ class Connection {
   /// anything else this connection asks, and other connections see it a moment later.
   void release(std::uint64_t id) noexcept;
 
+  /// Hands over the stream and the bytes read past the last reply (a Subscribe's events may
+  /// follow it at once); this Connection is then closed.
+  UniqueFd release_stream(wire::FrameDecoder& rest) noexcept;
+
   /// The socket path.
   [[nodiscard]] const std::string& socket_path() const noexcept { return socket_path_; }
   /// How long to wait for each reply before giving up with Errc::daemon_unavailable.

@@ -71,6 +71,10 @@ int main(int argc, char** argv) try {
   app.add_option("--max-holds-per-uid", config.limits.max_holds_per_uid,
                  "Most outstanding Holds (references kept for a receiver to claim) one uid, root included, may have")
       ->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--max-subscriber-events", config.subscriber_events,
+                 "Events that may wait for one event subscriber (shmctl events) that reads slower than they "
+                 "come; past it newer events are dropped and the subscriber is told how many it missed")
+      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   double frame_timeout_s = 10;
   app.add_option("--frame-timeout", frame_timeout_s, "Seconds a client may leave a request frame half sent")
       ->capture_default_str()->check(CLI::PositiveNumber);

@@ -1,6 +1,8 @@
 #include "shmd/session.hpp"
 
+#include <asio/experimental/awaitable_operators.hpp>
 #include <asio/redirect_error.hpp>
+#include <asio/this_coro.hpp>
 #include <asio/use_awaitable.hpp>
 
 #include <array>
@@ -20,9 +22,11 @@ Session::Session(asio::local::stream_protocol::socket socket, RequestHandler& ha
       slot_(std::move(slot)),
       frame_timeout_(frame_timeout),
       frame_timer_(socket_.get_executor()),
-      log_(log) {}
+      log_(log),
+      events_ready_(socket_.get_executor()) {}
 
 Session::~Session() {
+  subscriber_.reset();  // no events for a closing connection, not even about its own references
   handler_.client_closed(ctx_.client);
   log_.debug("client {} (pid {}, uid {}) disconnected", ctx_.client, ctx_.credentials.pid, ctx_.credentials.uid);
 }
@@ -54,6 +58,18 @@ asio::awaitable<void> Session::run() {
                    reply.response.error().message());
       if (reply.no_reply) continue;
       if (!co_await send(reply) || reply.close_connection) co_return;
+      if (reply.subscriber) {
+        if (decoder_.buffered() > 0 || decoder_.next(payload)) {
+          log_.warn("client {} (pid {}): sent more after Subscribe; closing", ctx_.client, ctx_.credentials.pid);
+          co_return;
+        }
+        if (timer_armed_) frame_timer_.cancel();
+        timer_armed_ = false;
+        subscriber_ = reply.subscriber;
+        log_.debug("client {}: subscribed", ctx_.client);
+        co_await stream_events();
+        co_return;
+      }
     }
     watch_partial_frame();
     if (decoder_.error() != shm::wire::FrameError::none) {
@@ -105,9 +121,43 @@ void Session::refuse(asio::local::stream_protocol::socket socket, const Reply& r
 }
 
 asio::awaitable<bool> Session::send(const Reply& reply) {
-  const std::string frame = frame_of(reply);
+  // The fd rides with the first byte sent; the reply keeps it open meanwhile.
+  co_return co_await send_frame(frame_of(reply), reply.fd_to_send());
+}
+
+asio::awaitable<void> Session::stream_events() {
+  using namespace asio::experimental::awaitable_operators;
+  subscriber_->set_ready_callback([this] { events_ready_.cancel(); });
+  co_await (write_events() || watch_peer());
+  log_.debug("client {}: event stream ended", ctx_.client);
+}
+
+asio::awaitable<void> Session::write_events() {
+  std::string frame;
+  for (;;) {
+    while (subscriber_->pop(frame))
+      if (!co_await send_frame(frame, -1)) co_return;
+    // Nothing waits: sleep until the subscriber's ready callback cancels the timer, or until
+    // watch_peer() finishes first and cancels this whole coroutine.
+    events_ready_.expires_at(asio::steady_timer::time_point::max());
+    std::error_code ec;
+    co_await events_ready_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    const asio::cancellation_state state = co_await asio::this_coro::cancellation_state;
+    if (state.cancelled() != asio::cancellation_type::none) co_return;
+  }
+}
+
+asio::awaitable<void> Session::watch_peer() {
+  std::array<char, 256> buffer;
+  std::error_code ec;
+  const std::size_t n = co_await socket_.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec && n > 0)
+    log_.warn("client {} (pid {}): sent bytes on a subscribed connection, which takes no requests; closing",
+              ctx_.client, ctx_.credentials.pid);
+}
+
+asio::awaitable<bool> Session::send_frame(const std::string& frame, int fd) {
   auto rest = std::as_bytes(std::span(frame));
-  int fd = reply.fd_to_send();  // rides with the first byte sent; the reply keeps it open meanwhile
   while (!rest.empty()) {
     std::error_code ec;
     const std::size_t sent = shm::wire::send_with_fd(socket_.native_handle(), rest, fd, ec);

@@ -241,6 +241,7 @@ class FakeDaemon {
       default: break;
     }
     if (reply.no_reply && (a & 7) < 3) return true;  // a quiet Detach, answered as asked: nothing
+    const bool subscribed = reply.subscriber != nullptr;
     std::vector<shm::UniqueFd> own;
     std::vector<int> fds;
     const int honest = reply.fd_to_send();
@@ -284,7 +285,35 @@ class FakeDaemon {
     } else {
       send_all(conn.get(), frame, fds);
     }
+    if (subscribed) send_events(conn, r.request_id(), b % 6);
     return true;
+  }
+
+  /// After a Subscribe's reply: `count` event frames as the script has them, honest or not: any
+  /// kind number (unknown ones too), with or without a segment, a bent one, another request id.
+  void send_events(const shm::UniqueFd& conn, std::uint64_t request_id, unsigned count) {
+    for (unsigned i = 0; i < count && !script_.empty(); ++i) {
+      const std::uint8_t kind = script_.byte();
+      const std::uint8_t how = script_.byte();
+      pb::Response r;
+      r.set_request_id((how & 4) != 0 ? request_id + 1 : request_id);
+      pb::Event* e = r.mutable_event();
+      e->set_kind(static_cast<pb::EventKind>(kind % 9));
+      if ((how & 1) != 0) {
+        pb::SegmentInfo* info = e->mutable_segment();
+        info->set_id(1 + kind);
+        info->set_name("s0");
+        info->set_typecode("d");
+        info->set_kind(pb::VALUE);
+        info->set_length(1);
+        if ((how & 2) != 0) bend(*info, kind);
+      }
+      if ((how & 8) != 0) e->set_missed(~std::uint64_t{0});
+      std::string frame;
+      shm::wire::append_frame(frame, r.SerializeAsString());
+      if ((how & 0x10) != 0) frame.resize(frame.size() / 2);  // part of a frame; the rest never comes
+      send_all(conn.get(), frame, {});
+    }
   }
 
   shm::UniqueFd listener_;
@@ -335,7 +364,17 @@ void drive(const std::string& path, const std::uint8_t* ops, std::size_t count) 
       case 2: held.push_back(client.attach(name, shm::AccessMode::read_write, ec)); break;
       case 3: held.push_back(client.attach(name, shm::AccessMode::read_only, ec)); break;
       case 4: (void)client.info(name, ec); break;
-      case 5: (void)client.list(ec); break;
+      case 5:
+        if ((op & 0x40) == 0) {
+          (void)client.list(ec);
+          break;
+        }
+        {
+          // Each next() must return within its own timeout, whatever the frames (client: next()).
+          shm::Subscription sub = client.subscribe({.prefix = "s", .attachments = (op & 0x80) != 0}, ec);
+          for (int k = 0; k < 4 && sub.valid(); ++k) (void)sub.next(std::chrono::milliseconds(k == 0 ? 20 : 0), ec);
+        }
+        break;
       case 6: client.remove(name, ec); break;
       case 7: (void)client.chmod(name, 0644, ec); break;
       case 8: (void)client.create_detached(name, spec, ec); break;

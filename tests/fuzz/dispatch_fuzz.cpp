@@ -13,8 +13,10 @@
 #include <array>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "shm/wire/framing.hpp"
@@ -89,6 +91,28 @@ void check_reply(const pb::Request& request, const shmd::Reply& reply) {
     if (read_only && access != O_RDONLY) broken("a read-only Attach hands over a writable fd");
   }
   if (reply.close_connection) broken("a parsed request asked to close the connection");
+  if ((body == pb::Response::kSubscribe) != static_cast<bool>(reply.subscriber))
+    broken("a subscriber without a Subscribe reply, or a Subscribe reply without one");
+  if (body == pb::Response::kEvent) broken("an event as the reply to a request");
+}
+
+/// A subscriber's queue holds at most its limit, and every frame in it is an event of its
+/// stream: a segment unless it is an overflow notice, which says how many it replaces.
+void check_subscriber(shmd::Subscriber& subscriber, std::uint64_t request_id) {
+  if (subscriber.queued() > subscriber.limit()) broken("a subscriber queue beyond its limit");
+  std::string frame;
+  std::string payload;
+  pb::Response response;
+  while (subscriber.pop(frame)) {
+    shm::wire::FrameDecoder decoder;
+    decoder.feed(frame);
+    if (!decoder.next(payload) || !response.ParseFromString(payload)) broken("a queued event is not one framed Response");
+    if (response.request_id() != request_id || !response.has_event()) broken("a queued frame is not an event of its stream");
+    const pb::Event& e = response.event();
+    if ((e.kind() == pb::EVENT_OVERFLOW) == e.has_segment()) broken("an overflow with a segment, or an event without one");
+    if (e.kind() == pb::EVENT_OVERFLOW && e.missed() == 0) broken("an overflow that missed nothing");
+  }
+  if (subscriber.queued() != 0 || subscriber.queued_bytes() != 0) broken("an empty queue that counts something");
 }
 
 /// The registry's totals must equal the sum over what it lists, and the holds it counts per
@@ -132,6 +156,7 @@ int shmd_fuzz_one(const std::uint8_t* data, std::size_t size) {
   pb::Request request;
   std::size_t frame = 0;
   std::vector<std::uint64_t> tokens;  // every hold token issued, in order
+  std::vector<std::pair<std::shared_ptr<shmd::Subscriber>, std::uint64_t>> subscribers;  // and their request ids
   bool open = true;
   for (const std::string_view bytes : reads) {
     if (!open) break;
@@ -153,6 +178,9 @@ int shmd_fuzz_one(const std::uint8_t* data, std::size_t size) {
       if (reply.response.has_hold()) tokens.push_back(reply.response.hold().token());
       check_reply(request, reply);
       check_registry(registry);
+      if (reply.subscriber) subscribers.emplace_back(reply.subscriber, request.request_id());
+      for (auto& [subscriber, id] : subscribers)
+        if (subscriber->queued() > subscriber->limit()) broken("a subscriber queue beyond its limit");
       ++frame;
     }
     if (decoder.error() != shm::wire::FrameError::none) open = false;
@@ -161,6 +189,7 @@ int shmd_fuzz_one(const std::uint8_t* data, std::size_t size) {
   registry.drop_client(1);
   registry.drop_client(2);
   check_registry(registry);
+  for (auto& [subscriber, id] : subscribers) check_subscriber(*subscriber, id);
   // With every connection gone, only holds reference anything; they outlive connections.
   registry.for_each_after("", 0, [](const shmd::SegmentRecord& r) {
     if (r.refcount != r.holds) broken("a connection's reference survives its connection");

@@ -65,6 +65,13 @@ pb::Request as(pb::Request r, Who who) {
 
 pb::Request hello(std::uint32_t version = 1) { return as(shm::test::hello_request(version, "corpus"), kOwner); }
 
+pb::Request subscribe(const std::string& prefix, bool attachments, Who who = kOwner) {
+  pb::Request r;
+  r.mutable_subscribe()->set_prefix(prefix);
+  r.mutable_subscribe()->set_attachments(attachments);
+  return as(std::move(r), who);
+}
+
 pb::Request create(const std::string& name, const std::string& typecode, pb::Kind kind, std::uint64_t length,
                    Who who = kOwner, std::uint32_t mode = 0, std::string initial = {}, bool ephemeral = false,
                    bool open_existing = false, bool no_attach = false) {
@@ -174,6 +181,17 @@ void client_seeds(Files& files) {
   // client then read the lock word of that mapping to detach it: SIGBUS.
   seed("regression-client-short-memfd-sigbus", std::string{0}, std::string{0, 0, static_cast<char>(4 << 5), 3});
   seed("client-list-bent", std::string{0, 1, 5}, std::string{0, 0, 0, 0, 0, 0, 4, 0} + std::string(4, '\0'));
+  // Subscribe (op 65; 195 with attachments) on a connection of its own: its Hello, the reply, then
+  // event frames of every kind number, honest, without a segment, bent, with another request id,
+  // and a frame cut in half.
+  seed("client-subscribe-honest-events", std::string{65},
+       std::string{0, 0, 0, 0, 0, 5} + std::string{1, 1, 2, 1, 3, 1, 7, 0, 4, 1});
+  seed("client-subscribe-hostile-events", std::string{static_cast<char>(195)},
+       std::string{0, 0, 0, 0, 0, 5} + std::string{8, 1, 1, 3, 7, 9, 1, 0, 1, 5});
+  seed("client-subscribe-wrong-request-id", std::string{65}, std::string{0, 0, 0, 0, 0, 2} + std::string{5, 5, 6, 1});
+  seed("client-subscribe-partial-frame", std::string{65, 65},
+       std::string{0, 0, 0, 0, 0, 2} + std::string{1, 0x11, 2, 1} + std::string(6, '\0'));
+  seed("client-subscribe-refused", std::string{65}, std::string{0, 0, 0, 0, 3, 4});
 }
 
 namespace jv1 = shmd::journal::v1;
@@ -512,6 +530,21 @@ int main(int argc, char** argv) {
                                     .add(claim("f", 2, kOther, true))                              // c2 claims its own
                                     .add(info("f"))
                                     .add(remove_req("f")));  // ends token 1, which still waits for c1
+
+  // Subscribers of every access class watch a segment's whole life; bad prefixes are refused.
+  emit("valid-subscribe", Stream()
+                              .add(subscribe("", true, kOther))
+                              .add(subscribe("ev", false, kOwner))
+                              .add(create("ev", "i", pb::VALUE, 1, kOwner, 0644))
+                              .add(attach("ev", kGroup, true))
+                              .add(chmod_req("ev", 0600))
+                              .add(hold(1, 5))
+                              .add(remove_req("ev"))
+                              .add(detach(1)));
+  emit("field-subscribe-bad-prefix", Stream()
+                                         .add(subscribe("a/b", false))
+                                         .add(subscribe(std::string(300, 'p'), true))
+                                         .add(subscribe("ok", true, kRoot)));
 
   if (target == "frame") {
     // The same streams behind the frame target's control bytes: the default limit with two

@@ -271,7 +271,7 @@ shmd::v1::SegmentInfo sample_info(std::string name) {
 }
 
 std::vector<shmd::v1::Request> one_request_of_each_kind() {
-  std::vector<shmd::v1::Request> all(11);
+  std::vector<shmd::v1::Request> all(12);
   std::uint64_t id = 1;
   for (auto& r : all) r.set_request_id(id++);
   all[0].mutable_hello()->set_protocol_version(1);
@@ -301,11 +301,13 @@ std::vector<shmd::v1::Request> one_request_of_each_kind() {
   all[9].mutable_hold()->set_id(99);
   all[9].mutable_hold()->set_seconds(600);
   all[10].mutable_watch()->set_id(std::numeric_limits<std::uint64_t>::max());
+  all[11].mutable_subscribe()->set_prefix("job.");
+  all[11].mutable_subscribe()->set_attachments(true);
   return all;
 }
 
 std::vector<shmd::v1::Response> one_response_of_each_kind() {
-  std::vector<shmd::v1::Response> all(12);
+  std::vector<shmd::v1::Response> all(14);
   std::uint64_t id = 100;
   for (auto& r : all) r.set_request_id(id++);
   all[0].mutable_hello()->set_protocol_version(1);
@@ -325,8 +327,11 @@ std::vector<shmd::v1::Response> one_response_of_each_kind() {
   all[9].mutable_hold()->set_seconds(30);
   *all[9].mutable_hold()->mutable_segment() = sample_info("h");
   all[10].mutable_watch()->set_changes(0xffffffffu);
-  all[11].mutable_error()->set_code(shmd::v1::LIMIT_EXCEEDED);
-  all[11].mutable_error()->set_message("--max-segments is 3");
+  all[11].mutable_subscribe()->set_queue_limit(1024);
+  all[12].mutable_event()->set_kind(shmd::v1::EVENT_MODE_CHANGED);
+  *all[12].mutable_event()->mutable_segment() = sample_info("e");
+  all[13].mutable_error()->set_code(shmd::v1::LIMIT_EXCEEDED);
+  all[13].mutable_error()->set_message("--max-segments is 3");
   return all;
 }
 

@@ -20,6 +20,7 @@
 #include "shm/hold_start.hpp"
 #include "shm/segment.hpp"
 #include "shm/segment_info.hpp"
+#include "shm/subscription.hpp"
 #include "shm/typecode.hpp"
 #include "shm/value.hpp"
 
@@ -111,6 +112,11 @@ class Client {
   std::vector<SegmentInfo> list(std::error_code& ec);
   /// Throwing form of list().
   std::vector<SegmentInfo> list();
+  /// Follows the registry's events on a new connection of the Subscription's own (this Client's
+  /// is not used after the handshake). Errc::invalid_argument for a prefix no name could start with.
+  Subscription subscribe(const SubscribeOptions& options, std::error_code& ec);
+  /// Throwing form of subscribe().
+  Subscription subscribe(const SubscribeOptions& options = {});
 
   /// Creates a Value holding `initial`.
   template <Element T>

@@ -12,9 +12,11 @@
 #include "shm/array.hpp"
 #include "shm/client.hpp"
 #include "shm/error.hpp"
+#include "shm/event.hpp"
 #include "shm/lock_guard.hpp"
 #include "shm/segment.hpp"
 #include "shm/segment_info.hpp"
+#include "shm/subscription.hpp"
 #include "shm/typecode.hpp"
 #include "shm/value.hpp"
 #endif  // C++20

@@ -75,15 +75,20 @@ shm::Result<void> Registry::check_create(const Credentials& who, const CreatePar
 }
 
 bool Registry::permits(const Credentials& who, const SegmentRecord& segment, shm::AccessMode access) noexcept {
+  return permits(who, segment, segment.mode, access);
+}
+
+bool Registry::permits(const Credentials& who, const SegmentRecord& segment, std::uint32_t mode,
+                       shm::AccessMode access) noexcept {
   if (who.privileged()) return true;
   const std::uint32_t want = shm::required_permission_bits(access);
   std::uint32_t granted;
   if (who.uid == segment.creator.uid) {
-    granted = segment.mode >> 6;
+    granted = mode >> 6;
   } else if (who.in_group(segment.creator.gid)) {
-    granted = segment.mode >> 3;
+    granted = mode >> 3;
   } else {
-    granted = segment.mode;
+    granted = mode;
   }
   return (granted & want) == want;
 }
@@ -118,6 +123,7 @@ shm::Result<CreateOutcome> Registry::create(ClientId client, const Credentials& 
                                            std::to_string(existing.length));
     if (auto added = add_references(client, existing); !added) return added.failure();
     report_references(existing);
+    emit(EventKind::attached, existing);
     return CreateOutcome{&existing, false};
   }
 
@@ -153,6 +159,7 @@ shm::Result<CreateOutcome> Registry::create(ClientId client, const Credentials& 
   SegmentRecord& stored = by_id_.emplace(id, std::move(record)).first->second;
   (void)add_references(client, stored);  // a new segment has room for one; its creation record counts it
   if (observer_ != nullptr) observer_->segment_created(stored);
+  emit(EventKind::created, stored);
   return CreateOutcome{&stored, true};
 }
 
@@ -189,6 +196,7 @@ shm::Result<const SegmentRecord*> Registry::attach(ClientId client, const Creden
   if (!found) return found.failure();
   if (auto added = add_references(client, *found.value()); !added) return added.failure();
   report_references(*found.value());
+  emit(EventKind::attached, *found.value());
   return &std::as_const(*found.value());
 }
 
@@ -202,6 +210,7 @@ shm::Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& wh
     // Expired, claimed already, never issued, or another segment's: the attach stands on its own.
     if (auto added = add_references(client, record); !added) return added.failure();
     report_references(record);
+    emit(EventKind::attached, record);
     return ClaimOutcome{&record, false};
   }
   forget_hold(held, record);
@@ -245,6 +254,7 @@ shm::Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who,
   ++holds_per_uid_[who.uid];
   ++record.holds;
   ++record.refcount;
+  emit(EventKind::attached, record);
   return HoldOutcome{token, lifetime, &std::as_const(record)};
 }
 
@@ -269,6 +279,7 @@ std::size_t Registry::expire_holds(HoldClock::time_point now) {
     SegmentRecord& record = by_id_.at(held->second.segment);
     forget_hold(held, record);
     --record.refcount;
+    emit(EventKind::detached, record);
     (void)release_if_unreferenced(record);  // a restart would not restore a hold: nothing to record otherwise
     ++ended;
   }
@@ -281,6 +292,7 @@ void Registry::release_holds_of(SegmentRecord& record) {
     if (it->second.segment == record.id) {
       forget_hold(it, record);
       --record.refcount;
+      emit(EventKind::detached, record);
     }
     it = next;
   }
@@ -305,6 +317,7 @@ shm::Result<std::uint32_t> Registry::detach(ClientId client, std::uint64_t id) {
   if (held->second.empty()) refs_.erase(held);
   SegmentRecord& record = by_id_.at(id);
   const std::uint32_t left = --record.refcount;
+  emit(EventKind::detached, record);
   references_dropped(record);
   return left;
 }
@@ -332,8 +345,10 @@ shm::Result<const SegmentRecord*> Registry::chmod(const Credentials& who, std::s
   if (mode > 0777) return shm::fail(Errc::invalid_argument, "mode " + shm::octal_mode(mode) + " has bits beyond 0777");
   auto found = live_for_owner(who, name, "change the mode of");
   if (!found) return found.failure();
+  const std::uint32_t previous = found.value()->mode;
   found.value()->mode = mode;
   if (observer_ != nullptr) observer_->segment_updated(*found.value());
+  emit(EventKind::mode_changed, *found.value(), previous);
   return &std::as_const(*found.value());
 }
 
@@ -356,6 +371,7 @@ std::size_t Registry::drop_client(ClientId client, HoldClock::time_point now) {
   for (const auto& [id, count] : counts) {
     SegmentRecord& record = by_id_.at(id);
     record.refcount -= count;
+    emit(EventKind::detached, record);
     references_dropped(record);
   }
   return started;
@@ -384,6 +400,7 @@ shm::Result<const SegmentRecord*> Registry::reattach(ClientId client, const Cred
   record.unclaimed -= wanted;
   record.refcount += wanted;
   refs_[client][id] += wanted;
+  emit(EventKind::attached, record);
   return &std::as_const(record);  // references() did not change: nothing to record
 }
 
@@ -449,6 +466,10 @@ void Registry::report_references(const SegmentRecord& record) {
   if (observer_ != nullptr) observer_->segment_references(record);
 }
 
+void Registry::emit(EventKind kind, const SegmentRecord& record, std::uint32_t previous_mode) const {
+  if (events_ != nullptr) events_->publish(RegistryEvent{kind, record, previous_mode});
+}
+
 void Registry::references_dropped(SegmentRecord& record) {
   if (!release_if_unreferenced(record)) report_references(record);
 }
@@ -472,6 +493,7 @@ void Registry::take_name(SegmentRecord& record) {
   if (record.memfd) (void)mark_segment_removed(record.memfd.get());
   live_names_.erase(record.name);
   if (observer_ != nullptr) observer_->segment_removed(record);
+  emit(EventKind::removed, record);
 }
 
 bool Registry::release_if_unreferenced(SegmentRecord& record) {
@@ -479,6 +501,7 @@ bool Registry::release_if_unreferenced(SegmentRecord& record) {
   if (record.ephemeral) take_name(record);
   if (!record.removed) return false;
   if (observer_ != nullptr) observer_->segment_freed(record);
+  emit(EventKind::freed, record);
   total_bytes_ -= record.sizes.mapping_bytes;
   if (auto used = usage_.find(record.creator.uid); used != usage_.end()) {
     used->second.bytes -= record.sizes.mapping_bytes;

@@ -2,10 +2,13 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 
+#include "shm/names.hpp"
 #include "shm/octal_mode.hpp"
 #include "shm/wire/framing.hpp"
 #include "shm/wire/protocol_version.hpp"
@@ -52,10 +55,15 @@ const RequestHandler::Route RequestHandler::kRoutes[] = {  // NOLINT(modernize-a
     {pb::Request::kInfo, &RequestHandler::on_info},     {pb::Request::kReattach, &RequestHandler::on_reattach},
     {pb::Request::kChmod, &RequestHandler::on_chmod},   {pb::Request::kHold, &RequestHandler::on_hold},
     {pb::Request::kWatch, &RequestHandler::on_watch},
+    {pb::Request::kSubscribe, &RequestHandler::on_subscribe},
 };
 
-RequestHandler::RequestHandler(Registry& registry, std::string server_version)
-    : registry_(registry), server_version_(std::move(server_version)) {}
+RequestHandler::RequestHandler(Registry& registry, std::string server_version, std::size_t subscriber_events)
+    : registry_(registry), server_version_(std::move(server_version)), events_(subscriber_events) {
+  registry_.set_event_sink(&events_);
+}
+
+RequestHandler::~RequestHandler() { registry_.set_event_sink(nullptr); }
 
 Reply RequestHandler::handle(const RequestContext& ctx, const pb::Request& request) {
   Reply reply;
@@ -229,6 +237,18 @@ void RequestHandler::on_chmod(const RequestContext& ctx, const pb::Request& req,
   auto segment = registry_.chmod(ctx.credentials, req.chmod().name(), req.chmod().mode());
   if (!segment) return set_failure(reply, segment.failure());
   to_wire(*segment.value(), *reply.response.mutable_chmod()->mutable_segment());
+}
+
+void RequestHandler::on_subscribe(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
+  const pb::SubscribeRequest& sub = req.subscribe();
+  if (!sub.prefix().empty()) {
+    // A prefix is the start of a name: the same bytes and length rules apply.
+    if (auto valid = shm::check_segment_name(sub.prefix(), registry_.limits().max_name_length); !valid)
+      return set_error(reply, Errc::invalid_argument, "prefix: " + valid.failure().message);
+  }
+  reply.subscriber = events_.subscribe(ctx.credentials, req.request_id(), sub.prefix(), sub.attachments());
+  reply.response.mutable_subscribe()->set_queue_limit(static_cast<std::uint32_t>(
+      std::min<std::size_t>(events_.queue_limit(), UINT32_MAX)));
 }
 
 }  // namespace shmd

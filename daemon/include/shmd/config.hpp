@@ -12,6 +12,7 @@
 #include "shm/busy_poll.hpp"
 #include "shm/default_socket_path.hpp"
 #include "shmd/limits.hpp"
+#include "shmd/subscriber.hpp"
 
 namespace shmd {
 
@@ -34,6 +35,9 @@ struct Config {
   /// How long the event loop keeps polling after a burst of work before it sleeps (0: never
   /// polls). See run_event_loop().
   std::chrono::microseconds busy_poll{shm::kDefaultBusyPoll};
+  /// Events that may wait for one slow subscriber before newer ones are dropped (and counted in
+  /// one overflow event).
+  std::size_t subscriber_events = kDefaultSubscriberEvents;
 };
 
 }  // namespace shmd

@@ -17,6 +17,7 @@
 #include "shm/hold_start.hpp"
 #include "shm/result.hpp"
 #include "shmd/credentials.hpp"
+#include "shmd/event_sink.hpp"
 #include "shmd/limits.hpp"
 #include "shmd/memory_headroom.hpp"
 #include "shmd/segment_record.hpp"
@@ -155,9 +156,15 @@ class Registry {
   /// Reports creates, changes, removes, frees and reference counts to `observer` (nullptr:
   /// nobody); it must outlive the registry.
   void set_observer(RegistryObserver* observer) noexcept { observer_ = observer; }
+  /// Reports every change subscribers may follow (created, removed, freed, mode and reference
+  /// changes) to `sink` (nullptr: nobody); it must outlive the registry or be unset first.
+  void set_event_sink(EventSink* sink) noexcept { events_ = sink; }
 
   /// True when `who` may access `segment` so (SysV rules: owner, group or other bits; root always).
   [[nodiscard]] static bool permits(const Credentials& who, const SegmentRecord& segment, shm::AccessMode access) noexcept;
+  /// permits(), as if `segment` had the permission bits `mode` (what a Chmod changed them from).
+  [[nodiscard]] static bool permits(const Credentials& who, const SegmentRecord& segment, std::uint32_t mode,
+                                    shm::AccessMode access) noexcept;
 
   /// The live segment called `name`, or nullptr.
   [[nodiscard]] const SegmentRecord* find(std::string_view name) const;
@@ -194,6 +201,9 @@ class Registry {
   /// After `record`'s references() went down: releases it, or tells the observer the new count.
   void references_dropped(SegmentRecord& record);
   void report_references(const SegmentRecord& record);
+  /// Tells the event sink, if any, that `kind` happened to `record`.
+  void emit(EventKind kind, const SegmentRecord& record) const { emit(kind, record, record.mode); }
+  void emit(EventKind kind, const SegmentRecord& record, std::uint32_t previous_mode) const;
   shm::Result<SegmentRecord*> attachable(const Credentials& who, std::string_view name, shm::AccessMode access);
   /// One outstanding hold.
   struct Hold {
@@ -219,6 +229,7 @@ class Registry {
 
   Limits limits_;                                                   ///< enforced on create
   RegistryObserver* observer_ = nullptr;                            ///< persistence, if any
+  EventSink* events_ = nullptr;                                     ///< event subscribers, if any
   MemoryHeadroom headroom_;                                         ///< refuses creates memory cannot back
   std::uint64_t next_id_ = 1;                                       ///< ids are never reused
   std::uint64_t total_bytes_ = 0;                                   ///< sum of mapping_bytes

@@ -1,14 +1,18 @@
 #pragma once
 /// RequestHandler: turns one decoded Request into one Response. Never sees a socket.
 
+#include <cstddef>
 #include <functional>
+#include <memory>
 #include <string>
 
 #include "shm/result.hpp"
 #include "shm/shared_fd.hpp"
 #include "shmd.pb.h"
 #include "shmd/credentials.hpp"
+#include "shmd/event_hub.hpp"
 #include "shmd/registry.hpp"
+#include "shmd/subscriber.hpp"
 
 namespace shmd {
 
@@ -22,6 +26,9 @@ struct Reply {
   shm::SharedFd fd;
   bool close_connection = false;  ///< the request stream is broken beyond repair
   bool no_reply = false;          ///< the client asked for no answer (a quiet Detach): send nothing
+  /// Set by a successful Subscribe: after this reply the connection carries this subscriber's
+  /// events and serves no more requests.
+  std::shared_ptr<Subscriber> subscriber;
 
   /// The descriptor to send with the response, or -1.
   [[nodiscard]] int fd_to_send() const noexcept { return fd.get(); }
@@ -38,8 +45,14 @@ struct RequestContext {
 /// Executes requests against the registry. One instance serves every session.
 class RequestHandler {
  public:
-  /// Serves requests against `registry`; `server_version` is reported by Hello.
-  RequestHandler(Registry& registry, std::string server_version);
+  /// Serves requests against `registry`; `server_version` is reported by Hello; each subscriber
+  /// may have `subscriber_events` events waiting. Reports the registry's events to its subscribers.
+  RequestHandler(Registry& registry, std::string server_version,
+                 std::size_t subscriber_events = kDefaultSubscriberEvents);
+  RequestHandler(const RequestHandler&) = delete;
+  RequestHandler& operator=(const RequestHandler&) = delete;
+  /// Stops the registry reporting to this handler's subscribers.
+  ~RequestHandler();
 
   /// Handles one well-formed Request.
   Reply handle(const RequestContext& ctx, const shmd::v1::Request& request);
@@ -51,6 +64,8 @@ class RequestHandler {
   void set_hold_listener(std::function<void()> listener) { hold_listener_ = std::move(listener); }
   /// A connection closed: gives back its references, and starts the holds that wait for its close.
   void client_closed(ClientId client);
+  /// The subscribers of every connection that sent Subscribe.
+  [[nodiscard]] const EventHub& events() const noexcept { return events_; }
 
  private:
   void on_hello(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
@@ -64,6 +79,7 @@ class RequestHandler {
   void on_reattach(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
   void on_hold(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
   void on_watch(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
+  void on_subscribe(const RequestContext& ctx, const shmd::v1::Request& req, Reply& reply);
 
   using Handler = void (RequestHandler::*)(const RequestContext&, const shmd::v1::Request&, Reply&);
   struct Route {
@@ -77,6 +93,7 @@ class RequestHandler {
   Registry& registry_;          ///< the segments
   std::string server_version_;  ///< reported by Hello
   std::function<void()> hold_listener_;  ///< told about new hold deadlines; may be empty
+  EventHub events_;                      ///< the registry's event sink
 };
 
 }  // namespace shmd
