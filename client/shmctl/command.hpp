@@ -49,5 +49,7 @@ std::unique_ptr<Command> make_remove_command(CLI::App& app);
 std::unique_ptr<Command> make_chmod_command(CLI::App& app);
 /// `watch NAME [--json] [--count N] [--timeout S]`
 std::unique_ptr<Command> make_watch_command(CLI::App& app);
+/// `events [--prefix P] [--attachments] [--json] [--count N]`
+std::unique_ptr<Command> make_events_command(CLI::App& app);
 
 }  // namespace shmctl

@@ -40,6 +40,7 @@ int run(int argc, char** argv) {
   commands.push_back(shmctl::make_remove_command(app));
   commands.push_back(shmctl::make_chmod_command(app));
   commands.push_back(shmctl::make_watch_command(app));
+  commands.push_back(shmctl::make_events_command(app));
 
   try {
     app.parse(argc, argv);
