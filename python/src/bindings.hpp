@@ -19,5 +19,7 @@ void bind_value(pybind11::module_& m);
 void bind_array(pybind11::module_& m);
 /// shmd.Client.
 void bind_client(pybind11::module_& m);
+/// shmd.Event and shmd.Subscription.
+void bind_subscription(pybind11::module_& m);
 
 }  // namespace shmd_py

@@ -12,6 +12,7 @@
 
 #include "bindings.hpp"
 #include "bound_array.hpp"
+#include "bound_subscription.hpp"
 #include "bound_value.hpp"
 #include "element_codec.hpp"
 #include "errors.hpp"
@@ -246,6 +247,19 @@ void bind_client(py::module_& m) {
             return c.chmod(name, bits);
           },
           py::arg("name"), py::arg("mode"), "Changes the permission bits (owner or root); returns the new SegmentInfo.")
+      .def(
+          "subscribe",
+          [](Client& c, const std::string& prefix, bool attachments) {
+            shm::Subscription s;
+            {
+              py::gil_scoped_release nogil;
+              s = c.subscribe(shm::SubscribeOptions{.prefix = prefix, .attachments = attachments});
+            }
+            return std::make_unique<BoundSubscription>(std::move(s));
+          },
+          py::arg("prefix") = "", py::arg("attachments") = false,
+          "A Subscription to the registry's events about segments named prefix... that this process may read "
+          "(with attachments, also every reference change), on a connection of its own.")
       .def("__repr__", [](const Client& c) { return "<shmd.Client socket='" + c.socket_path() + "'>"; });
 }
 

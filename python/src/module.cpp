@@ -17,6 +17,7 @@ PYBIND11_MODULE(_core, m) {
   shmd_py::bind_value(m);
   shmd_py::bind_array(m);
   shmd_py::bind_client(m);
+  shmd_py::bind_subscription(m);
   m.attr("typecodes") = shmd_py::all_typecodes();
   m.def("default_socket_path", &shm::default_socket_path, "$SHMD_SOCKET, else /run/shmd/shmd.sock.");
   m.attr("__version__") = SHMD_VERSION;
