@@ -28,29 +28,33 @@ void atomic_increment(const BenchConfig& config, Report& report) {
   // for all its rounds.
   int shmd_round = 0;
   auto per_op = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(total); };
-  const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{
-      [&] {
-        const std::string name = "bench.atomic." + std::to_string(shmd_round++);
-        auto value = client.create_value<int>(name, 0, options);
-        WorkerGroup group(config.worker);
-        for (int p = 0; p < kProcesses; ++p) group.add({"atomic_shmd", config.socket, name, count});
-        const double ns = per_op(group.run());
-        if (static_cast<std::uint64_t>(value.load()) != total) throw std::runtime_error("shmd atomic count is wrong");
-        return ns;
-      },
-      [&] {
-        UniqueFd raw_fd = make_memfd(4096);
-        std::error_code ec;
-        Mapping raw_map = Mapping::map(raw_fd.get(), 4096, AccessMode::read_write, ec);
-        if (ec) throw std::system_error(ec, "mmap");
-        auto* raw = new (raw_map.data() + kRawAtomicOffset) RawAtomicCounter{};
-        WorkerGroup group(config.worker);
-        for (int p = 0; p < kProcesses; ++p) group.add({"atomic_raw", count}, raw_fd.get());
-        const double ns = per_op(group.run());
-        if (static_cast<std::uint64_t>(raw->value.load()) != total) throw std::runtime_error("raw atomic count is wrong");
-        return ns;
-      },
-  });
+  const auto samples = interleaved_twins(
+      config.rounds(), std::vector<Sample>{
+                           [&] {
+                             const std::string name = "bench.atomic." + std::to_string(shmd_round++);
+                             auto value = client.create_value<int>(name, 0, options);
+                             WorkerGroup group(config.worker);
+                             for (int p = 0; p < kProcesses; ++p)
+                               group.add({"atomic_shmd", config.socket, name, count});
+                             const double ns = per_op(group.run());
+                             if (static_cast<std::uint64_t>(value.load()) != total)
+                               throw std::runtime_error("shmd atomic count is wrong");
+                             return ns;
+                           },
+                           [&] {
+                             UniqueFd raw_fd = make_memfd(4096);
+                             std::error_code ec;
+                             Mapping raw_map = Mapping::map(raw_fd.get(), 4096, AccessMode::read_write, ec);
+                             if (ec) throw std::system_error(ec, "mmap");
+                             auto* raw = new (raw_map.data() + kRawAtomicOffset) RawAtomicCounter{};
+                             WorkerGroup group(config.worker);
+                             for (int p = 0; p < kProcesses; ++p) group.add({"atomic_raw", count}, raw_fd.get());
+                             const double ns = per_op(group.run());
+                             if (static_cast<std::uint64_t>(raw->value.load()) != total)
+                               throw std::runtime_error("raw atomic count is wrong");
+                             return ns;
+                           },
+                       });
   report.figure("atomic_increment/std_atomic", samples[0], samples[1], "ns/op", 1.10,
                 "5 processes x " + count + " fetch_add(1); makespan / total increments");
   std::cerr << "shmd_bench: atomic_increment done\n";

@@ -112,13 +112,15 @@ void attach_detach(const BenchConfig& config, Report& report) {
   // than shmd's compare two different machines.
   const std::uint64_t py_iters = config.scaled(20'000, 5);
   CpuRecord shmd_cpu, still_cpu, floor_cpu, polled_cpu;
-  const auto t = interleaved_twins(config.rounds(), std::vector<TurnSample>{
-      [&](int turn) { return shmd_per_op(client, config.daemon_pid, iters, shmd_cpu, turn); },
-      [&](int turn) { return floor_per_op(config, mapping_bytes, iters, microseconds::zero(), floor_cpu, turn); },
-      [&](int turn) { return floor_per_op(config, mapping_bytes, iters, kDefaultBusyPoll, polled_cpu, turn); },
-      [&](int) { return run_python_reference(config, "shared_memory_attach.py", {std::to_string(py_iters)}); },
-      [&](int turn) { return shmd_per_op(still_client, still.pid(), iters, still_cpu, turn); },
-  });
+  const auto t = interleaved_twins(
+      config.rounds(),
+      std::vector<TurnSample>{
+          [&](int turn) { return shmd_per_op(client, config.daemon_pid, iters, shmd_cpu, turn); },
+          [&](int turn) { return floor_per_op(config, mapping_bytes, iters, microseconds::zero(), floor_cpu, turn); },
+          [&](int turn) { return floor_per_op(config, mapping_bytes, iters, kDefaultBusyPoll, polled_cpu, turn); },
+          [&](int) { return run_python_reference(config, "shared_memory_attach.py", {std::to_string(py_iters)}); },
+          [&](int turn) { return shmd_per_op(still_client, still.pid(), iters, still_cpu, turn); },
+      });
   const std::string cycles = std::to_string(iters) + " cycles on one connection";
   const std::string floor = "floor = 1 request + SCM_RIGHTS reply + mmap/touch/munmap/close";
   const std::string polled = "both ends poll as shmd's do (" + std::to_string(kDefaultBusyPoll.count()) +
@@ -126,10 +128,12 @@ void attach_detach(const BenchConfig& config, Report& report) {
   report.figure("attach_detach/fd_pass_floor", t[0], t[1], "ns/op", 1.5,
                 cycles + "; " + floor + ", both ends asleep in read()/recvmsg()");
   report.figure("attach_detach/fd_pass_floor_polled", t[0], t[2], "ns/op", 1.3, cycles + "; " + floor + "; " + polled);
-  report.figure("attach_detach/python_shared_memory", t[0], t[3], "ns/op", 1.0,
-                "Python: " + std::to_string(py_iters) + " x SharedMemory(name=...), buf[0] = 1, close(), in every round");
-  report.figure("cpu/attach_detach", shmd_cpu.total(), polled_cpu.total(), "ns CPU/op", 1.5,
-                "CPU time per cycle, daemon + client (process CPU clocks, ns), shmd against the polled floor's server + client");
+  report.figure(
+      "attach_detach/python_shared_memory", t[0], t[3], "ns/op", 1.0,
+      "Python: " + std::to_string(py_iters) + " x SharedMemory(name=...), buf[0] = 1, close(), in every round");
+  report.figure(
+      "cpu/attach_detach", shmd_cpu.total(), polled_cpu.total(), "ns CPU/op", 1.5,
+      "CPU time per cycle, daemon + client (process CPU clocks, ns), shmd against the polled floor's server + client");
   shmd_cpu.report_absolute(report, "cpu/attach_detach/shmd", t[0], "daemon", "shmd as run (busy polling at both ends)");
   still_cpu.report_absolute(report, "cpu/attach_detach/shmd_no_polling", t[4], "daemon",
                             "a second shmd with --busy-poll-us 0, the client's set_busy_poll(0)");

@@ -36,7 +36,8 @@ void fill_both(std::span<int> a, std::span<int> b) {
 void check(std::span<const int> data, const char* what) {
   for (std::size_t i = 0; i < data.size(); i += 4099) {
     const int x = static_cast<int>(i & 0x3fff);
-    if (data[i] != x * x) throw std::runtime_error(std::string(what) + ": element " + std::to_string(i) + " not squared");
+    if (data[i] != x * x)
+      throw std::runtime_error(std::string(what) + ": element " + std::to_string(i) + " not squared");
   }
 }
 
@@ -59,34 +60,38 @@ void bulk_square(const BenchConfig& config, Report& report) {
   const std::span<int> raw(reinterpret_cast<int*>(raw_map.data()), n);
   fill_both(array.span(), raw);
 
-  auto per_element = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(n); };
-  const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{
-      [&] {
-        fill(array.span());
-        WorkerGroup group(config.worker);
-        group.add({"square_shmd", config.socket, "bench.square", "0", half});
-        group.add({"square_shmd", config.socket, "bench.square", half, end});
-        const double ns = per_element(group.run());
-        check(array.span(), "shmd");
-        return ns;
-      },
-      [&] {
-        fill(raw);
-        WorkerGroup group(config.worker);
-        group.add({"square_raw", "0", half}, raw_fd.get());
-        group.add({"square_raw", half, end}, raw_fd.get());
-        const double ns = per_element(group.run());
-        check(raw, "raw");
-        return ns;
-      },
-  });
+  auto per_element = [&](std::chrono::nanoseconds t) {
+    return static_cast<double>(t.count()) / static_cast<double>(n);
+  };
+  const auto samples =
+      interleaved_twins(config.rounds(), std::vector<Sample>{
+                                             [&] {
+                                               fill(array.span());
+                                               WorkerGroup group(config.worker);
+                                               group.add({"square_shmd", config.socket, "bench.square", "0", half});
+                                               group.add({"square_shmd", config.socket, "bench.square", half, end});
+                                               const double ns = per_element(group.run());
+                                               check(array.span(), "shmd");
+                                               return ns;
+                                             },
+                                             [&] {
+                                               fill(raw);
+                                               WorkerGroup group(config.worker);
+                                               group.add({"square_raw", "0", half}, raw_fd.get());
+                                               group.add({"square_raw", half, end}, raw_fd.get());
+                                               const double ns = per_element(group.run());
+                                               check(raw, "raw");
+                                               return ns;
+                                             },
+                                         });
   report.figure("bulk_square/raw_mmap", samples[0], samples[1], "ns/element", 1.10,
                 std::to_string(n) + " 'i' elements, 2 processes, one half each; page faults on first touch included");
 
   const std::uint64_t py_n = config.scaled(400'000, 4);
-  const Twin py = interleaved_twins(config.python_rounds(), std::vector<Sample>{[&] {
-    return run_python_reference(config, "mp_array_square.py", {std::to_string(kProcesses), std::to_string(py_n)});
-  }})[0];
+  const Twin py = interleaved_twins(
+      config.python_rounds(), std::vector<Sample>{[&] {
+        return run_python_reference(config, "mp_array_square.py", {std::to_string(kProcesses), std::to_string(py_n)});
+      }})[0];
   report.figure("bulk_square/python_mp_array", samples[0], py, "ns/element", 0.02,
                 "Python: multiprocessing.Array('i', " + std::to_string(py_n) + "), 2 processes, a[i] = a[i] ** 2");
   std::cerr << "shmd_bench: bulk_square done\n";

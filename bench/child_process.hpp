@@ -30,8 +30,8 @@ class ChildProcess {
   [[nodiscard]] pid_t pid() const noexcept { return pid_; }
 
  private:
-  pid_t pid_ = -1;            ///< the running child, or -1 once reaped
-  std::string name_;          ///< argv[0], for messages
+  pid_t pid_ = -1;    ///< the running child, or -1 once reaped
+  std::string name_;  ///< argv[0], for messages
 };
 
 }  // namespace shm::bench

@@ -64,7 +64,8 @@ void control_ops(const BenchConfig& config, Report& report) {
     listener.reset();
     UniqueFd keep_alive = connect_unix(path);
     WorkerGroup group(config.worker);
-    for (int c = 0; c < kClients; ++c) group.add({"pingpong_client", path, std::to_string(rounds), std::to_string(poll.count())});
+    for (int c = 0; c < kClients; ++c)
+      group.add({"pingpong_client", path, std::to_string(rounds), std::to_string(poll.count())});
     group.watch(server.pid());
     const auto t = group.run();
     cpu.add(turn, per(group.workers_cpu(), kClients * rounds), per(group.watched_cpu(), kClients * rounds));
@@ -74,20 +75,24 @@ void control_ops(const BenchConfig& config, Report& report) {
   };
 
   CpuRecord shmd_cpu, still_cpu, pingpong_cpu, polled_cpu;
-  const auto t = interleaved_twins(config.rounds(), std::vector<TurnSample>{
-      [&](int turn) { return shmd_side(config.socket, config.daemon_pid, kDefaultBusyPoll, shmd_cpu, turn); },
-      [&](int turn) { return pingpong(microseconds::zero(), pingpong_cpu, turn); },
-      [&](int turn) { return pingpong(kDefaultBusyPoll, polled_cpu, turn); },
-      [&](int turn) { return shmd_side(still.socket(), still.pid(), microseconds::zero(), still_cpu, turn); },
-  });
-  const std::string how = "8 clients x " + std::to_string(cycles) +
-                          " cycles of create (no attach) + info + remove = 3 requests; makespan / requests, vs 8 clients of "
-                          "32-byte ping / 64-byte pong with a single-threaded epoll server";
+  const auto t = interleaved_twins(
+      config.rounds(),
+      std::vector<TurnSample>{
+          [&](int turn) { return shmd_side(config.socket, config.daemon_pid, kDefaultBusyPoll, shmd_cpu, turn); },
+          [&](int turn) { return pingpong(microseconds::zero(), pingpong_cpu, turn); },
+          [&](int turn) { return pingpong(kDefaultBusyPoll, polled_cpu, turn); },
+          [&](int turn) { return shmd_side(still.socket(), still.pid(), microseconds::zero(), still_cpu, turn); },
+      });
+  const std::string how =
+      "8 clients x " + std::to_string(cycles) +
+      " cycles of create (no attach) + info + remove = 3 requests; makespan / requests, vs 8 clients of "
+      "32-byte ping / 64-byte pong with a single-threaded epoll server";
   report.figure("control_ops/socket_pingpong", t[0], t[1], "ns/request", 1.67, how + ", both ends asleep");
   report.figure("control_ops/socket_pingpong_polled", t[0], t[2], "ns/request", 1.3,
                 how + ", both ends polling as shmd's do (" + std::to_string(kDefaultBusyPoll.count()) + " us window)");
-  report.figure("cpu/control_ops", shmd_cpu.total(), polled_cpu.total(), "ns CPU/request", 1.5,
-                "CPU time per request, daemon + 8 clients (process CPU clocks, ns), shmd against the polled ping-pong's");
+  report.figure(
+      "cpu/control_ops", shmd_cpu.total(), polled_cpu.total(), "ns CPU/request", 1.5,
+      "CPU time per request, daemon + 8 clients (process CPU clocks, ns), shmd against the polled ping-pong's");
   shmd_cpu.report_absolute(report, "cpu/control_ops/shmd", t[0], "daemon", "shmd as run (busy polling at both ends)");
   still_cpu.report_absolute(report, "cpu/control_ops/shmd_no_polling", t[3], "daemon",
                             "a second shmd with --busy-poll-us 0, the clients' set_busy_poll(0)");

@@ -6,9 +6,9 @@
 namespace shm::bench {
 
 /// Fixed descriptor numbers in every worker.
-inline constexpr int kGoFd = 3;       ///< read end of the go pipe: EOF means start
-inline constexpr int kReportFd = 4;   ///< write end of the report pipe
-inline constexpr int kResourceFd = 5; ///< the figure's own descriptor (memfd, socket), if any
+inline constexpr int kGoFd = 3;        ///< read end of the go pipe: EOF means start
+inline constexpr int kReportFd = 4;    ///< write end of the report pipe
+inline constexpr int kResourceFd = 5;  ///< the figure's own descriptor (memfd, socket), if any
 
 /// One record on the report pipe. Small enough that a write is atomic (PIPE_BUF).
 struct GateReport {

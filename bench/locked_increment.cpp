@@ -30,7 +30,8 @@ struct BoostObjectRemover {
 
 void check_total(long long got, std::uint64_t want, const char* what) {
   if (got != static_cast<long long>(want))
-    throw std::runtime_error(std::string(what) + ": counter is " + std::to_string(got) + ", expected " + std::to_string(want));
+    throw std::runtime_error(std::string(what) + ": counter is " + std::to_string(got) + ", expected " +
+                             std::to_string(want));
 }
 
 }  // namespace
@@ -58,40 +59,45 @@ void locked_increment(const BenchConfig& config, Report& report) {
   auto* boost_counter = boost_segment.construct<BoostLockedCounter>(kBoostCounterName)();
 
   auto per_op = [&](std::chrono::nanoseconds t) { return static_cast<double>(t.count()) / static_cast<double>(total); };
-  const auto samples = interleaved_twins(config.rounds(), std::vector<Sample>{
-      [&] {
-        value.store(0);
-        WorkerGroup group(config.worker);
-        for (int p = 0; p < kProcesses; ++p) group.add({"locked_shmd", config.socket, "bench.locked", count});
-        const double ns = per_op(group.run());
-        check_total(value.load(), total, "shmd");
-        return ns;
-      },
-      [&] {
-        raw->value = 0;
-        WorkerGroup group(config.worker);
-        for (int p = 0; p < kProcesses; ++p) group.add({"locked_robust", count}, raw_fd.get());
-        const double ns = per_op(group.run());
-        check_total(raw->value, total, "robust mutex");
-        return ns;
-      },
-      [&] {
-        boost_counter->value = 0;
-        WorkerGroup group(config.worker);
-        for (int p = 0; p < kProcesses; ++p) group.add({"locked_boost", remover.name, count});
-        const double ns = per_op(group.run());
-        check_total(boost_counter->value, total, "Boost");
-        return ns;
-      },
-  });
+  const auto samples =
+      interleaved_twins(config.rounds(), std::vector<Sample>{
+                                             [&] {
+                                               value.store(0);
+                                               WorkerGroup group(config.worker);
+                                               for (int p = 0; p < kProcesses; ++p)
+                                                 group.add({"locked_shmd", config.socket, "bench.locked", count});
+                                               const double ns = per_op(group.run());
+                                               check_total(value.load(), total, "shmd");
+                                               return ns;
+                                             },
+                                             [&] {
+                                               raw->value = 0;
+                                               WorkerGroup group(config.worker);
+                                               for (int p = 0; p < kProcesses; ++p)
+                                                 group.add({"locked_robust", count}, raw_fd.get());
+                                               const double ns = per_op(group.run());
+                                               check_total(raw->value, total, "robust mutex");
+                                               return ns;
+                                             },
+                                             [&] {
+                                               boost_counter->value = 0;
+                                               WorkerGroup group(config.worker);
+                                               for (int p = 0; p < kProcesses; ++p)
+                                                 group.add({"locked_boost", remover.name, count});
+                                               const double ns = per_op(group.run());
+                                               check_total(boost_counter->value, total, "Boost");
+                                               return ns;
+                                             },
+                                         });
   const std::string how = "5 processes x " + count + " locked increments; makespan / total increments";
   report.figure("locked_increment/robust_mutex", samples[0], samples[1], "ns/op", 1.15, how);
   report.figure("locked_increment/boost_interprocess", samples[0], samples[2], "ns/op", 1.05, how);
 
   const std::uint64_t py_iters = config.scaled(20'000, 4);
-  const Twin py = interleaved_twins(config.python_rounds(), std::vector<Sample>{[&] {
-    return run_python_reference(config, "mp_value.py", {std::to_string(kProcesses), std::to_string(py_iters)});
-  }})[0];
+  const Twin py = interleaved_twins(
+      config.python_rounds(), std::vector<Sample>{[&] {
+        return run_python_reference(config, "mp_value.py", {std::to_string(kProcesses), std::to_string(py_iters)});
+      }})[0];
   report.figure("locked_increment/python_mp_value", samples[0], py, "ns/op", 0.05,
                 "Python: 5 processes x " + std::to_string(py_iters) + " increments under get_lock()");
   std::cerr << "shmd_bench: locked_increment done\n";

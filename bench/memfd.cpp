@@ -18,7 +18,7 @@ UniqueFd make_memfd(std::size_t size) {
 }
 
 std::size_t file_size(int fd) {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) throw std::system_error(errno, std::generic_category(), "fstat");
   return static_cast<std::size_t>(st.st_size);
 }

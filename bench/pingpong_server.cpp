@@ -6,8 +6,8 @@
 #include <sys/socket.h>
 
 #include <array>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <map>
 #include <system_error>
 

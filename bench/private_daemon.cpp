@@ -15,7 +15,8 @@ constexpr int kReadyFd = 3;
 
 ChildProcess spawn(const std::string& shmd, const std::string& socket, const std::vector<std::string>& args,
                    const Pipe& ready) {
-  std::vector<std::string> argv{shmd, "--socket", socket, "--ready-fd", std::to_string(kReadyFd), "--log-level", "error"};
+  std::vector<std::string> argv{shmd,          "--socket", socket, "--ready-fd", std::to_string(kReadyFd),
+                                "--log-level", "error"};
   argv.insert(argv.end(), args.begin(), args.end());
   return ChildProcess(argv, {{ready.write.get(), kReadyFd}});
 }

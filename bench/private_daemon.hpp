@@ -27,9 +27,9 @@ class PrivateDaemon {
   [[nodiscard]] pid_t pid() const noexcept { return process_.pid(); }
 
  private:
-  TempDir dir_;            ///< holds the socket
-  std::string socket_;     ///< dir_/s
-  ChildProcess process_;   ///< the daemon
+  TempDir dir_;           ///< holds the socket
+  std::string socket_;    ///< dir_/s
+  ChildProcess process_;  ///< the daemon
 };
 
 }  // namespace shm::bench

@@ -56,7 +56,8 @@ void python_figures(const BenchConfig& config, Report& report) {
   // Each sample is a fresh interpreter (a fresh set of processes for locked_increment): nothing a
   // previous sample left in the heap or the page cache is measured twice, and the sides alternate.
   const int rounds = config.quick ? 3 : 7;
-  const std::string fork_note = "5 processes (fork), each adding N times under the lock: with v.get_lock(): v.value += 1";
+  const std::string fork_note =
+      "5 processes (fork), each adding N times under the lock: with v.get_lock(): v.value += 1";
   {
     const std::uint64_t iters = config.scaled(20'000, 5);
     PythonSide shmd(config, "locked_increment", "shmd", {std::to_string(iters)});
@@ -72,11 +73,12 @@ void python_figures(const BenchConfig& config, Report& report) {
     PythonSide shmd(config, "attach", "shmd", {std::to_string(iters)});
     PythonSide reference(config, "attach", "reference", {std::to_string(iters)});
     PythonSide tracked(config, "attach", "reference_tracked", {std::to_string(iters)});
-    const auto samples =
-        interleaved_twins(config.rounds(), std::vector<TurnSample>{sampler(shmd), sampler(reference), sampler(tracked)});
+    const auto samples = interleaved_twins(
+        config.rounds(), std::vector<TurnSample>{sampler(shmd), sampler(reference), sampler(tracked)});
     report.figure("python/attach", samples[0], samples[1], "ns/op", 1.0,
-                  std::to_string(iters) + " x Client.attach_value(name), v.value = 1, drop it vs SharedMemory(name=...), "
-                  "buf[0] = 1, close(), without the resource tracker (as 3.13's track=False)");
+                  std::to_string(iters) +
+                      " x Client.attach_value(name), v.value = 1, drop it vs SharedMemory(name=...), "
+                      "buf[0] = 1, close(), without the resource tracker (as 3.13's track=False)");
     // Wall time hides what busy polling spends: the CPU each side burns per cycle, beside it.
     report.absolute("python/attach_cpu_shmd_client", median(shmd.cpu()), "ns/op", std::nullopt, false,
                     "the shmd side's process CPU time (user + system) per cycle; its wall time is the figure's");
@@ -86,7 +88,9 @@ void python_figures(const BenchConfig& config, Report& report) {
                     "SharedMemory's process CPU time per cycle (no other process involved)");
     report.absolute("python/attach_reference_tracked", median(samples[2].first), "ns/op", std::nullopt, false,
                     "SharedMemory as 3.11 ships it: every open also registers with the resource tracker (wall time; "
-                    "CPU " + std::to_string(static_cast<long>(std::lround(median(tracked.cpu())))) + " ns/op in this process)");
+                    "CPU " +
+                        std::to_string(static_cast<long>(std::lround(median(tracked.cpu())))) +
+                        " ns/op in this process)");
     std::cerr << "shmd_bench: python/attach done\n";
   }
   {

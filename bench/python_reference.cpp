@@ -28,7 +28,8 @@ std::string run_script(const BenchConfig& config, const std::string& script, con
 
 }  // namespace
 
-double run_python_reference(const BenchConfig& config, const std::string& script, const std::vector<std::string>& args) {
+double run_python_reference(const BenchConfig& config, const std::string& script,
+                            const std::vector<std::string>& args) {
   const std::string text = run_script(config, script, args);
   try {
     return std::stod(text);

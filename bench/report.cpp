@@ -70,7 +70,9 @@ void Report::absolute(const std::string& name, double value, const std::string& 
   absolutes_.push_back({name, value, unit, goal, at_least, note});
 }
 
-void Report::machine(const std::string& key, const std::string& value) { machine_.emplace_back(key, json_string(value)); }
+void Report::machine(const std::string& key, const std::string& value) {
+  machine_.emplace_back(key, json_string(value));
+}
 
 void Report::machine(const std::string& key, double value) { machine_.emplace_back(key, number(value)); }
 
@@ -86,11 +88,13 @@ std::string Report::json() const {
     per_round.insert(per_round.end(), second.begin(), second.end());
     double aa_shmd = 0;
     double aa_reference = 0;
-    const std::string aa = "{\"shmd\": " + aa_json(f.shmd, aa_shmd) + ", \"reference\": " + aa_json(f.reference, aa_reference);
+    const std::string aa =
+        "{\"shmd\": " + aa_json(f.shmd, aa_shmd) + ", \"reference\": " + aa_json(f.reference, aa_reference);
     const bool aa_off = std::abs(aa_shmd - 1) > 0.05 || std::abs(aa_reference - 1) > 0.05;
     const std::string sep = ratio_list.empty() ? "\n    " : ",\n    ";
     ratio_list += sep + json_string(f.name) + ": " + number(ratio);
-    aa_list += sep + json_string(f.name) + ": {\"shmd\": " + number(aa_shmd) + ", \"reference\": " + number(aa_reference) + "}";
+    aa_list += sep + json_string(f.name) + ": {\"shmd\": " + number(aa_shmd) +
+               ", \"reference\": " + number(aa_reference) + "}";
     details += sep + json_string(f.name) + ": {\"shmd\": " + number(shmd) + ", \"reference\": " + number(reference) +
                ", \"unit\": " + json_string(f.unit) + ", \"ratio\": " + number(ratio) +
                ", \"ratio_quartiles\": " + triple(quartiles(per_round)) + ", \"goal\": " + number(f.goal) +
@@ -98,21 +102,23 @@ std::string Report::json() const {
                ", \"off_by_more_than_5pct\": " + boolean(aa_off) + "}" +
                ", \"shmd_samples\": " + numbers(f.shmd.first) + ", \"shmd_again_samples\": " + numbers(f.shmd.again) +
                ", \"reference_samples\": " + numbers(f.reference.first) +
-               ", \"reference_again_samples\": " + numbers(f.reference.again) + ", \"note\": " + json_string(f.note) + "}";
+               ", \"reference_again_samples\": " + numbers(f.reference.again) + ", \"note\": " + json_string(f.note) +
+               "}";
   }
   for (const auto& a : absolutes_) {
     const std::string sep = absolute.empty() ? "\n    " : ",\n    ";
     absolute += sep + json_string(a.name) + ": {\"value\": " + number(a.value) + ", \"unit\": " + json_string(a.unit);
     if (a.goal) {
       const bool met = a.at_least ? a.value >= *a.goal : a.value <= *a.goal;
-      absolute += ", \"goal\": " + number(*a.goal) + ", \"goal_is\": " + json_string(a.at_least ? "at_least" : "at_most") +
-                  ", \"met\": " + boolean(met);
+      absolute += ", \"goal\": " + number(*a.goal) +
+                  ", \"goal_is\": " + json_string(a.at_least ? "at_least" : "at_most") + ", \"met\": " + boolean(met);
     }
     absolute += ", \"note\": " + json_string(a.note) + "}";
   }
-  for (const auto& [key, value] : machine_) machine += (machine.empty() ? "\n    " : ",\n    ") + json_string(key) + ": " + value;
-  return "{\n  \"ratios\": {" + ratio_list + "\n  },\n  \"aa\": {" + aa_list + "\n  },\n  \"figures\": {" + details + "\n  },\n  \"absolute\": {" + absolute +
-         "\n  },\n  \"machine\": {" + machine + "\n  }\n}\n";
+  for (const auto& [key, value] : machine_)
+    machine += (machine.empty() ? "\n    " : ",\n    ") + json_string(key) + ": " + value;
+  return "{\n  \"ratios\": {" + ratio_list + "\n  },\n  \"aa\": {" + aa_list + "\n  },\n  \"figures\": {" + details +
+         "\n  },\n  \"absolute\": {" + absolute + "\n  },\n  \"machine\": {" + machine + "\n  }\n}\n";
 }
 
 }  // namespace shm::bench

@@ -63,12 +63,14 @@ void connections(const BenchConfig& config, Report& report) {
   const double served_s = seconds_since(served_start);
   const std::uint64_t rss_after = proc_status_bytes(config.daemon_pid, "VmRSS");
   char note[256];
-  std::snprintf(note, sizeof note,
-                "opened in %.3f s (Hello included); one Info on each afterwards took %.3f s; daemon VmRSS +%.1f KiB per connection",
-                open_s, served_s,
-                static_cast<double>(rss_after - rss_before) / 1024.0 / static_cast<double>(std::max<std::size_t>(served, 1)));
-  report.absolute("connections_held", static_cast<double>(served), "connections", static_cast<double>(kConnections), true,
-                  note);
+  std::snprintf(
+      note, sizeof note,
+      "opened in %.3f s (Hello included); one Info on each afterwards took %.3f s; daemon VmRSS +%.1f KiB per "
+      "connection",
+      open_s, served_s,
+      static_cast<double>(rss_after - rss_before) / 1024.0 / static_cast<double>(std::max<std::size_t>(served, 1)));
+  report.absolute("connections_held", static_cast<double>(served), "connections", static_cast<double>(kConnections),
+                  true, note);
 }
 
 // Runs `shmctl list --json` with its output in a memfd; returns seconds and the entries printed.
@@ -176,12 +178,12 @@ void scale(const BenchConfig& config, Report& report) {
   std::sort(each_us.begin(), each_us.end());
   const double p99 = each_us[each_us.size() * 99 / 100];
   char where[400];
-  std::snprintf(where, sizeof where,
-                "; %.1f us per create + drop (each: median %.1f, quartiles %.1f-%.1f, 99th percentile %.1f); before the "
-                "loop, in turns (medians): create + drop %.1f us, attach + touch + drop of that segment %.1f us, a "
-                "Value's memfd calls alone (memfd_create, fchmod, pwritev, seals) %.1f us",
-                create_s * 1e6 / static_cast<double>(count), q[1], q[0], q[2], p99, parts.create, parts.attach,
-                parts.memfd);
+  std::snprintf(
+      where, sizeof where,
+      "; %.1f us per create + drop (each: median %.1f, quartiles %.1f-%.1f, 99th percentile %.1f); before the "
+      "loop, in turns (medians): create + drop %.1f us, attach + touch + drop of that segment %.1f us, a "
+      "Value's memfd calls alone (memfd_create, fchmod, pwritev, seals) %.1f us",
+      create_s * 1e6 / static_cast<double>(count), q[1], q[0], q[2], p99, parts.create, parts.attach, parts.memfd);
   report.absolute("create_100k_segments", create_s * extrapolate, "s", 10.0, false,
                   "one client, create_value<int> then drop the handle (Create + Detach per segment)" + how + where);
   std::cerr << "shmd_bench: create done\n";
@@ -193,8 +195,10 @@ void scale(const BenchConfig& config, Report& report) {
 
   const double per_segment = static_cast<double>(anon_after - anon_before) / static_cast<double>(count);
   char note[200];
-  std::snprintf(note, sizeof note, "daemon RssAnon delta / segments created; VmRSS delta %.0f B/segment (segment pages are shmem, not counted)",
-                static_cast<double>(rss_after - rss_before) / static_cast<double>(count));
+  std::snprintf(
+      note, sizeof note,
+      "daemon RssAnon delta / segments created; VmRSS delta %.0f B/segment (segment pages are shmem, not counted)",
+      static_cast<double>(rss_after - rss_before) / static_cast<double>(count));
   report.absolute("daemon_bytes_per_segment", per_segment, "B", 2048.0, false, note);
   std::cerr << "shmd_bench: scale done\n";
 }

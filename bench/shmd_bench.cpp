@@ -30,9 +30,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<std::pair<std::string, void (*)(const BenchConfig&, Report&)>> groups{
-      {"locked", locked_increment}, {"atomic", atomic_increment}, {"attach", attach_detach},
-      {"control", control_ops},     {"idle", idle_daemon},        {"square", bulk_square},
-      {"python", python_figures},   {"scale", scale},             {"wake", wake},
+      {"locked", locked_increment},
+      {"atomic", atomic_increment},
+      {"attach", attach_detach},
+      {"control", control_ops},
+      {"idle", idle_daemon},
+      {"square", bulk_square},
+      {"python", python_figures},
+      {"scale", scale},
+      {"wake", wake},
   };
   Report report;
   describe_machine(report);

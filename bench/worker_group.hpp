@@ -39,11 +39,11 @@ class WorkerGroup {
   /// The watched processes' CPU time so far, summed.
   [[nodiscard]] std::int64_t watched_cpu_ns() const;
 
-  std::string worker_path_;              ///< the worker binary
-  Pipe go_;                              ///< closing its write end starts the workers
-  Pipe report_;                          ///< workers write GateReports here
-  std::vector<ChildProcess> children_;   ///< the spawned workers
-  std::vector<pid_t> watched_;           ///< processes whose CPU time run() measures
+  std::string worker_path_;                 ///< the worker binary
+  Pipe go_;                                 ///< closing its write end starts the workers
+  Pipe report_;                             ///< workers write GateReports here
+  std::vector<ChildProcess> children_;      ///< the spawned workers
+  std::vector<pid_t> watched_;              ///< processes whose CPU time run() measures
   std::chrono::nanoseconds workers_cpu_{};  ///< the workers' CPU time in their loops
   std::chrono::nanoseconds watched_cpu_{};  ///< the watched processes' CPU time in the run
 };

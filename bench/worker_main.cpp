@@ -14,11 +14,16 @@
 int main(int argc, char** argv) {
   using namespace shm::bench;
   static const std::map<std::string_view, std::function<void(const WorkerArgs&)>> modes{
-      {"locked_shmd", locked_shmd},         {"locked_robust", locked_robust},
-      {"locked_boost", locked_boost},       {"atomic_shmd", atomic_shmd},
-      {"atomic_raw", atomic_raw},           {"square_shmd", square_shmd},
-      {"square_raw", square_raw},           {"control_shmd", control_shmd},
-      {"pingpong_client", pingpong_client}, {"pingpong_server", pingpong_server},
+      {"locked_shmd", locked_shmd},
+      {"locked_robust", locked_robust},
+      {"locked_boost", locked_boost},
+      {"atomic_shmd", atomic_shmd},
+      {"atomic_raw", atomic_raw},
+      {"square_shmd", square_shmd},
+      {"square_raw", square_raw},
+      {"control_shmd", control_shmd},
+      {"pingpong_client", pingpong_client},
+      {"pingpong_server", pingpong_server},
       {"fd_floor_server", fd_floor_server},
       {"wake_shmd", wake_shmd},
       {"wake_futex", wake_futex},

@@ -17,7 +17,8 @@ inline constexpr int kExitUnreachable = 3;
 class LabError : public std::runtime_error {
  public:
   /// An error with its message and the exit status it should cause.
-  explicit LabError(const std::string& what, int exit_code = kExitFailure) : std::runtime_error(what), exit_code_(exit_code) {}
+  explicit LabError(const std::string& what, int exit_code = kExitFailure)
+      : std::runtime_error(what), exit_code_(exit_code) {}
   /// The process exit status this error should cause.
   [[nodiscard]] int exit_code() const noexcept { return exit_code_; }
 

@@ -87,9 +87,10 @@ int main(int argc, char** argv) try {
   const std::span<char*> args(argv, static_cast<std::size_t>(argc));
   if (args.size() > 1 && std::string_view(args[1]) == kChildCommand) return run_child(args);
 
-  CLI::App app{"The shared-memory lab sheet's examples and exercises, as processes sharing shmd segments.\n"
-               "Each child is a fresh process that attaches to the segment by name.",
-               "shm-lab"};
+  CLI::App app{
+      "The shared-memory lab sheet's examples and exercises, as processes sharing shmd segments.\n"
+      "Each child is a fresh process that attaches to the segment by name.",
+      "shm-lab"};
   app.set_version_flag("--version", SHMD_VERSION);
   app.require_subcommand(1);
   app.footer("Exit status: 0 success, 1 a task failed, 2 usage error, 3 shmd unreachable.");
@@ -103,23 +104,26 @@ int main(int argc, char** argv) try {
   add_task_options(*example2_cmd, example2_options);
 
   Exercise1Options exercise1_options;
-  auto* exercise1_cmd = app.add_subcommand(
-      "exercise1", "five workers, each with its own function, add 1, 10, 100, 1000 and 10000 to a shared Value "
-                   "under its lock, N times each; prints the total (11111 * N)");
+  auto* exercise1_cmd =
+      app.add_subcommand("exercise1",
+                         "five workers, each with its own function, add 1, 10, 100, 1000 and 10000 to a shared Value "
+                         "under its lock, N times each; prints the total (11111 * N)");
   add_task_options(*exercise1_cmd, exercise1_options.task);
   exercise1_cmd->add_option("--iterations", exercise1_options.iterations, "updates per worker")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{1}, exercise1_max_iterations()));
   exercise1_cmd
-      ->add_option("--crash-worker", exercise1_options.crash_worker,
-                   "kill worker K (1-5) with SIGKILL halfway, while it holds the lock: the others recover the "
-                   "lock and finish; exit status 0 if the total is then what the survivors and K's first half add up to")
+      ->add_option(
+          "--crash-worker", exercise1_options.crash_worker,
+          "kill worker K (1-5) with SIGKILL halfway, while it holds the lock: the others recover the "
+          "lock and finish; exit status 0 if the total is then what the survivors and K's first half add up to")
       ->check(CLI::Range(1, 5));
 
   Exercise2Options exercise2_options;
-  auto* exercise2_cmd = app.add_subcommand(
-      "exercise2", "process 1 squares the first half of random numbers in [0, 10], process 2 the second half, "
-                   "in a shared Array 'i'; prints the numbers, then the squares");
+  auto* exercise2_cmd =
+      app.add_subcommand("exercise2",
+                         "process 1 squares the first half of random numbers in [0, 10], process 2 the second half, "
+                         "in a shared Array 'i'; prints the numbers, then the squares");
   add_task_options(*exercise2_cmd, exercise2_options.task);
   exercise2_cmd->add_option("--seed", exercise2_options.seed, "seed for the numbers (default: random, and printed)");
   exercise2_cmd->add_option("--count", exercise2_options.count, "how many numbers")

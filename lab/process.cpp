@@ -16,9 +16,7 @@
 extern char** environ;  // NOLINT: POSIX declares it nowhere else
 
 namespace shm::lab {
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 Process::Process(std::string name, const Target& target, SegmentRef segment, std::vector<std::string> args)
     : name_(std::move(name)), target_(target.name), segment_(std::move(segment)), args_(std::move(args)) {}
@@ -41,8 +39,8 @@ Process::~Process() {
 
 void Process::start() {
   if (pid_ != -1 || status_) throw std::logic_error("process " + name_ + " was already started");
-  std::vector<std::string> words{"shm-lab",     std::string(kChildCommand), std::string(target_),
-                                 name_,         segment_.socket,            segment_.name};
+  std::vector<std::string> words{"shm-lab",    std::string(kChildCommand), std::string(target_), name_, segment_.socket,
+                                 segment_.name};
   words.insert(words.end(), args_.begin(), args_.end());
   std::vector<char*> argv;
   argv.reserve(words.size() + 1);

@@ -24,8 +24,8 @@ struct ChildArgs {
 /// A function a child process can run. Children find it by name in a table, which is what
 /// pickling a function by its qualified name amounts to in Python's spawn.
 struct Target {
-  std::string_view name;           ///< unique name, e.g. "example1.sharedM"
-  int (*run)(const ChildArgs&);    ///< the child's main: attach, do the work, return an exit status
+  std::string_view name;         ///< unique name, e.g. "example1.sharedM"
+  int (*run)(const ChildArgs&);  ///< the child's main: attach, do the work, return an exit status
 };
 
 }  // namespace shm::lab

@@ -40,8 +40,7 @@ shm::CreateOptions create_options(const TaskOptions& options) {
 
 shm::LockGuard lock_reporting(shm::Segment& segment, std::string_view who) {
   auto guard = segment.lock();
-  if (guard.owner_died())
-    std::cerr << "shm-lab: " << who << ": previous lock holder died; lock recovered\n";
+  if (guard.owner_died()) std::cerr << "shm-lab: " << who << ": previous lock holder died; lock recovered\n";
   return guard;
 }
 

@@ -1,9 +1,9 @@
 #include <string>
 
-#include "shm/octal_mode.hpp"
 #include "argument_parsing.hpp"
 #include "command.hpp"
 #include "segment_text.hpp"
+#include "shm/octal_mode.hpp"
 
 namespace shmctl {
 namespace {

@@ -8,13 +8,10 @@ ExitCode exit_code_for(const std::error_code& ec) noexcept {
   if (ec.category() != shm::shm_category()) return ExitCode::failed;
   switch (static_cast<shm::Errc>(ec.value())) {
     case shm::Errc::daemon_unavailable:
-    case shm::Errc::connection_lost:
-      return ExitCode::unreachable;
+    case shm::Errc::connection_lost: return ExitCode::unreachable;
     // The daemon rejects malformed names and lengths this way: the command line was wrong.
-    case shm::Errc::invalid_argument:
-      return ExitCode::usage;
-    default:
-      return ExitCode::failed;
+    case shm::Errc::invalid_argument: return ExitCode::usage;
+    default: return ExitCode::failed;
   }
 }
 

@@ -23,11 +23,13 @@ class CreateCommand final : public Command {
         "Note: an --ephemeral segment is removed when its last reference goes. shmctl's own reference goes\n"
         "when shmctl exits, so an ephemeral segment that nobody else has attached by then vanishes at once.");
     sub().add_option("name", name_, "Segment name: 1-255 characters of A-Z a-z 0-9 . _ -")->required();
-    sub().add_option("--type,-t", type_, "Typecode: c b B u h H i I l L q Q f d (as Python's array module)")
+    sub()
+        .add_option("--type,-t", type_, "Typecode: c b B u h H i I l L q Q f d (as Python's array module)")
         ->required();
     sub().add_option("--length,-n", length_, "Make an Array of this many elements")->check(no_minus_sign());
     auto* value = sub().add_option("--value", value_, "Initial value (of every element, for an Array)");
-    auto* init = sub().add_option("--init", init_, "Initial Array contents, comma-separated: 1,2,3 (for c, \\x2c is a comma)");
+    auto* init =
+        sub().add_option("--init", init_, "Initial Array contents, comma-separated: 1,2,3 (for c, \\x2c is a comma)");
     value->excludes(init);
     sub().add_option("--mode,-m", mode_, "Permission bits in octal, at most 0777")->capture_default_str();
     sub().add_flag("--ephemeral", ephemeral_, "Remove the segment when its last reference goes (see below)");
@@ -76,13 +78,13 @@ class CreateCommand final : public Command {
   }
 
  private:
-  std::string name_;                   ///< the segment's name
-  std::string type_;                   ///< --type, checked in run()
-  std::optional<std::uint64_t> length_;///< --length
-  std::optional<std::string> value_;   ///< --value
-  std::optional<std::string> init_;    ///< --init, unsplit
-  std::string mode_ = "0600";          ///< --mode, octal text
-  bool ephemeral_ = false;             ///< --ephemeral
+  std::string name_;                     ///< the segment's name
+  std::string type_;                     ///< --type, checked in run()
+  std::optional<std::uint64_t> length_;  ///< --length
+  std::optional<std::string> value_;     ///< --value
+  std::optional<std::string> init_;      ///< --init, unsplit
+  std::string mode_ = "0600";            ///< --mode, octal text
+  bool ephemeral_ = false;               ///< --ephemeral
 };
 
 }  // namespace

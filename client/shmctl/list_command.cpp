@@ -3,9 +3,9 @@
 #include <ostream>
 #include <string>
 
-#include "shm/octal_mode.hpp"
 #include "command.hpp"
 #include "segment_text.hpp"
+#include "shm/octal_mode.hpp"
 #include "table_printer.hpp"
 
 namespace shmctl {

@@ -9,8 +9,8 @@
 #include <ctime>
 #include <vector>
 
-#include "shm/octal_mode.hpp"
 #include "json_object.hpp"
+#include "shm/octal_mode.hpp"
 
 namespace shmctl {
 namespace {

@@ -36,15 +36,20 @@ class SetCommand final : public Command {
     const bool is_value = segment.info().kind == shm::Kind::value;
     std::size_t first = 0;
     if (index_) {
-      if (is_value) throw CommandError::usage("set " + name_ + ": --index applies to Arrays, and " + name_ + " is a Value");
+      if (is_value)
+        throw CommandError::usage("set " + name_ + ": --index applies to Arrays, and " + name_ + " is a Value");
       if (*index_ >= length)
-        throw CommandError::usage("set " + name_ + ": --index " + std::to_string(*index_) + " is past the end (length " +
-                                  std::to_string(length) + ")");
+        throw CommandError::usage("set " + name_ + ": --index " + std::to_string(*index_) +
+                                  " is past the end (length " + std::to_string(length) + ")");
       if (values_.size() != 1)
-        throw CommandError::usage("set " + name_ + ": --index takes exactly one value, got " + std::to_string(values_.size()));
+        throw CommandError::usage("set " + name_ + ": --index takes exactly one value, got " +
+                                  std::to_string(values_.size()));
       first = static_cast<std::size_t>(*index_);
     } else if (values_.size() != length) {
-      throw CommandError::usage("set " + name_ + ": " + (is_value ? "a Value takes exactly 1 value" : "an Array of length " + std::to_string(length) + " takes exactly " + std::to_string(length) + " values (or --index I and one value)") +
+      throw CommandError::usage("set " + name_ + ": " +
+                                (is_value ? "a Value takes exactly 1 value"
+                                          : "an Array of length " + std::to_string(length) + " takes exactly " +
+                                                std::to_string(length) + " values (or --index I and one value)") +
                                 ", got " + std::to_string(values_.size()));
     }
 

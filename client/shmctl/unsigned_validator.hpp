@@ -10,7 +10,9 @@ namespace shmctl {
 /// CLI11 would wrap "-1" into a huge unsigned value; this turns it into a usage error instead.
 inline CLI::Validator no_minus_sign() {
   return CLI::Validator(
-      [](const std::string& text) { return text.starts_with('-') ? std::string("must not be negative") : std::string(); },
+      [](const std::string& text) {
+        return text.starts_with('-') ? std::string("must not be negative") : std::string();
+      },
       "", "no_minus_sign");
 }
 

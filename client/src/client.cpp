@@ -18,7 +18,7 @@ namespace pb = shmd::v1;
 // The reply is authoritative; the header inside the memory is client-writable and is only
 // cross-checked, so a scribbled header is reported instead of trusted.
 Result<void> check_mapping(const SegmentInfo& info, int fd, const Mapping& map) {
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd, &st) != 0) return fail(Errc::corrupt_segment, std::string("fstat: ") + std::strerror(errno));
   if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes)
     return fail(Errc::corrupt_segment,
@@ -45,8 +45,9 @@ Segment map_reply(const pb::SegmentInfo& wire, UniqueFd fd, std::shared_ptr<deta
   SegmentInfo info = detail::from_wire(wire);
   std::error_code map_ec;
   Mapping map = Mapping::map(fd.get(), static_cast<std::size_t>(info.mapping_bytes), mode, map_ec);
-  const Result<void> checked = map_ec ? Result<void>(fail(errc_from_errno(map_ec.value()), "cannot map it: " + map_ec.message()))
-                                      : check_mapping(info, fd.get(), map);
+  const Result<void> checked =
+      map_ec ? Result<void>(fail(errc_from_errno(map_ec.value()), "cannot map it: " + map_ec.message()))
+             : check_mapping(info, fd.get(), map);
   // Memory that failed its checks is never touched again: a memfd smaller than the mapping
   // would fault (SIGBUS) on the first read of its lock word. Found by the client fuzzer.
   if (!checked) map = Mapping();
@@ -151,8 +152,8 @@ std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace, s
 std::uint64_t Client::hold(const Segment& segment, std::chrono::seconds grace, HoldStart start, std::error_code& ec) {
   ec.clear();
   if (grace < std::chrono::seconds::zero() || grace.count() > std::numeric_limits<std::uint32_t>::max()) {
-    detail::fail(ec, Errc::invalid_argument, "a hold lasts 0 (the default) to 600 seconds, not " +
-                                                 std::to_string(grace.count()));
+    detail::fail(ec, Errc::invalid_argument,
+                 "a hold lasts 0 (the default) to 600 seconds, not " + std::to_string(grace.count()));
     return 0;
   }
   // The reference to hold is the one `segment` stands for, so the request goes where it is held.

@@ -13,11 +13,11 @@
 #include <cstring>
 
 #include "fork_generation.hpp"
+#include "protocol.hpp"
 #include "shm/error.hpp"
 #include "shm/segment_layout.hpp"
 #include "shm/wire/fd_passing.hpp"
 #include "shm/wire/protocol_version.hpp"
-#include "protocol.hpp"
 
 namespace shm::detail {
 namespace {
@@ -209,7 +209,7 @@ void Connection::call(shmd::v1::Request& request, shmd::v1::Response& response, 
 }
 
 void Connection::round_trip(shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd* segment_fd,
-                             std::error_code& ec) {
+                            std::error_code& ec) {
   std::lock_guard lock(mutex_);
   if (socket_ && generation_ != fork_generation()) {
     // We are a fork()ed child: the stream and the references belong to the parent. Close our
@@ -241,7 +241,8 @@ void Connection::send_locked(shmd::v1::Request& request, std::error_code& ec) {
   std::string frame;
   wire::append_frame(frame, request.SerializeAsString());
   if (frame.size() > wire::kMaxFrameBytes + wire::kMaxVarintBytes) {
-    fail(ec, Errc::invalid_argument, "request of " + std::to_string(frame.size()) + " bytes exceeds the 64 KiB frame limit");
+    fail(ec, Errc::invalid_argument,
+         "request of " + std::to_string(frame.size()) + " bytes exceeds the 64 KiB frame limit");
     return;
   }
   for (std::size_t off = 0; off < frame.size();) {
@@ -257,12 +258,13 @@ void Connection::send_locked(shmd::v1::Request& request, std::error_code& ec) {
   }
 }
 
-void Connection::receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response,
-                                UniqueFd* segment_fd, std::error_code& ec) {
+void Connection::receive_locked(const shmd::v1::Request& request, shmd::v1::Response& response, UniqueFd* segment_fd,
+                                std::error_code& ec) {
   std::string payload;
   std::array<std::byte, std::size_t{64} * 1024> buffer;
   using Clock = std::chrono::steady_clock;
-  const auto deadline = reply_timeout_ >= std::chrono::hours(24 * 365) ? Clock::time_point::max() : Clock::now() + reply_timeout_;
+  const auto deadline =
+      reply_timeout_ >= std::chrono::hours(24 * 365) ? Clock::time_point::max() : Clock::now() + reply_timeout_;
   while (!decoder_.next(payload)) {
     if (decoder_.error() != wire::FrameError::none) {
       drop_locked();

@@ -90,9 +90,9 @@ class Connection {
   unsigned generation_ = 0;            ///< fork_generation() of the process that opened socket_
   std::uint64_t next_request_id_ = 1;  ///< request ids, to match replies
   std::chrono::milliseconds reply_timeout_{kDefaultReplyTimeout};  ///< bound on each wait for a reply
-  std::chrono::microseconds busy_poll_;  ///< how long each wait for a reply polls before it sleeps
-  wire::FrameDecoder decoder_{wire::kMaxFrameBytes};  ///< splits replies into frames
-  std::vector<UniqueFd> pending_fds_;  ///< fds received but not yet matched to a reply
+  std::chrono::microseconds busy_poll_;                    ///< how long each wait for a reply polls before it sleeps
+  wire::FrameDecoder decoder_{wire::kMaxFrameBytes};       ///< splits replies into frames
+  std::vector<UniqueFd> pending_fds_;                      ///< fds received but not yet matched to a reply
   std::unordered_map<std::uint64_t, std::uint32_t> held_;  ///< segment id -> references this process holds
 };
 

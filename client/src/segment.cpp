@@ -66,9 +66,9 @@ class DropAfterUnlock final : public robust_fast::ReleaseAction {
   }
 
  private:
-  Mapping mapping_;                                ///< the whole segment, mutex included
-  std::shared_ptr<detail::Connection> connection_; ///< where the reference is held, or null (fork child)
-  std::uint64_t id_;                               ///< the segment's id
+  Mapping mapping_;                                 ///< the whole segment, mutex included
+  std::shared_ptr<detail::Connection> connection_;  ///< where the reference is held, or null (fork child)
+  std::uint64_t id_;                                ///< the segment's id
 };
 
 }  // namespace
@@ -101,7 +101,8 @@ LockGuard Segment::refuse_lock(const char* what, std::error_code& ec) const noex
   if (!mapping_)
     detail::fail(ec, Errc::invalid_argument, std::string(what) + " on a detached segment");
   else
-    detail::fail(ec, Errc::permission_denied, "segment '" + info_.name + "' is attached read-only and cannot be locked");
+    detail::fail(ec, Errc::permission_denied,
+                 "segment '" + info_.name + "' is attached read-only and cannot be locked");
   return {};
 }
 
@@ -215,6 +216,5 @@ void Segment::detach() {
   detach(ec);
   if (ec) throw Error(ec, "detach '" + info_.name + "': " + last_error_message());
 }
-
 
 }  // namespace shm

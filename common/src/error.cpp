@@ -53,13 +53,23 @@ std::error_code make_error_code(Errc e) noexcept { return {static_cast<int>(e), 
 
 Errc errc_from_errno(int err) noexcept {
   switch (err) {
-    case EINVAL: case ERANGE: case ENAMETOOLONG: return Errc::invalid_argument;
+    case EINVAL:
+    case ERANGE:
+    case ENAMETOOLONG: return Errc::invalid_argument;
     case ENOENT: return Errc::not_found;
     case EEXIST: return Errc::already_exists;
-    case EACCES: case EPERM: return Errc::permission_denied;
-    case ENOMEM: case ENOSPC: case EMFILE: case ENFILE: case EFBIG: return Errc::limit_exceeded;
-    case ECONNREFUSED: case ENOTSOCK: case ENOTDIR: return Errc::daemon_unavailable;
-    case EPIPE: case ECONNRESET: return Errc::connection_lost;
+    case EACCES:
+    case EPERM: return Errc::permission_denied;
+    case ENOMEM:
+    case ENOSPC:
+    case EMFILE:
+    case ENFILE:
+    case EFBIG: return Errc::limit_exceeded;
+    case ECONNREFUSED:
+    case ENOTSOCK:
+    case ENOTDIR: return Errc::daemon_unavailable;
+    case EPIPE:
+    case ECONNRESET: return Errc::connection_lost;
     case ENOTRECOVERABLE: return Errc::lock_unrecoverable;
     default: return Errc::system_error;
   }

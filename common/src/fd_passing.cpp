@@ -8,8 +8,7 @@
 
 namespace shm::wire {
 
-std::size_t send_with_fd(int socket, std::span<const std::byte> bytes, int fd,
-                         std::error_code& ec) noexcept {
+std::size_t send_with_fd(int socket, std::span<const std::byte> bytes, int fd, std::error_code& ec) noexcept {
   iovec iov{const_cast<std::byte*>(bytes.data()), bytes.size()};
   msghdr msg{};
   msg.msg_iov = &iov;
@@ -36,8 +35,7 @@ std::size_t send_with_fd(int socket, std::span<const std::byte> bytes, int fd,
   }
 }
 
-std::size_t recv_with_fds(int socket, std::span<std::byte> buffer, std::vector<UniqueFd>& fds,
-                          std::error_code& ec) {
+std::size_t recv_with_fds(int socket, std::span<std::byte> buffer, std::vector<UniqueFd>& fds, std::error_code& ec) {
   iovec iov{buffer.data(), buffer.size()};
   msghdr msg{};
   msg.msg_iov = &iov;

@@ -19,7 +19,7 @@ namespace {
 
 /// This thread's run_after_release() actions, each with the mutex it waits for.
 struct Pending {
-  pthread_mutex_t* mutex;                  ///< stays mapped until `action` has run
+  pthread_mutex_t* mutex;                 ///< stays mapped until `action` has run
   std::unique_ptr<ReleaseAction> action;  ///< what to do once this thread no longer holds it
 };
 /// Allocated on first use and never freed: at thread exit the actions must not be destroyed
@@ -32,8 +32,8 @@ thread_local constinit std::vector<Pending>* t_pending = nullptr;
 void run_released() noexcept {
   std::vector<Pending>& pending = *t_pending;
   for (;;) {
-    const auto it = std::find_if(pending.begin(), pending.end(),
-                                 [](const Pending& p) { return !held_by_this_thread(*p.mutex); });
+    const auto it =
+        std::find_if(pending.begin(), pending.end(), [](const Pending& p) { return !held_by_this_thread(*p.mutex); });
     if (it == pending.end()) break;
     const std::unique_ptr<ReleaseAction> action = std::move(it->action);
     pending.erase(it);

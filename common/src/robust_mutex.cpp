@@ -28,9 +28,7 @@ LockState settle_robust_lock(pthread_mutex_t& m, int rc, std::error_code& ec) no
         return LockState::busy;
       }
       return LockState::owner_died;
-    default:
-      ec = from_pthread(rc);
-      return LockState::busy;
+    default: ec = from_pthread(rc); return LockState::busy;
   }
 }
 
@@ -53,8 +51,6 @@ LockState try_lock_robust_mutex(pthread_mutex_t& m, std::error_code& ec) noexcep
   return settle_robust_lock(m, robust_fast::try_lock(m), ec);
 }
 
-std::error_code unlock_robust_mutex(pthread_mutex_t& m) noexcept {
-  return from_pthread(robust_fast::unlock(m));
-}
+std::error_code unlock_robust_mutex(pthread_mutex_t& m) noexcept { return from_pthread(robust_fast::unlock(m)); }
 
 }  // namespace shm

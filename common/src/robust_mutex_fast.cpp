@@ -110,14 +110,14 @@ int try_lock(pthread_mutex_t& m) noexcept {
 namespace {
 
 // glibc-internal constants (nptl/pthreadP.h): the robust mutex kinds.
-constexpr int kKindMask = 127;               // PTHREAD_MUTEX_KIND_MASK_NP + the ROBUST bit
-constexpr int kRobustNormal = 16;            // PTHREAD_MUTEX_ROBUST_NORMAL_NP
-constexpr int kRobustRecursive = 17;         // PTHREAD_MUTEX_ROBUST_RECURSIVE_NP
+constexpr int kKindMask = 127;        // PTHREAD_MUTEX_KIND_MASK_NP + the ROBUST bit
+constexpr int kRobustNormal = 16;     // PTHREAD_MUTEX_ROBUST_NORMAL_NP
+constexpr int kRobustRecursive = 17;  // PTHREAD_MUTEX_ROBUST_RECURSIVE_NP
 
 // The list node is __pthread_list_t {__prev, __next}; list pointers point at a node's __next.
 constexpr std::size_t kNextOffset = offsetof(__pthread_list_t, __next);  // QUEUE_PTR_ADJUST
-constexpr long kFutexOffset =
-    static_cast<long>(offsetof(pthread_mutex_t, __data.__lock)) - static_cast<long>(offsetof(pthread_mutex_t, __data.__list.__next));
+constexpr long kFutexOffset = static_cast<long>(offsetof(pthread_mutex_t, __data.__lock)) -
+                              static_cast<long>(offsetof(pthread_mutex_t, __data.__list.__next));
 
 static_assert(sizeof(pthread_mutex_t) == 40 && offsetof(pthread_mutex_t, __data.__lock) == 0 &&
                   offsetof(pthread_mutex_t, __data.__count) == 4 && offsetof(pthread_mutex_t, __data.__owner) == 8 &&
@@ -127,7 +127,7 @@ static_assert(sizeof(pthread_mutex_t) == 40 && offsetof(pthread_mutex_t, __data.
 
 /// The calling thread's robust list, as glibc registered it; found once per thread.
 struct ThreadState {
-  int tid = 0;                        ///< 0: not looked up yet in this thread (or this process)
+  int tid = 0;                       ///< 0: not looked up yet in this thread (or this process)
   robust_list_head* head = nullptr;  ///< nullptr: use pthread_mutex_* in this thread
 };
 thread_local constinit ThreadState t_state{};
@@ -242,7 +242,8 @@ int lock(pthread_mutex_t& m) noexcept {
   head->list_op_pending = reinterpret_cast<robust_list*>(&d.__list.__next);
   compiler_barrier();  // op_pending names the mutex before the lock word can hold our TID
   int seen = 0;
-  if (!__atomic_compare_exchange_n(&d.__lock, &seen, self.tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) [[unlikely]] {
+  if (!__atomic_compare_exchange_n(&d.__lock, &seen, self.tid, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+      [[unlikely]] {
     if ((seen & FUTEX_TID_MASK) == self.tid && kind == kRobustRecursive) {  // ours already: one level deeper
       head->list_op_pending = nullptr;
       if (d.__count + 1 == 0) {
@@ -269,7 +270,8 @@ int lock(pthread_mutex_t& m) noexcept {
       return wait_for(m);
     }
   }
-  if (__atomic_load_n(&d.__owner, __ATOMIC_RELAXED) == kNotRecoverable) [[unlikely]] {  // as glibc: hand it back, report it
+  if (__atomic_load_n(&d.__owner, __ATOMIC_RELAXED) == kNotRecoverable)
+      [[unlikely]] {  // as glibc: hand it back, report it
     give_back_unrecoverable(m);
     head->list_op_pending = nullptr;
     Tsan::not_locked(m, kind);

@@ -27,8 +27,9 @@ Daemon::Daemon(Config config)
 shm::UniqueFd Daemon::adopt_fds() {
   std::vector<InheritedFd> inherited = take_inherited_fds();
   if (notifier_.enabled() && config_.fd_store_max == 0) {
-    log_->warn("not using the service manager's fd store: its size is unknown (give --fd-store-max the value of "
-               "FileDescriptorStoreMax=); segments will not survive a restart");
+    log_->warn(
+        "not using the service manager's fd store: its size is unknown (give --fd-store-max the value of "
+        "FileDescriptorStoreMax=); segments will not survive a restart");
   } else if (notifier_.enabled()) {
     fd_store_ = std::make_unique<FdStore>(notifier_, registry_, *log_, config_.fd_store_max);
     auto restored = fd_store_->restore(inherited);
@@ -93,8 +94,7 @@ Daemon::~Daemon() {
 }
 
 std::string Daemon::status_line() const {
-  return std::to_string(registry_.segment_count()) + " segments, " + std::to_string(registry_.total_bytes()) +
-         " bytes";
+  return std::to_string(registry_.segment_count()) + " segments, " + std::to_string(registry_.total_bytes()) + " bytes";
 }
 
 void Daemon::schedule_status() {

@@ -32,7 +32,7 @@ shm::Result<shm::UniqueFd> bind_listening_socket(const std::string& path, std::u
   addr.sun_family = AF_UNIX;
   if (path.empty() || path.size() >= sizeof addr.sun_path)
     return shm::fail(Errc::invalid_argument, "socket path '" + path + "' must be 1.." +
-                                            std::to_string(sizeof addr.sun_path - 1) + " bytes long");
+                                                 std::to_string(sizeof addr.sun_path - 1) + " bytes long");
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
 
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
@@ -42,12 +42,11 @@ shm::Result<shm::UniqueFd> bind_listening_socket(const std::string& path, std::u
     if (ec) return shm::fail(Errc::system_error, "cannot create directory " + parent.string() + ": " + ec.message());
   }
 
-  struct stat st{};
+  struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       return shm::fail(Errc::already_exists, path + " exists and is not a socket; refusing to replace it");
-    if (someone_answers(addr))
-      return shm::fail(Errc::already_exists, "another daemon is already answering on " + path);
+    if (someone_answers(addr)) return shm::fail(Errc::already_exists, "another daemon is already answering on " + path);
     if (::unlink(path.c_str()) != 0) return system_failure("cannot remove stale socket " + path, errno);
   }
 

@@ -2,9 +2,9 @@
 
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <csignal>
 #include <cstdlib>
@@ -12,8 +12,8 @@
 #include <string_view>
 
 #include "shm/busy_poll.hpp"
-#include "shmd/daemon.hpp"
 #include "shm/default_socket_path.hpp"
+#include "shmd/daemon.hpp"
 #include "shmd/fd_limit.hpp"
 #include "shmd/fd_store.hpp"
 #include "shmd/systemd.hpp"
@@ -43,59 +43,79 @@ int main(int argc, char** argv) try {
   std::string log_level = "info";
   int ready_fd = -1;
 
-  CLI::App app{"shmd: shared-memory broker. Creates, names and reference-counts shared Value/Array "
-               "segments and hands them to clients over a Unix socket."};
+  CLI::App app{
+      "shmd: shared-memory broker. Creates, names and reference-counts shared Value/Array "
+      "segments and hands them to clients over a Unix socket."};
   app.set_version_flag("--version", std::string("shmd ") + shmd::version());
-  app.add_option("--socket", config.socket_path, "Unix socket to listen on (default: $SHMD_SOCKET, else /run/shmd/shmd.sock)")
+  app.add_option("--socket", config.socket_path,
+                 "Unix socket to listen on (default: $SHMD_SOCKET, else /run/shmd/shmd.sock)")
       ->capture_default_str();
   app.add_option("--socket-mode", socket_mode, "Permission bits of the socket file, octal")->capture_default_str();
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, critical or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
   app.add_option("--max-segment-bytes", config.limits.max_segment_bytes, "Largest data size of one segment")
-      ->capture_default_str()->check(CLI::PositiveNumber);
-  app.add_option("--max-total-bytes", config.limits.max_total_bytes, "Largest total size of all segments (their memory is allocated at create)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-total-bytes", config.limits.max_total_bytes,
+                 "Largest total size of all segments (their memory is allocated at create)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-segments", config.limits.max_segments, "Most segments alive at once")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-name-length", config.limits.max_name_length, "Longest segment name (1-255)")
-      ->capture_default_str()->check(CLI::Range(1, 255));
+      ->capture_default_str()
+      ->check(CLI::Range(1, 255));
   app.add_option("--max-bytes-per-uid", config.limits.max_bytes_per_uid,
-                 "Quota: segment bytes one non-root uid may hold")->capture_default_str()->check(CLI::PositiveNumber);
+                 "Quota: segment bytes one non-root uid may hold")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-segments-per-uid", config.limits.max_segments_per_uid,
-                 "Quota: segments one non-root uid may hold")->capture_default_str()->check(CLI::PositiveNumber);
+                 "Quota: segments one non-root uid may hold")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-connections", config.limits.max_connections, "Most client connections at once")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-connections-per-uid", config.limits.max_connections_per_uid,
-                 "Most connections one non-root uid may hold")->capture_default_str()->check(CLI::PositiveNumber);
+                 "Most connections one non-root uid may hold")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-holds-per-uid", config.limits.max_holds_per_uid,
                  "Most outstanding Holds (references kept for a receiver to claim) one uid, root included, may have")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-subscriber-events", config.subscriber_events,
                  "Events that may wait for one event subscriber (shmctl events) that reads slower than they "
                  "come; past it newer events are dropped and the subscriber is told how many it missed")
-      ->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
   double frame_timeout_s = 10;
   app.add_option("--frame-timeout", frame_timeout_s, "Seconds a client may leave a request frame half sent")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   double restore_grace_s = 30;
   app.add_option("--restore-grace", restore_grace_s,
                  "Seconds after a restart in which clients may reattach the references they held; then the "
                  "unclaimed ones are dropped, and removed or ephemeral segments nobody holds are released "
                  "(fd store only)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   std::int64_t busy_poll_us = shm::kDefaultBusyPoll.count();
   app.add_option("--busy-poll-us", busy_poll_us,
                  "Longest time to keep polling for requests after serving some, before sleeping, in "
                  "microseconds (0-10000; 0 turns it off); the window adapts below it. Trades CPU time "
                  "for latency; see docs/performance.md")
-      ->capture_default_str()->check(CLI::Range(std::int64_t{0}, std::int64_t{shm::kMaxBusyPoll.count()}));
-  auto* fd_store_max = app.add_option(
-      "--fd-store-max", config.fd_store_max,
-      "Capacity of systemd's fd store, the unit's FileDescriptorStoreMax= (systemd 254 and later tell it in "
-      "$FDSTORE, which wins). Under systemd, segments survive restarts only when it is known, and creates "
-      "past what the store keeps are refused; 0: do not use the store")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{shm::kMaxBusyPoll.count()}));
+  auto* fd_store_max =
+      app.add_option(
+             "--fd-store-max", config.fd_store_max,
+             "Capacity of systemd's fd store, the unit's FileDescriptorStoreMax= (systemd 254 and later tell it in "
+             "$FDSTORE, which wins). Under systemd, segments survive restarts only when it is known, and creates "
+             "past what the store keeps are refused; 0: do not use the store")
+          ->capture_default_str();
   app.add_option("--ready-fd", ready_fd, "Write READY to this fd (then close it) once the socket answers");
   CLI11_PARSE(app, argc, argv);
 
@@ -127,9 +147,10 @@ int main(int argc, char** argv) try {
     config.fd_store_max = *from_systemd;
   }
   if (config.fd_store_max > 0 && config.fd_store_max <= shmd::FdStore::kJournalSlots) {
-    logger->critical("an fd store of {} leaves no room for a segment beside shmd's journal; give it at least {} "
-                     "(FileDescriptorStoreMax= and --fd-store-max), or 0 to go without it",
-                     config.fd_store_max, shmd::FdStore::kJournalSlots + 1);
+    logger->critical(
+        "an fd store of {} leaves no room for a segment beside shmd's journal; give it at least {} "
+        "(FileDescriptorStoreMax= and --fd-store-max), or 0 to go without it",
+        config.fd_store_max, shmd::FdStore::kJournalSlots + 1);
     return 2;
   }
 

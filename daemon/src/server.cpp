@@ -52,7 +52,8 @@ Server::Server(asio::io_context& io, shm::UniqueFd listener, std::string socket_
       socket_path_(std::move(socket_path)),
       handler_(handler),
       log_(log),
-      limiter_(std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_uid)),
+      limiter_(
+          std::make_shared<ConnectionLimiter>(config.limits.max_connections, config.limits.max_connections_per_uid)),
       frame_timeout_(config.frame_timeout) {}
 
 Server::~Server() {
@@ -83,7 +84,8 @@ asio::awaitable<void> Server::accept_loop() {
     ucred peer{};
     socklen_t len = sizeof peer;
     if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &len) != 0) {
-      log_.warn("SO_PEERCRED failed: {}; dropping connection", std::error_code(errno, std::generic_category()).message());
+      log_.warn("SO_PEERCRED failed: {}; dropping connection",
+                std::error_code(errno, std::generic_category()).message());
       continue;
     }
     auto slot = limiter_->admit(peer.uid);
@@ -96,8 +98,8 @@ asio::awaitable<void> Server::accept_loop() {
     RequestContext ctx{next_client_++, Credentials{peer.uid, peer.gid, peer.pid, peer_groups(socket.native_handle())}};
     log_.debug("client {} connected (pid {}, uid {}, gid {})", ctx.client, peer.pid, peer.uid, peer.gid);
     asio::co_spawn(io_,
-                   serve(std::make_unique<Session>(std::move(socket), handler_, std::move(ctx),
-                                                   std::move(slot.value()), frame_timeout_, log_),
+                   serve(std::make_unique<Session>(std::move(socket), handler_, std::move(ctx), std::move(slot.value()),
+                                                   frame_timeout_, log_),
                          log_),
                    asio::detached);
   }

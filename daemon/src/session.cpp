@@ -14,8 +14,7 @@
 namespace shmd {
 
 Session::Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, RequestContext ctx,
-                 ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout,
-                 spdlog::logger& log)
+                 ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout, spdlog::logger& log)
     : socket_(std::move(socket)),
       handler_(handler),
       ctx_(std::move(ctx)),
@@ -37,8 +36,8 @@ asio::awaitable<void> Session::run() {
   shmd::v1::Request request;
   for (;;) {
     std::error_code ec;
-    const std::size_t n = co_await socket_.async_read_some(asio::buffer(buffer),
-                                                           asio::redirect_error(asio::use_awaitable, ec));
+    const std::size_t n =
+        co_await socket_.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::operation_aborted)
         log_.debug("client {}: read failed: {}", ctx_.client, ec.message());
@@ -47,8 +46,7 @@ asio::awaitable<void> Session::run() {
     decoder_.feed(std::string_view(buffer.data(), n));
     while (decoder_.next(payload)) {
       if (!request.ParseFromString(payload)) {
-        log_.warn("client {} (pid {}): sent a frame that is not a Request; closing", ctx_.client,
-                  ctx_.credentials.pid);
+        log_.warn("client {} (pid {}): sent a frame that is not a Request; closing", ctx_.client, ctx_.credentials.pid);
         co_await send(RequestHandler::protocol_error("frame does not parse as a shmd.v1.Request"));
         co_return;
       }
@@ -150,7 +148,8 @@ asio::awaitable<void> Session::write_events() {
 asio::awaitable<void> Session::watch_peer() {
   std::array<char, 256> buffer;
   std::error_code ec;
-  const std::size_t n = co_await socket_.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
+  const std::size_t n =
+      co_await socket_.async_read_some(asio::buffer(buffer), asio::redirect_error(asio::use_awaitable, ec));
   if (!ec && n > 0)
     log_.warn("client {} (pid {}): sent bytes on a subscribed connection, which takes no requests; closing",
               ctx_.client, ctx_.credentials.pid);

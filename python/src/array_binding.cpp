@@ -20,10 +20,10 @@ std::string type_name(py::handle o) { return py::str(py::type::handle_of(o).attr
 
 /// A resolved index or slice: `count` elements from `start`, `step` apart.
 struct Span {
-  Py_ssize_t start = 0;  ///< first element
-  Py_ssize_t step = 1;   ///< distance between elements
-  Py_ssize_t count = 0;  ///< number of elements
-  bool is_slice = false; ///< from a slice (else one index)
+  Py_ssize_t start = 0;   ///< first element
+  Py_ssize_t step = 1;    ///< distance between elements
+  Py_ssize_t count = 0;   ///< number of elements
+  bool is_slice = false;  ///< from a slice (else one index)
 };
 
 /// Resolves `index` (an int-like or a slice) against `n` elements; IndexError, TypeError.
@@ -108,7 +108,8 @@ void BoundArray::setitem(py::handle index, py::handle value) {
         }
         const std::vector<T> v = sequence_elements<T>(value, s.count);
         live();
-        for (Py_ssize_t k = 0; k < s.count; ++k) a[static_cast<std::size_t>(s.start + k * s.step)] = v[static_cast<std::size_t>(k)];
+        for (Py_ssize_t k = 0; k < s.count; ++k)
+          a[static_cast<std::size_t>(s.start + k * s.step)] = v[static_cast<std::size_t>(k)];
       },
       handle_);
 }
@@ -167,7 +168,8 @@ void BoundArray::set_text_value(py::handle v) {
             const std::string s = py::bytes(py::reinterpret_borrow<py::object>(v));
             chars.assign(s.begin(), s.end());
           } else {
-            if (!PyUnicode_Check(v.ptr())) throw py::type_error("str expected for a 'u' Array's value, not " + type_name(v));
+            if (!PyUnicode_Check(v.ptr()))
+              throw py::type_error("str expected for a 'u' Array's value, not " + type_name(v));
             for (const auto c : py::reinterpret_borrow<py::str>(v)) chars.push_back(wchar_from_python(c));
           }
           live();  // reading the str ran no Python code, but stay safe if that changes

@@ -74,11 +74,11 @@ class BoundSegment {
   int busy = 0;
 
  private:
-  shm::SegmentInfo info_;                                    ///< attach-time metadata
-  bool read_only_;                                           ///< mapped PROT_READ
-  const char* kind_;                                         ///< "Value" or "Array"
+  shm::SegmentInfo info_;                                            ///< attach-time metadata
+  bool read_only_;                                                   ///< mapped PROT_READ
+  const char* kind_;                                                 ///< "Value" or "Array"
   std::shared_ptr<LockState> lock_ = std::make_shared<LockState>();  ///< shared with the Lock
-  pybind11::object lock_object_;                             ///< the Lock get_lock() returns, once made
+  pybind11::object lock_object_;                                     ///< the Lock get_lock() returns, once made
 };
 
 /// Counts a thread in `segment.busy` for its lifetime, however it ends; detach() refuses meanwhile.

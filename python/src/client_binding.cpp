@@ -33,7 +33,8 @@ std::vector<std::byte> bytes_of(const std::vector<T>& elements) {
 
 /// Permission bits from Python: an int that fits (the daemon checks the bits themselves).
 std::uint32_t mode_from_python(std::int64_t mode) {
-  if (mode < 0 || mode > 0xFFFFFFFFLL) throw py::value_error("mode " + std::to_string(mode) + " is not permission bits such as 0o640");
+  if (mode < 0 || mode > 0xFFFFFFFFLL)
+    throw py::value_error("mode " + std::to_string(mode) + " is not permission bits such as 0o640");
   return static_cast<std::uint32_t>(mode);
 }
 
@@ -76,8 +77,9 @@ shm::Segment fetch_checked(const std::string& name, const py::object& typecode, 
   if (have != kind)
     throw_error(shm::Errc::type_mismatch, "segment '" + name + "' is " + std::string(shm::kind_with_article(have)) +
                                               "; use " + std::string(verb) + "_" + std::string(shm::kind_name(have)));
-  if (wanted != '\0' &&
-      !with_element_type(wanted, [&]<class T>(std::type_identity<T>) { return shm::typecode_accepts<T>(s.typecode()); }))
+  if (wanted != '\0' && !with_element_type(wanted, [&]<class T>(std::type_identity<T>) {
+        return shm::typecode_accepts<T>(s.typecode());
+      }))
     throw_error(shm::Errc::type_mismatch, "segment '" + name + "' is " + std::string(shm::kind_title(have)) + " '" +
                                               std::string(1, s.typecode()) + "'; it cannot be attached as " +
                                               std::string(shm::kind_title(kind)) + " '" + std::string(1, wanted) + "'");
@@ -122,15 +124,16 @@ void bind_client(py::module_& m) {
       .def_property_readonly("socket_path", &Client::socket_path, "The socket this client talks to.")
       .def(
           "create_value",
-          [](Client& c, const std::string& name, const py::object& typecode, const py::object& value,
-             std::int64_t mode, bool ephemeral, bool open_existing) {
+          [](Client& c, const std::string& name, const py::object& typecode, const py::object& value, std::int64_t mode,
+             bool ephemeral, bool open_existing) {
             const char tc = typecode_from_python(typecode);
             const std::vector<std::byte> initial = value_bytes(tc, value);
-            const shm::SegmentSpec spec{tc, shm::Kind::value, 1, initial, {mode_from_python(mode), ephemeral, open_existing}};
+            const shm::SegmentSpec spec{
+                tc, shm::Kind::value, 1, initial, {mode_from_python(mode), ephemeral, open_existing}};
             return std::make_unique<BoundValue>(create(c, name, spec));
           },
-          py::arg("name"), py::arg("typecode"), py::arg("value") = py::none(), py::kw_only(),
-          py::arg("mode") = 0600, py::arg("ephemeral") = false, py::arg("open_existing") = false,
+          py::arg("name"), py::arg("typecode"), py::arg("value") = py::none(), py::kw_only(), py::arg("mode") = 0600,
+          py::arg("ephemeral") = false, py::arg("open_existing") = false,
           "Creates a Value holding `value` (None: zero); with open_existing, opens one of that name and type.")
       .def(
           "create_array",

@@ -16,7 +16,6 @@ std::string describe_range(char typecode, const std::string& range) {
   return std::string("typecode '") + typecode + "' (" + std::string(info ? info->c_name : "?") + ", " + range + ")";
 }
 
-
 /// `o` as a Python int through __index__, as ctypes' integer types take it; TypeError otherwise.
 py::int_ as_index(py::handle o, char typecode) {
   PyObject* i = PyNumber_Index(o.ptr());
@@ -114,11 +113,10 @@ double double_from_python(py::handle o, char typecode) {
 char char_from_python(py::handle o) {
   if (PyBytes_Check(o.ptr()) && PyBytes_GET_SIZE(o.ptr()) == 1) return PyBytes_AS_STRING(o.ptr())[0];
   if (PyByteArray_Check(o.ptr()) && PyByteArray_GET_SIZE(o.ptr()) == 1) return PyByteArray_AS_STRING(o.ptr())[0];
-  if (PyLong_Check(o.ptr()))
-    return static_cast<char>(static_cast<unsigned char>(unsigned_from_python(o, 255, 'c')));
+  if (PyLong_Check(o.ptr())) return static_cast<char>(static_cast<unsigned char>(unsigned_from_python(o, 255, 'c')));
   throw py::type_error("one character bytes, bytearray or integer expected for typecode 'c', not " +
                        (PyBytes_Check(o.ptr()) || PyByteArray_Check(o.ptr()) ? std::string("a longer one")
-                                                                            : "'" + python_type_name(o) + "'"));
+                                                                             : "'" + python_type_name(o) + "'"));
 }
 
 wchar_t wchar_from_python(py::handle o) {
@@ -132,7 +130,8 @@ wchar_t wchar_from_python(py::handle o) {
 
 py::object wchar_to_python(wchar_t w) {
   const auto cp = std::bit_cast<std::uint32_t>(w);  // a negative wchar_t is no code point either
-  if (cp > 0x10FFFF) throw py::value_error("the segment holds " + std::to_string(cp) + ", which is no Unicode code point");
+  if (cp > 0x10FFFF)
+    throw py::value_error("the segment holds " + std::to_string(cp) + ", which is no Unicode code point");
   return py::reinterpret_steal<py::object>(PyUnicode_FromOrdinal(static_cast<int>(cp)));
 }
 

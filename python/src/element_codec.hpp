@@ -67,8 +67,8 @@ T element_from_python(pybind11::handle o) {
   } else if constexpr (std::is_floating_point_v<T>) {
     return static_cast<T>(double_from_python(o, shm::typecode_of<T>));
   } else if constexpr (std::is_signed_v<T>) {
-    return static_cast<T>(signed_from_python(o, std::numeric_limits<T>::min(), std::numeric_limits<T>::max(),
-                                             shm::typecode_of<T>));
+    return static_cast<T>(
+        signed_from_python(o, std::numeric_limits<T>::min(), std::numeric_limits<T>::max(), shm::typecode_of<T>));
   } else {
     return static_cast<T>(unsigned_from_python(o, std::numeric_limits<T>::max(), shm::typecode_of<T>));
   }
@@ -102,9 +102,12 @@ inline char plain_format(const char* format) {
 template <class T>
 bool buffer_fits(char f, Py_ssize_t itemsize) {
   if (itemsize != static_cast<Py_ssize_t>(sizeof(T))) return false;
-  if constexpr (std::is_same_v<T, char>) return f == 'c' || f == 'B' || f == 'b';  // bytes into 'c'
-  else if constexpr (std::is_same_v<T, wchar_t>) return f == 'w';
-  else return shm::typecode_accepts<T>(f);  // same size and class: numpy's 'l' into 'q', say
+  if constexpr (std::is_same_v<T, char>)
+    return f == 'c' || f == 'B' || f == 'b';  // bytes into 'c'
+  else if constexpr (std::is_same_v<T, wchar_t>)
+    return f == 'w';
+  else
+    return shm::typecode_accepts<T>(f);  // same size and class: numpy's 'l' into 'q', say
 }
 
 /// Exactly `count` (if negative: any number of) elements from `value`. A buffer of matching
@@ -125,7 +128,7 @@ std::vector<T> sequence_elements(pybind11::handle value, Py_ssize_t count) {
       PyBuffer_Release(&view);
       if (fits && count >= 0 && n != count)
         throw pybind11::value_error("can only assign a sequence of the same size (" + std::to_string(n) + " for " +
-                              std::to_string(count) + " elements)");
+                                    std::to_string(count) + " elements)");
       if (fits) return out;
     } else {
       PyErr_Clear();  // not contiguous, say: take it item by item
@@ -140,7 +143,7 @@ std::vector<T> sequence_elements(pybind11::handle value, Py_ssize_t count) {
   const Py_ssize_t n = PyTuple_GET_SIZE(items.ptr());
   if (count >= 0 && n != count)
     throw pybind11::value_error("can only assign a sequence of the same size (" + std::to_string(n) + " for " +
-                          std::to_string(count) + " elements)");
+                                std::to_string(count) + " elements)");
   out.reserve(static_cast<std::size_t>(n));
   for (Py_ssize_t k = 0; k < n; ++k) out.push_back(element_from_python<T>(PyTuple_GET_ITEM(items.ptr(), k)));
   return out;

@@ -13,11 +13,11 @@ namespace {
 /// One Python exception class: the shm::Errc it stands for, its name, and the builtin exception
 /// it also is, so that `except FileNotFoundError` catches a missing segment.
 struct ErrorClass {
-  shm::Errc code;        ///< the error it is raised for
-  const char* errc_name; ///< the Errc's name, which `.code` carries
-  const char* name;      ///< class name inside module shmd
-  PyObject* builtin;     ///< the builtin base besides shmd.Error, or nullptr
-  PyObject* type;        ///< the class, once created
+  shm::Errc code;         ///< the error it is raised for
+  const char* errc_name;  ///< the Errc's name, which `.code` carries
+  const char* name;       ///< class name inside module shmd
+  PyObject* builtin;      ///< the builtin base besides shmd.Error, or nullptr
+  PyObject* type;         ///< the class, once created
 };
 
 /// shmd.Error, once created. Kept for the life of the process, as the module keeps it.

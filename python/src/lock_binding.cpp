@@ -63,12 +63,13 @@ std::string BoundLock::repr() const {
 shm::LockGuard BoundLock::wait(BoundSegment& bound, shm::Segment& seg, double timeout_s) {
   using Clock = std::chrono::steady_clock;
   const bool forever = timeout_s < 0;
-  const auto deadline =
-      Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(forever ? 0.0 : timeout_s));
+  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                           std::chrono::duration<double>(forever ? 0.0 : timeout_s));
   const BusyMark mark(bound);  // detach() refuses meanwhile: the mutex must stay mapped
   for (;;) {
     std::chrono::nanoseconds slice = kSignalCheckSlice;
-    if (!forever) slice = std::min(slice, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()));
+    if (!forever)
+      slice = std::min(slice, std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - Clock::now()));
     shm::LockGuard guard;
     std::error_code ec;
     {
@@ -114,10 +115,10 @@ void BoundLock::release() {
 
 void bind_lock(py::module_& m) {
   py::class_<BoundLock> cls(m, "Lock",
-                        "The segment's robust, recursive, process-shared mutex, used like threading.RLock. "
-                        "Get it from Value.get_lock() or Array.get_lock() (the same Lock every time).");
+                            "The segment's robust, recursive, process-shared mutex, used like threading.RLock. "
+                            "Get it from Value.get_lock() or Array.get_lock() (the same Lock every time).");
   cls.def("acquire", &BoundLock::acquire, py::arg("block") = true, py::arg("timeout") = py::none(),
-           "Takes the lock (recursively); waits without the GIL. Returns False if not taken.")
+          "Takes the lock (recursively); waits without the GIL. Returns False if not taken.")
       .def_property_readonly("owner_died", &BoundLock::owner_died,
                              "True after an acquire that recovered the lock from a holder that died "
                              "(the data it guards may be half-updated).")

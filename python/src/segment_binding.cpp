@@ -129,8 +129,9 @@ void BoundSegment::detach() {
     throw py::buffer_error("cannot detach " + std::string(kind_) + " '" + name() + "': " + std::to_string(exports) +
                            " buffer view(s) of it exist; release them first (as mmap.close() refuses)");
   if (!lock_->guards.empty() || busy > 0)
-    throw_error(shm::Errc::invalid_argument, "cannot detach " + std::string(kind_) + " '" + name() +
-                                                 "': this process holds or waits for its lock (or hands it to the daemon); release it first");
+    throw_error(shm::Errc::invalid_argument,
+                "cannot detach " + std::string(kind_) + " '" + name() +
+                    "': this process holds or waits for its lock (or hands it to the daemon); release it first");
   // Taken out with the GIL held, so that no other thread can see it half-detached.
   shm::Segment taken = std::move(segment());
   std::error_code ec;
@@ -190,15 +191,16 @@ void bind_segment(py::module_& m) {
                                "What Value and Array share: one attached segment. Supports the buffer "
                                "protocol: memoryview(x) and numpy.frombuffer(x) see the shared memory itself.");
   cls.def_property_readonly("name", &BoundSegment::name, "The segment's name.")
-      .def_property_readonly("typecode", [](const BoundSegment& s) { return std::string(1, s.typecode()); },
-                             "The segment's typecode.")
+      .def_property_readonly(
+          "typecode", [](const BoundSegment& s) { return std::string(1, s.typecode()); }, "The segment's typecode.")
       .def_property_readonly("info", &BoundSegment::info, "The SegmentInfo the daemon reported at attach time.")
       .def_property_readonly("read_only", &BoundSegment::read_only, "True when attached read-only.")
       .def_property_readonly("closed", &BoundSegment::closed, "True once detached.")
       .def("detach", &BoundSegment::detach,
            "Unmaps and drops this reference, waiting for the daemon. BufferError while memoryviews of it exist.")
-      .def("get_lock", [](py::handle self) { return self.cast<BoundSegment&>().get_lock(self); },
-           "The segment's robust recursive lock (a Lock); the same Lock object every call.")
+      .def(
+          "get_lock", [](py::handle self) { return self.cast<BoundSegment&>().get_lock(self); },
+          "The segment's robust recursive lock (a Lock); the same Lock object every call.")
       .def_property_readonly("changes", &BoundSegment::changes,
                              "The change count now, to pass to wait() as `seen`: any change made after reading it "
                              "moves it (a token, not a tally).")

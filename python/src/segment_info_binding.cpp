@@ -13,10 +13,9 @@ namespace shmd_py {
 namespace {
 
 /// The fields, in the order shmctl info --json prints them (plus the layout's two).
-constexpr auto kFields = std::to_array<const char*>({"name",        "id",       "kind",          "typecode",   "length",
-                                   "element_size", "data_offset", "size_bytes", "mapping_bytes", "refcount",
-                                   "holds",       "uid",      "gid",           "mode",       "ephemeral",
-                                   "removed",     "creator_pid", "created"});
+constexpr auto kFields = std::to_array<const char*>(
+    {"name", "id", "kind", "typecode", "length", "element_size", "data_offset", "size_bytes", "mapping_bytes",
+     "refcount", "holds", "uid", "gid", "mode", "ephemeral", "removed", "creator_pid", "created"});
 
 /// `created` as an aware UTC datetime.
 py::object created_of(const shm::SegmentInfo& s) {
@@ -41,8 +40,8 @@ void bind_segment_info(py::module_& m) {
       .def_readonly("id", &shm::SegmentInfo::id, "Unique for the daemon's lifetime.")
       .def_readonly("name", &shm::SegmentInfo::name)
       .def_property_readonly("typecode", [](const shm::SegmentInfo& s) { return std::string(1, s.typecode); })
-      .def_property_readonly("kind", [](const shm::SegmentInfo& s) { return std::string(shm::kind_name(s.kind)); },
-                             "'value' or 'array'.")
+      .def_property_readonly(
+          "kind", [](const shm::SegmentInfo& s) { return std::string(shm::kind_name(s.kind)); }, "'value' or 'array'.")
       .def_readonly("length", &shm::SegmentInfo::length, "Number of elements (1 for a Value).")
       .def_readonly("element_size", &shm::SegmentInfo::element_size, "Bytes per element.")
       .def_readonly("data_offset", &shm::SegmentInfo::data_offset, "Offset of element 0 in the mapping.")

@@ -24,7 +24,7 @@ void BoundValue::set(py::handle v) {
   std::visit(
       [&]<class T>(shm::Value<T>& value) {
         const T x = element_from_python<T>(v);  // may raise (nothing is stored) or run __index__
-        live();                                  // ... which may have detached it
+        live();                                 // ... which may have detached it
         value.store(x);
       },
       handle_);
@@ -106,12 +106,12 @@ py::object BoundValue::exchange(py::handle v) {
 
 py::tuple BoundValue::compare_exchange(py::handle expected, py::handle desired) {
   return py::reinterpret_steal<py::tuple>(numeric("compare_exchange", [&]<class T>(shm::Value<T>& value) -> py::object {
-    T e = element_from_python<T>(expected);
-    const T d = element_from_python<T>(desired);
-    live();
-    const bool stored = value.compare_exchange(e, d);
-    return py::make_tuple(stored, element_to_python(e));
-  }).release());
+                                            T e = element_from_python<T>(expected);
+                                            const T d = element_from_python<T>(desired);
+                                            live();
+                                            const bool stored = value.compare_exchange(e, d);
+                                            return py::make_tuple(stored, element_to_python(e));
+                                          }).release());
 }
 
 void bind_value(py::module_& m) {

@@ -163,7 +163,8 @@ class FakeDaemon {
     shm::UniqueFd conn;
     shm::wire::FrameDecoder decoder;
     while (listener_ || conn) {
-      std::array<pollfd, 3> fds{{{stop_, POLLIN, 0}, {listener_.get(), POLLIN, 0}, {conn ? conn.get() : -1, POLLIN, 0}}};
+      std::array<pollfd, 3> fds{
+          {{stop_, POLLIN, 0}, {listener_.get(), POLLIN, 0}, {conn ? conn.get() : -1, POLLIN, 0}}};
       if (::poll(fds.data(), fds.size(), -1) < 0) {
         if (errno == EINTR) continue;
         broken("poll failed");
@@ -212,16 +213,27 @@ class FakeDaemon {
     shmd::Reply reply = handler_.handle(ctx, request);
     pb::Response& r = reply.response;
     switch (a & 7) {
-      case 0: case 1: case 2: break;  // honest
+      case 0:
+      case 1:
+      case 2: break;                                                                   // honest
       case 3: r.mutable_error()->set_code(static_cast<pb::ErrorCode>(b % 12)); break;  // error and body
-      case 4: if (pb::SegmentInfo* info = info_of(r)) bend(*info, b); else r.clear_body(); break;
+      case 4:
+        if (pb::SegmentInfo* info = info_of(r))
+          bend(*info, b);
+        else
+          r.clear_body();
+        break;
       case 5: {  // another body than asked for
         pb::Response other;
         other.set_request_id(r.request_id());
         switch (b % 4) {
           case 0: other.mutable_hello()->set_protocol_version(1); break;
-          case 1: if (pb::SegmentInfo* info = info_of(r)) *other.mutable_attach()->mutable_segment() = *info; break;
-          case 2: if (pb::SegmentInfo* info = info_of(r)) *other.mutable_create()->mutable_segment() = *info; break;
+          case 1:
+            if (pb::SegmentInfo* info = info_of(r)) *other.mutable_attach()->mutable_segment() = *info;
+            break;
+          case 2:
+            if (pb::SegmentInfo* info = info_of(r)) *other.mutable_create()->mutable_segment() = *info;
+            break;
           case 3: other.mutable_detach()->set_refcount(3); break;
         }
         r = other;
@@ -246,14 +258,20 @@ class FakeDaemon {
     std::vector<int> fds;
     const int honest = reply.fd_to_send();
     switch (a >> 5) {
-      case 0: case 1: if (honest >= 0) fds.push_back(honest); break;
+      case 0:
+      case 1:
+        if (honest >= 0) fds.push_back(honest);
+        break;
       case 2: break;  // no fd, whatever the reply says
       case 3:         // the fd and more: as many as the client takes in one message, and past that
         for (unsigned i = 0; i < 1u + b % 6; ++i) own.push_back(altered_memfd(honest, 128, 1000));
         if (honest >= 0) fds.push_back(honest);
         for (const auto& fd : own) fds.push_back(fd.get());
         break;
-      case 4: own.push_back(altered_memfd(honest, b % 3 == 0 ? 0 : 64 * (b % 5), 1000)); fds.push_back(own.back().get()); break;
+      case 4:
+        own.push_back(altered_memfd(honest, b % 3 == 0 ? 0 : 64 * (b % 5), 1000));
+        fds.push_back(own.back().get());
+        break;
       case 5: {  // not a memfd at all
         int p[2];
         if (::pipe2(p, O_CLOEXEC) != 0) broken("pipe2");
@@ -360,7 +378,8 @@ void drive(const std::string& path, const std::uint8_t* ops, std::size_t count) 
     spec.length = spec.kind == shm::Kind::array ? 1 + (op >> 5) : 1;
     const auto start = Clock::now();
     switch (op % 10) {
-      case 0: case 1: held.push_back(client.create(name, spec, ec)); break;
+      case 0:
+      case 1: held.push_back(client.create(name, spec, ec)); break;
       case 2: held.push_back(client.attach(name, shm::AccessMode::read_write, ec)); break;
       case 3: held.push_back(client.attach(name, shm::AccessMode::read_only, ec)); break;
       case 4: (void)client.info(name, ec); break;

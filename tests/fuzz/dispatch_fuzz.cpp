@@ -83,8 +83,8 @@ void check_reply(const pb::Request& request, const shmd::Reply& reply) {
   if (reply.has_fd()) {
     struct stat st {};
     if (::fstat(reply.fd_to_send(), &st) != 0) broken("the passed fd is not open");
-    const auto& info = body == pb::Response::kCreate ? reply.response.create().segment()
-                                                     : reply.response.attach().segment();
+    const auto& info =
+        body == pb::Response::kCreate ? reply.response.create().segment() : reply.response.attach().segment();
     if (static_cast<std::uint64_t>(st.st_size) != info.mapping_bytes()) broken("fd size differs from mapping_bytes");
     const bool read_only = request.body_case() == pb::Request::kAttach && request.attach().read_only();
     const int access = ::fcntl(reply.fd_to_send(), F_GETFL) & O_ACCMODE;
@@ -106,10 +106,13 @@ void check_subscriber(shmd::Subscriber& subscriber, std::uint64_t request_id) {
   while (subscriber.pop(frame)) {
     shm::wire::FrameDecoder decoder;
     decoder.feed(frame);
-    if (!decoder.next(payload) || !response.ParseFromString(payload)) broken("a queued event is not one framed Response");
-    if (response.request_id() != request_id || !response.has_event()) broken("a queued frame is not an event of its stream");
+    if (!decoder.next(payload) || !response.ParseFromString(payload))
+      broken("a queued event is not one framed Response");
+    if (response.request_id() != request_id || !response.has_event())
+      broken("a queued frame is not an event of its stream");
     const pb::Event& e = response.event();
-    if ((e.kind() == pb::EVENT_OVERFLOW) == e.has_segment()) broken("an overflow with a segment, or an event without one");
+    if ((e.kind() == pb::EVENT_OVERFLOW) == e.has_segment())
+      broken("an overflow with a segment, or an event without one");
     if (e.kind() == pb::EVENT_OVERFLOW && e.missed() == 0) broken("an overflow that missed nothing");
   }
   if (subscriber.queued() != 0 || subscriber.queued_bytes() != 0) broken("an empty queue that counts something");

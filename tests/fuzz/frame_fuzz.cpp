@@ -37,8 +37,10 @@ Expected reference_decode(std::string_view s, std::size_t max_frame) {
     bool complete = false;
     while (pos + prefix < s.size() && prefix < shm::wire::kMaxVarintBytes) {
       const auto byte = static_cast<std::uint8_t>(s[pos + prefix]);
-      if (prefix == shm::wire::kMaxVarintBytes - 1 && (byte & 0x7f) > 1) over_64_bits = true;
-      else length |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * prefix);
+      if (prefix == shm::wire::kMaxVarintBytes - 1 && (byte & 0x7f) > 1)
+        over_64_bits = true;
+      else
+        length |= static_cast<std::uint64_t>(byte & 0x7f) << (7 * prefix);
       ++prefix;
       if ((byte & 0x80) == 0) {
         complete = true;

@@ -12,7 +12,7 @@
 
 /// A fuzz target: its name (as in shmd-NAME-fuzz and tests/fuzz/corpus-NAME) and its body.
 struct FuzzTarget {
-  std::string_view name;                                 ///< dispatch, frame, client or journal
+  std::string_view name;                                    ///< dispatch, frame, client or journal
   int (*body)(const std::uint8_t* data, std::size_t size);  ///< runs one input; aborts on a finding
 };
 

@@ -63,7 +63,8 @@ shm::UniqueFd segment_memfd(const shmd::journal::v1::SegmentMeta& meta, unsigned
   if (!sizes || sizes->mapping_bytes > (1u << 20)) sizes = shm::segment_sizes(1, 1, shm::Kind::value);
   if (wrong == 1) {
     shm::UniqueFd fd(::memfd_create("fuzz-seg", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-    if (!fd || ::ftruncate(fd.get(), static_cast<off_t>(sizes->mapping_bytes)) != 0) broken("cannot make an unsealed memfd");
+    if (!fd || ::ftruncate(fd.get(), static_cast<off_t>(sizes->mapping_bytes)) != 0)
+      broken("cannot make an unsealed memfd");
     return fd;  // unsealed: a client could shrink it under a mapping
   }
   r.typecode = type ? type->code : 'B';
@@ -84,17 +85,21 @@ void check_registry(const shmd::Registry& registry, std::uint64_t& highest_id) {
     if (!shm::check_segment_name(r.name, registry.limits().max_name_length).ok())
       broken("a restored segment has an invalid name");
     if (r.mode > 0777) broken("a restored segment has mode bits above 0777");
-    if (r.id == 0 || r.id == std::numeric_limits<std::uint64_t>::max()) broken("a restored segment has an id no create could give");
+    if (r.id == 0 || r.id == std::numeric_limits<std::uint64_t>::max())
+      broken("a restored segment has an id no create could give");
     const auto type = shm::type_info(r.typecode);
     if (!type || type->size != r.element_size) broken("a restored segment has an unknown typecode");
     if (r.kind != shm::Kind::value && r.kind != shm::Kind::array) broken("a restored segment has an unknown kind");
     const auto sizes = shm::segment_sizes(r.element_size, r.length, r.kind);
-    if (!sizes || sizes->mapping_bytes != r.sizes.mapping_bytes) broken("a restored segment's sizes do not follow from its shape");
+    if (!sizes || sizes->mapping_bytes != r.sizes.mapping_bytes)
+      broken("a restored segment's sizes do not follow from its shape");
     struct stat st {};
     if (!r.memfd || ::fstat(r.memfd.get(), &st) != 0) broken("a restored segment has no memfd");
-    if (static_cast<std::uint64_t>(st.st_size) != r.sizes.mapping_bytes) broken("a restored memfd's size differs from mapping_bytes");
+    if (static_cast<std::uint64_t>(st.st_size) != r.sizes.mapping_bytes)
+      broken("a restored memfd's size differs from mapping_bytes");
     const int seals = ::fcntl(r.memfd.get(), F_GET_SEALS);
-    if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) broken("a restored memfd is not sealed");
+    if (seals < 0 || (seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
+      broken("a restored memfd is not sealed");
     bytes += r.sizes.mapping_bytes;
     highest_id = std::max(highest_id, r.id);
     ++count;
@@ -125,19 +130,22 @@ int shm_journal_fuzz_one(const std::uint8_t* data, std::size_t size) {
       for (const auto& [id, meta] : state.value()) {
         if (i == 16) break;
         const unsigned wrong = (wrong_bits >> (2 * (i % 4))) & 3;  // 0 right, 1 unsealed, 2 size, 3 right
-        inherited.push_back(shmd::InheritedFd{"seg-" + std::to_string(id), segment_memfd(meta, wrong == 3 ? 0 : wrong)});
+        inherited.push_back(
+            shmd::InheritedFd{"seg-" + std::to_string(id), segment_memfd(meta, wrong == 3 ? 0 : wrong)});
         ++i;
       }
     }
   }
   inherited.push_back(shmd::InheritedFd{"journal-" + std::to_string(generation), journal_memfd(journal)});
-  inherited.push_back(shmd::InheritedFd{"shmd.socket", shm::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC))});  // not ours: must be left alone
+  inherited.push_back(shmd::InheritedFd{
+      "shmd.socket", shm::UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC))});  // not ours: must be left alone
 
   shmd::Registry registry{shmd::Limits{}};
   shmd::Notifier notifier;  // disabled: nothing reaches a service manager
   shmd::FdStore store(notifier, registry, *log, 64);
   (void)store.restore(inherited);
-  if (inherited.size() != 1 || inherited[0].name != "shmd.socket") broken("restore took a descriptor that is not its own");
+  if (inherited.size() != 1 || inherited[0].name != "shmd.socket")
+    broken("restore took a descriptor that is not its own");
 
   std::uint64_t highest = 0;
   check_registry(registry, highest);

@@ -126,7 +126,6 @@ std::string le64(double d) {
   return s;
 }
 
-
 using Files = std::vector<std::pair<std::string, Stream>>;
 
 int write_files(const std::filesystem::path& dir, const Files& files) {
@@ -157,8 +156,10 @@ void client_seeds(Files& files) {
   seed("client-honest-every-call", every_call, std::string(2 * 20, '\0'));
   seed("client-no-daemon-script", every_call, "");
   // Hello answered honestly, then the first real request bent, for every action and fd mode.
-  const char* const shapes[] = {"honest", "honest", "honest", "error-and-body", "bent-info", "other-body", "raw-frame", "raw-close"};
-  const char* const fds[] = {"fd", "fd", "no-fd", "extra-fds", "wrong-size-fd", "pipe-fd", "flipped-header-fd", "read-only-fd"};
+  const char* const shapes[] = {"honest",    "honest",     "honest",    "error-and-body",
+                                "bent-info", "other-body", "raw-frame", "raw-close"};
+  const char* const fds[] = {"fd",          "fd", "no-fd", "extra-fds", "wrong-size-fd", "pipe-fd", "flipped-header-fd",
+                             "read-only-fd"};
   const char* const ids[] = {"", "", "-id-plus-one", "-id-zero"};
   for (unsigned shape = 3; shape < 8; ++shape)
     for (const int b : {0, 1, 4, 9, 0x85})
@@ -166,17 +167,23 @@ void client_seeds(Files& files) {
            std::string{0, 0, static_cast<char>(shape), static_cast<char>(b)} + std::string(8, '\0') + "\x08\x0a\x02xx");
   for (unsigned fd = 2; fd < 8; ++fd)
     for (const int op : {0, 2, 3, 0x11}) {
-      seed(std::string("client-") + fds[fd] + "-op" + std::to_string(op), std::string{static_cast<char>(op), 9, static_cast<char>(op)},
-           std::string{0, 0, static_cast<char>(fd << 5), 3, 0, 0, static_cast<char>(fd << 5), static_cast<char>(0x83)} + std::string(8, '\0'));
+      seed(std::string("client-") + fds[fd] + "-op" + std::to_string(op),
+           std::string{static_cast<char>(op), 9, static_cast<char>(op)},
+           std::string{0, 0, static_cast<char>(fd << 5), 3, 0, 0, static_cast<char>(fd << 5), static_cast<char>(0x83)} +
+               std::string(8, '\0'));
     }
   for (unsigned id = 2; id < 4; ++id) {
-    seed(std::string("client-hello") + ids[id], std::string{4}, std::string{static_cast<char>(id << 3), 0} + std::string(6, '\0'));
-    seed(std::string("client-create") + ids[id], std::string{0, 4}, std::string{0, 0, static_cast<char>(id << 3), 0} + std::string(6, '\0'));
+    seed(std::string("client-hello") + ids[id], std::string{4},
+         std::string{static_cast<char>(id << 3), 0} + std::string(6, '\0'));
+    seed(std::string("client-create") + ids[id], std::string{0, 4},
+         std::string{0, 0, static_cast<char>(id << 3), 0} + std::string(6, '\0'));
   }
   // A reply to a quiet Detach that asked for none, read as the answer to the next request.
-  seed("client-answers-quiet-detach", std::string{0, 2, 9, 4, 5}, std::string{0, 0, 0, 0, 0, 0, 3, 2} + std::string(8, '\0'));
+  seed("client-answers-quiet-detach", std::string{0, 2, 9, 4, 5},
+       std::string{0, 0, 0, 0, 0, 0, 3, 2} + std::string(8, '\0'));
   // The connection closes mid-way: the client reconnects and re-registers what it holds.
-  seed("client-reconnect-reattach", std::string{0, 2, 4, 5, 4}, std::string{0, 0, 0, 0, 0, 0, 6, 0} + std::string(12, '\0'));
+  seed("client-reconnect-reattach", std::string{0, 2, 4, 5, 4},
+       std::string{0, 0, 0, 0, 0, 0, 6, 0} + std::string(12, '\0'));
   // Found by this target: a Create answered with a 0-byte memfd failed its size check, and the
   // client then read the lock word of that mapping to detach it: SIGBUS.
   seed("regression-client-short-memfd-sigbus", std::string{0}, std::string{0, 0, static_cast<char>(4 << 5), 3});
@@ -223,8 +230,12 @@ void journal_seeds(Files& files) {
     return frame;
   };
   auto header = [&](std::uint64_t g) { return record([g](jv1::JournalRecord& r) { r.set_generation(g); }); };
-  auto created = [&](const jv1::SegmentMeta& m) { return record([&m](jv1::JournalRecord& r) { *r.mutable_created() = m; }); };
-  auto updated = [&](const jv1::SegmentMeta& m) { return record([&m](jv1::JournalRecord& r) { *r.mutable_updated() = m; }); };
+  auto created = [&](const jv1::SegmentMeta& m) {
+    return record([&m](jv1::JournalRecord& r) { *r.mutable_created() = m; });
+  };
+  auto updated = [&](const jv1::SegmentMeta& m) {
+    return record([&m](jv1::JournalRecord& r) { *r.mutable_updated() = m; });
+  };
   auto removed = [&](std::uint64_t id) { return record([id](jv1::JournalRecord& r) { r.set_removed(id); }); };
   auto freed = [&](std::uint64_t id) { return record([id](jv1::JournalRecord& r) { r.set_freed(id); }); };
   auto refs = [&](std::uint64_t id, std::uint32_t n) {
@@ -247,30 +258,37 @@ void journal_seeds(Files& files) {
   seed("journal-empty", 0, "");
   seed("journal-garbage", 0, "\xff\xff\xff\x01\x02");
   // Fields no daemon writes: each must be refused, not trusted.
-  seed("journal-bad-names", 0, header(1) + created(meta(1, "../etc/passwd")) + created(meta(2, "")) +
-                                   created(meta(3, std::string(300, 'n'))) + created(meta(4, std::string("a\0b", 3))));
-  seed("journal-bad-modes", 0, header(1) + created(meta(1, "m1", 'd', 1, 1, 07777)) + created(meta(2, "m2", 'd', 1, 1, 0xffffffffu)));
-  seed("journal-bad-ids", 0, header(1) + created(meta(0, "zero")) + created(meta(~std::uint64_t{0}, "max")) +
-                                 created(meta(~std::uint64_t{0} - 1, "almost")));
+  seed("journal-bad-names", 0,
+       header(1) + created(meta(1, "../etc/passwd")) + created(meta(2, "")) + created(meta(3, std::string(300, 'n'))) +
+           created(meta(4, std::string("a\0b", 3))));
+  seed("journal-bad-modes", 0,
+       header(1) + created(meta(1, "m1", 'd', 1, 1, 07777)) + created(meta(2, "m2", 'd', 1, 1, 0xffffffffu)));
+  seed("journal-bad-ids", 0,
+       header(1) + created(meta(0, "zero")) + created(meta(~std::uint64_t{0}, "max")) +
+           created(meta(~std::uint64_t{0} - 1, "almost")));
   // Found by this target: a journal id of 2^64-2 was restored, so the next create got 2^64-1
   // and the one after that id 0, which collides with "no segment".
   seed("regression-journal-id-near-2-64", 0, header(1) + created(meta(~std::uint64_t{0} - 1, "almost")));
-  seed("journal-bad-shapes", 0, header(1) + created(meta(1, "t", 'x')) + created(meta(2, "k", 'd', 9)) +
-                                    created(meta(3, "v", 'd', 1, 5)) + created(meta(4, "a0", 'd', 2, 0)) +
-                                    created(meta(5, "huge", 'd', 2, std::uint64_t{1} << 61)) + created(meta(6, "hi", static_cast<char>(-28))));
-  seed("journal-duplicate-names", 0, header(1) + created(meta(1, "same")) + created(meta(2, "same")) + removed(1) +
-                                         created(meta(3, "same")));
-  seed("journal-references-max", 0, header(1) + created(meta(1, "r", 'd', 1, 1, 0600, 0xffffffffu)) + refs(1, 0xfffffffeu));
-  seed("journal-ephemeral-unreferenced", 0, header(1) + [&] {
-    auto m = meta(1, "e");
-    m.set_ephemeral(true);
-    return created(m);
-  }());
-  seed("journal-old-layout", 0, header(1) + [&] {
-    auto m = meta(1, "old");
-    m.set_layout_version(1);
-    return created(m);
-  }());
+  seed("journal-bad-shapes", 0,
+       header(1) + created(meta(1, "t", 'x')) + created(meta(2, "k", 'd', 9)) + created(meta(3, "v", 'd', 1, 5)) +
+           created(meta(4, "a0", 'd', 2, 0)) + created(meta(5, "huge", 'd', 2, std::uint64_t{1} << 61)) +
+           created(meta(6, "hi", static_cast<char>(-28))));
+  seed("journal-duplicate-names", 0,
+       header(1) + created(meta(1, "same")) + created(meta(2, "same")) + removed(1) + created(meta(3, "same")));
+  seed("journal-references-max", 0,
+       header(1) + created(meta(1, "r", 'd', 1, 1, 0600, 0xffffffffu)) + refs(1, 0xfffffffeu));
+  seed(
+      "journal-ephemeral-unreferenced", 0, header(1) + [&] {
+        auto m = meta(1, "e");
+        m.set_ephemeral(true);
+        return created(m);
+      }());
+  seed(
+      "journal-old-layout", 0, header(1) + [&] {
+        auto m = meta(1, "old");
+        m.set_layout_version(1);
+        return created(m);
+      }());
   seed("journal-generation-record-later", 0, header(2) + header(9) + created(meta(1, "g")));
 }
 
@@ -308,8 +326,9 @@ int main(int argc, char** argv) {
       s.add(create(std::string("t") + t, t, pb::ARRAY, 3));
     return s;
   }());
-  emit("valid-create-attach-detach-remove",
-       Stream().add(create("v", "d", pb::VALUE, 1)).add(attach("v")).add(detach(1)).add(detach(1)).add(remove_req("v")));
+  emit(
+      "valid-create-attach-detach-remove",
+      Stream().add(create("v", "d", pb::VALUE, 1)).add(attach("v")).add(detach(1)).add(detach(1)).add(remove_req("v")));
   emit("valid-attach-read-only-by-others", Stream()
                                                .add(create("shared", "q", pb::VALUE, 1, kOwner, 0644))
                                                .add(attach("shared", kOther, true))
@@ -339,7 +358,8 @@ int main(int argc, char** argv) {
                                           .add(create("r", "b", pb::ARRAY, 16))
                                           .add(detach(1))
                                           .add(list()));
-  emit("valid-ephemeral", Stream().add(create("e", "H", pb::VALUE, 1, kOwner, 0, {}, true)).add(detach(1)).add(info("e")));
+  emit("valid-ephemeral",
+       Stream().add(create("e", "H", pb::VALUE, 1, kOwner, 0, {}, true)).add(detach(1)).add(info("e")));
   emit("valid-open-existing", Stream()
                                   .add(create("o", "l", pb::ARRAY, 4))
                                   .add(create("o", "l", pb::ARRAY, 4, kOwner, 0, {}, false, true))
@@ -359,16 +379,19 @@ int main(int argc, char** argv) {
                                           .add(attach("na"))
                                           .add(detach(1))
                                           .add(list()));
-  emit("valid-create-no-attach-open-existing", Stream()
-                                                   .add(create("nb", "d", pb::VALUE, 1))
-                                                   .add(create("nb", "d", pb::VALUE, 1, kOwner, 0, {}, false, true, true))
-                                                   .add(create("nb", "d", pb::VALUE, 1, kGroup, 0, {}, false, true, true))
-                                                   .add(create("nb", "f", pb::VALUE, 1, kOwner, 0, {}, false, true, true))
-                                                   .add(create("nc", "d", pb::VALUE, 1, kOwner, 0, le64(1.5), false, true, true)));
-  emit("field-create-no-attach-ephemeral", Stream().add(create("ne", "i", pb::VALUE, 1, kOwner, 0, {}, true, false, true)));
+  emit("valid-create-no-attach-open-existing",
+       Stream()
+           .add(create("nb", "d", pb::VALUE, 1))
+           .add(create("nb", "d", pb::VALUE, 1, kOwner, 0, {}, false, true, true))
+           .add(create("nb", "d", pb::VALUE, 1, kGroup, 0, {}, false, true, true))
+           .add(create("nb", "f", pb::VALUE, 1, kOwner, 0, {}, false, true, true))
+           .add(create("nc", "d", pb::VALUE, 1, kOwner, 0, le64(1.5), false, true, true)));
+  emit("field-create-no-attach-ephemeral",
+       Stream().add(create("ne", "i", pb::VALUE, 1, kOwner, 0, {}, true, false, true)));
   emit("valid-create-no-attach-quota", [] {
     Stream s;
-    for (int i = 0; i < 10; ++i) s.add(create("nq" + std::to_string(i), "d", pb::VALUE, 1, kGroup, 0, {}, false, false, true));
+    for (int i = 0; i < 10; ++i)
+      s.add(create("nq" + std::to_string(i), "d", pb::VALUE, 1, kGroup, 0, {}, false, false, true));
     return s;
   }());
   emit("valid-detach-no-reply", Stream()
@@ -385,7 +408,9 @@ int main(int argc, char** argv) {
                                                 .add(attach("rw", kRoot, true))
                                                 .add(remove_req("rw"))
                                                 .add(attach("rw", kOwner, true)));
-  emit("valid-create-typecode-u", Stream().add(create("wc", "u", pb::ARRAY, 3)).add(create("wv", "u", pb::VALUE, 1, kOwner, 0, std::string("A\0\0\0", 4))));
+  emit("valid-create-typecode-u", Stream()
+                                      .add(create("wc", "u", pb::ARRAY, 3))
+                                      .add(create("wv", "u", pb::VALUE, 1, kOwner, 0, std::string("A\0\0\0", 4))));
   emit("valid-ephemeral-open-existing", Stream()
                                             .add(create("eo", "q", pb::VALUE, 1, kOwner, 0, {}, true))
                                             .add(create("eo", "q", pb::VALUE, 1, kOwner, 0, {}, false, true))
@@ -405,7 +430,8 @@ int main(int argc, char** argv) {
                                           .add(remove_req("all"))
                                           .add(hello(0)));
   emit("valid-info-missing", Stream().add(info("nothing-here")));
-  emit("valid-reattach", Stream().add(create("ra", "Q", pb::VALUE, 1)).add(reattach(1, 3)).add(detach(1)).add(reattach(99, 1)));
+  emit("valid-reattach",
+       Stream().add(create("ra", "Q", pb::VALUE, 1)).add(reattach(1, 3)).add(detach(1)).add(reattach(99, 1)));
   emit("valid-per-uid-quota", [] {
     Stream s;
     for (int i = 0; i < 10; ++i) s.add(create("q" + std::to_string(i), "d", pb::VALUE, 1, kGroup));
@@ -424,14 +450,15 @@ int main(int argc, char** argv) {
   emit("frame-length-2-to-the-63", Stream().raw(varint(std::uint64_t{1} << 63)));
   emit("frame-truncated-payload", Stream().raw(varint(100)).raw(hello().SerializeAsString()));
   emit("frame-truncated-varint", Stream().raw("\xff\xff"));
-  emit("frame-valid-then-truncated", Stream().add(hello()).add(create("t", "i", pb::VALUE, 1)).raw(varint(40)).raw("\x08"));
+  emit("frame-valid-then-truncated",
+       Stream().add(hello()).add(create("t", "i", pb::VALUE, 1)).raw(varint(40)).raw("\x08"));
   emit("frame-empty-payload", Stream().frame(""));
   emit("frame-valid-then-oversized", Stream().add(hello()).raw(varint(1u << 20)));
 
   // Payloads that are not Requests, or Requests without a known body.
   emit("proto-garbage", Stream().frame("\xff\xff\xff\xff\xff\xff\xff"));
   emit("proto-truncated-field", Stream().frame("\x5a\x10\x0a"));
-  emit("proto-wrong-wire-type", Stream().frame("\x08\x02\x05\x00"));  // request_id, then field 0
+  emit("proto-wrong-wire-type", Stream().frame("\x08\x02\x05\x00"));                         // request_id, then field 0
   emit("proto-unknown-oneof-case", Stream().frame(std::string("\x08\x07\xa2\x06\x00", 5)));  // field 100, empty
   emit("proto-invalid-utf8-name", Stream().frame(std::string("\x72\x04\x0a\x02\xc3\x28", 6)));  // info{name: C3 28}
   emit("proto-body-not-set", Stream().add(pb::Request()));
@@ -449,12 +476,18 @@ int main(int argc, char** argv) {
   emit("field-array-length-max", Stream().add(create("x", "d", pb::ARRAY, u64max)));
   emit("field-array-over-segment-limit", Stream().add(create("x", "d", pb::ARRAY, 100000)));
   emit("field-name-slash", Stream().add(create("a/b", "i", pb::VALUE, 1)).add(attach("../etc/passwd")));
-  emit("field-name-nul", Stream().add(create(std::string("a\0b", 3), "i", pb::VALUE, 1)).add(info(std::string(1, '\0'))));
-  emit("field-name-300-chars", Stream().add(create(std::string(300, 'n'), "i", pb::VALUE, 1)).add(remove_req(std::string(300, 'n'))));
+  emit("field-name-nul",
+       Stream().add(create(std::string("a\0b", 3), "i", pb::VALUE, 1)).add(info(std::string(1, '\0'))));
+  emit("field-name-300-chars",
+       Stream().add(create(std::string(300, 'n'), "i", pb::VALUE, 1)).add(remove_req(std::string(300, 'n'))));
   emit("field-name-empty", Stream().add(create("", "i", pb::VALUE, 1)).add(attach("")));
-  emit("field-mode-over-0777", Stream().add(create("x", "i", pb::VALUE, 1, kOwner, 01777)).add(create("y", "i", pb::VALUE, 1, kOwner, u32max)));
-  emit("field-chmod-over-0777", Stream().add(create("c", "i", pb::VALUE, 1)).add(chmod_req("c", 04755)).add(chmod_req("c", u32max)));
-  emit("field-initial-wrong-size", Stream().add(create("x", "d", pb::VALUE, 1, kOwner, 0, "abc")).add(create("y", "i", pb::ARRAY, 2, kOwner, 0, std::string(9, 'z'))));
+  emit("field-mode-over-0777",
+       Stream().add(create("x", "i", pb::VALUE, 1, kOwner, 01777)).add(create("y", "i", pb::VALUE, 1, kOwner, u32max)));
+  emit("field-chmod-over-0777",
+       Stream().add(create("c", "i", pb::VALUE, 1)).add(chmod_req("c", 04755)).add(chmod_req("c", u32max)));
+  emit("field-initial-wrong-size", Stream()
+                                       .add(create("x", "d", pb::VALUE, 1, kOwner, 0, "abc"))
+                                       .add(create("y", "i", pb::ARRAY, 2, kOwner, 0, std::string(9, 'z'))));
   emit("field-detach-huge-id", Stream().add(detach(u64max)).add(detach(0)));
   emit("field-reattach-missing-and-zero", Stream().add(reattach(u64max, 1)).add(reattach(0, 0)));
 
@@ -475,11 +508,8 @@ int main(int argc, char** argv) {
                                     .add(claim("e", 1, kOther, true))                                    // c2: claimed
                                     .add(info("e"))
                                     .add(claim("e", 1, kOther, true)));  // spent: a plain attach
-  emit("valid-hold-outlives-its-connections", Stream()
-                                                  .add(create("e", "i", pb::ARRAY, 8, kOwner, 0, {}, true))
-                                                  .add(info("e"))
-                                                  .add(hold(1, 5))
-                                                  .add(list()));
+  emit("valid-hold-outlives-its-connections",
+       Stream().add(create("e", "i", pb::ARRAY, 8, kOwner, 0, {}, true)).add(info("e")).add(hold(1, 5)).add(list()));
   emit("valid-hold-not-attached", Stream()
                                       .add(create("n", "q", pb::VALUE, 1))  // c1
                                       .add(hold(1))                         // c2 holds no reference
@@ -508,7 +538,7 @@ int main(int argc, char** argv) {
                                           .add(claim("b", 0))
                                           .add(claim("missing", 1))
                                           .add(create("b2", "h", pb::VALUE, 1, kOwner, 0, {}, true))
-                                          .add(claim("b2", 1))  // token 1 holds b, not b2
+                                          .add(claim("b2", 1))           // token 1 holds b, not b2
                                           .add(claim("b", 1, kOther)));  // not permitted: the hold stays
   emit("valid-hold-then-remove", Stream()
                                      .add(create("r", "L", pb::VALUE, 1))
@@ -524,10 +554,10 @@ int main(int argc, char** argv) {
   emit("valid-hold-from-close", Stream()
                                     .add(create("f", "d", pb::VALUE, 1, kOwner, 0644, {}, true))  // c1
                                     .add(attach("f", kOther, true))                               // c2
-                                    .add(hold(1, 1, kOwner, true))                                 // c1: token 1, waits for c1's close
-                                    .add(hold(1, 0, kOther, true))                                 // c2: token 2
-                                    .add(detach(1))                                                // c1
-                                    .add(claim("f", 2, kOther, true))                              // c2 claims its own
+                                    .add(hold(1, 1, kOwner, true))     // c1: token 1, waits for c1's close
+                                    .add(hold(1, 0, kOther, true))     // c2: token 2
+                                    .add(detach(1))                    // c1
+                                    .add(claim("f", 2, kOther, true))  // c2 claims its own
                                     .add(info("f"))
                                     .add(remove_req("f")));  // ends token 1, which still waits for c1
 

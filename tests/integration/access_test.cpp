@@ -61,8 +61,12 @@ class AccessTest : public ::testing::Test {
 
   /// Runs access-probe as uid:gid with no supplementary groups; returns its key=value lines.
   std::map<std::string, std::string> probe_as(unsigned uid, unsigned gid, std::vector<std::string> args) {
-    std::vector<std::string> argv = {"setpriv", "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(gid),
-                                     "--clear-groups", probe_, daemon_->socket_path()};
+    std::vector<std::string> argv = {"setpriv",
+                                     "--reuid=" + std::to_string(uid),
+                                     "--regid=" + std::to_string(gid),
+                                     "--clear-groups",
+                                     probe_,
+                                     daemon_->socket_path()};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto result = shm::test::run(argv);
     EXPECT_EQ(result.exit_code, 0) << "access-probe failed: " << result.err;
@@ -75,8 +79,13 @@ class AccessTest : public ::testing::Test {
   /// Runs the real shmctl as uid:gid with no supplementary groups, as another user would.
   shm::test::RunResult shmctl_as(unsigned uid, unsigned gid, std::vector<std::string> args) {
     if (shmctl_.empty()) shmctl_ = shm::test::copy_for_other_users(SHMCTL_BIN, daemon_->dir().string());
-    std::vector<std::string> argv = {"setpriv", "--reuid=" + std::to_string(uid), "--regid=" + std::to_string(gid),
-                                     "--clear-groups", shmctl_, "--socket", daemon_->socket_path()};
+    std::vector<std::string> argv = {"setpriv",
+                                     "--reuid=" + std::to_string(uid),
+                                     "--regid=" + std::to_string(gid),
+                                     "--clear-groups",
+                                     shmctl_,
+                                     "--socket",
+                                     daemon_->socket_path()};
     argv.insert(argv.end(), args.begin(), args.end());
     return shm::test::run(argv);
   }
@@ -93,7 +102,7 @@ class AccessTest : public ::testing::Test {
   }
 
   std::unique_ptr<DaemonProcess> daemon_;
-  std::string probe_;  ///< access-probe, copied where every user may run it
+  std::string probe_;   ///< access-probe, copied where every user may run it
   std::string shmctl_;  ///< shmctl, copied likewise on first use
   std::unique_ptr<shm::Client> client_;
 };
@@ -281,9 +290,11 @@ TEST_F(AccessTest, ShmctlGetNeedsOnlyTheReadBitOfTheCallersClass) {
   };
   for (const Row& row : rows) {
     const std::string name = std::string("m") + row.mode + "-0";
-    ASSERT_EQ(probe_as(owner.uid, owner.gid, {"create-many", std::string("m") + row.mode + "-", "1", row.mode})["create0"],
-              "ok");
-    for (const auto& [who, may_read] : {std::pair{owner, row.owner}, std::pair{member, row.member}, std::pair{other, row.other}}) {
+    ASSERT_EQ(
+        probe_as(owner.uid, owner.gid, {"create-many", std::string("m") + row.mode + "-", "1", row.mode})["create0"],
+        "ok");
+    for (const auto& [who, may_read] :
+         {std::pair{owner, row.owner}, std::pair{member, row.member}, std::pair{other, row.other}}) {
       SCOPED_TRACE(std::string(who.role) + " of a " + row.mode + " segment");
       const auto r = shmctl_as(who.uid, who.gid, {"get", name});
       if (may_read) {
@@ -316,8 +327,10 @@ TEST_F(AccessTest, ShmctlInfoAndGetWorkForAReaderWhileWritingIsRefusedAsWriting)
   EXPECT_EQ(shmctl_as(kOutsider, kOutsider, {"get", "pub0", "--json"}).out, "1.0\n");
 
   // What needs the w bit is refused, and the message says it was asked for writing.
-  const std::string refusal = "segment 'pub0' (mode 0644) may not be attached read-write (that needs the r and w "
-                              "bits) by uid " + std::to_string(kOutsider) + "\n";
+  const std::string refusal =
+      "segment 'pub0' (mode 0644) may not be attached read-write (that needs the r and w "
+      "bits) by uid " +
+      std::to_string(kOutsider) + "\n";
   const auto set = shmctl_as(kOutsider, kOutsider, {"set", "pub0", "2"});
   EXPECT_EQ(set.exit_code, 1);
   EXPECT_EQ(set.err, "shmctl: set pub0: permission denied: " + refusal);
@@ -332,7 +345,7 @@ TEST_F(AccessTest, ShmctlInfoAndGetWorkForAReaderWhileWritingIsRefusedAsWriting)
   EXPECT_EQ(hidden.exit_code, 1);
   EXPECT_EQ(hidden.out, "");
   EXPECT_EQ(hidden.err, "shmctl: info priv0: permission denied: segment 'priv0' (mode 0600) is not readable by uid " +
-                           std::to_string(kOutsider) + "\n");
+                            std::to_string(kOutsider) + "\n");
 }
 
 }  // namespace

@@ -179,14 +179,14 @@ class BendingProxy {
     }
   }
 
-  std::string upstream_;    ///< the real daemon's socket
-  std::string path_;        ///< the proxy's socket
-  Bend bend_;               ///< what is done to every reply but Hello's
-  UniqueFd listener_;       ///< listening on path_
-  UniqueFd stop_read_;      ///< readable once the destructor runs
-  UniqueFd stop_write_;     ///< written by the destructor
+  std::string upstream_;  ///< the real daemon's socket
+  std::string path_;      ///< the proxy's socket
+  Bend bend_;             ///< what is done to every reply but Hello's
+  UniqueFd listener_;     ///< listening on path_
+  UniqueFd stop_read_;    ///< readable once the destructor runs
+  UniqueFd stop_write_;   ///< written by the destructor
   std::atomic<int> bent_{0};
-  std::thread thread_;      ///< runs run()
+  std::thread thread_;  ///< runs run()
 };
 
 /// The proxy's socket, beside the daemon's.
@@ -207,9 +207,11 @@ TEST(BrokenDaemon, AnAttachReplyWithAMemfdShorterThanTheSegmentFailsWithoutTouch
   DaemonProcess daemon;
   shm::Client direct(daemon.socket_path());
   auto owner = direct.create_value<int>("short", 7);
-  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon), [](const pb::Request&, pb::Response& r, std::vector<UniqueFd>& fds) {
-    if (r.has_attach() && fds.size() == 1) fds[0] = copy_of(fds[0].get(), 0);  // the lock word lies beyond its end
-  });
+  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon),
+                     [](const pb::Request&, pb::Response& r, std::vector<UniqueFd>& fds) {
+                       if (r.has_attach() && fds.size() == 1)
+                         fds[0] = copy_of(fds[0].get(), 0);  // the lock word lies beyond its end
+                     });
   shm::Client client(proxy_path(daemon));
   (void)client.list();  // connected: the proxy's own descriptors are open from here on
   const std::size_t before = open_fds();
@@ -228,9 +230,10 @@ TEST(BrokenDaemon, AnAttachReplyWithAMemfdShorterThanTheSegmentFailsWithoutTouch
 TEST(BrokenDaemon, ACreateReplyWithAMemfdShorterThanTheSegmentFailsAndGivesTheReferenceBack) {
   DaemonProcess daemon;
   shm::Client direct(daemon.socket_path());
-  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon), [](const pb::Request&, pb::Response& r, std::vector<UniqueFd>& fds) {
-    if (r.has_create() && fds.size() == 1) fds[0] = copy_of(fds[0].get(), 0);
-  });
+  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon),
+                     [](const pb::Request&, pb::Response& r, std::vector<UniqueFd>& fds) {
+                       if (r.has_create() && fds.size() == 1) fds[0] = copy_of(fds[0].get(), 0);
+                     });
   shm::Client client(proxy_path(daemon));
   (void)client.list();
   const std::size_t before = open_fds();
@@ -249,7 +252,8 @@ TEST(BrokenDaemon, AFlippedHeaderByteIsRefused) {
   DaemonProcess daemon;
   shm::Client direct(daemon.socket_path());
   auto owner = direct.create_array<int>("flip", 16);
-  for (const std::size_t byte : {0UL, 8UL, 12UL, 13UL, 16UL, 24UL, 32UL}) {  // magic, layout version, typecode, kind, shape
+  for (const std::size_t byte :
+       {0UL, 8UL, 12UL, 13UL, 16UL, 24UL, 32UL}) {  // magic, layout version, typecode, kind, shape
     BendingProxy proxy(daemon.socket_path(), proxy_path(daemon),
                        [byte](const pb::Request&, pb::Response& r, std::vector<UniqueFd>& fds) {
                          if (r.has_attach() && fds.size() == 1) {
@@ -269,10 +273,11 @@ TEST(BrokenDaemon, DescriptorsBeyondTheOneAReplyCarriesAreClosed) {
   DaemonProcess daemon;
   shm::Client direct(daemon.socket_path());
   auto owner = direct.create_value<long>("extra", 42);
-  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon), [](const pb::Request&, pb::Response&, std::vector<UniqueFd>& fds) {
-    // On every reply (a list too): three more sealed memfds, beside the segment's if there is one.
-    for (int i = 0; i < 3; ++i) fds.emplace_back(::memfd_create("extra", MFD_CLOEXEC));
-  });
+  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon),
+                     [](const pb::Request&, pb::Response&, std::vector<UniqueFd>& fds) {
+                       // On every reply (a list too): three more sealed memfds, beside the segment's if there is one.
+                       for (int i = 0; i < 3; ++i) fds.emplace_back(::memfd_create("extra", MFD_CLOEXEC));
+                     });
   shm::Client client(proxy_path(daemon));
   (void)client.list();
   const std::size_t before = open_fds();
@@ -291,9 +296,10 @@ TEST(BrokenDaemon, AnAttachReplyWithoutItsDescriptorFailsAndTheConnectionGoes) {
   DaemonProcess daemon;
   shm::Client direct(daemon.socket_path());
   auto owner = direct.create_value<int>("nofd", 1);
-  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon), [](const pb::Request&, pb::Response& r, std::vector<UniqueFd>& fds) {
-    if (r.has_attach()) fds.clear();
-  });
+  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon),
+                     [](const pb::Request&, pb::Response& r, std::vector<UniqueFd>& fds) {
+                       if (r.has_attach()) fds.clear();
+                     });
   const std::size_t before = open_fds();
   {
     shm::Client client(proxy_path(daemon));
@@ -311,9 +317,9 @@ TEST(BrokenDaemon, AReplyToAnotherRequestIsRefused) {
   DaemonProcess daemon;
   shm::Client direct(daemon.socket_path());
   auto owner = direct.create_value<int>("other", 1);
-  BendingProxy proxy(daemon.socket_path(), proxy_path(daemon), [](const pb::Request&, pb::Response& r, std::vector<UniqueFd>&) {
-    r.set_request_id(r.request_id() + 1);
-  });
+  BendingProxy proxy(
+      daemon.socket_path(), proxy_path(daemon),
+      [](const pb::Request&, pb::Response& r, std::vector<UniqueFd>&) { r.set_request_id(r.request_id() + 1); });
   const std::size_t before = open_fds();
   {
     shm::Client client(proxy_path(daemon));

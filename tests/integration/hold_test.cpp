@@ -53,8 +53,9 @@ TEST(Hold, ReceiverStartedAfterTheSenderExitedClaimsTheSegment) {
   ASSERT_NE(token, 0u);
   shm::Client observer(daemon.socket_path());
   // The sender's connection is gone (its close is noticed a moment later): only the hold is left.
-  EXPECT_TRUE(eventually([&] { return counts(observer, "handoff") == std::pair<long, long>{1, 1}; }))
-      << counts(observer, "handoff").first;
+  EXPECT_TRUE(eventually([&] {
+    return counts(observer, "handoff") == std::pair<long, long>{1, 1};
+  })) << counts(observer, "handoff").first;
   EXPECT_TRUE(observer.info("handoff").ephemeral);
 
   const auto received = run({SHM_TEST_PEER_BIN, daemon.socket_path(), "claim-array", "handoff", std::to_string(token)});

@@ -12,8 +12,8 @@
 #include <gtest/gtest.h>
 
 #include <array>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "child_process.hpp"
-#include "eventually.hpp"
 #include "daemon_process.hpp"
+#include "eventually.hpp"
 #include "raw_client.hpp"
 #include "requests.hpp"
 #include "segment_queries.hpp"
@@ -270,12 +270,15 @@ TEST_F(HostileTest, BadFieldValuesGetInvalidArgumentAndTheConnectionStaysOpen) {
   {
     cases.push_back({"chmod to 04755", shm::test::chmod_request("keep", 04755), invalid});
     cases.push_back({"chmod to 0xffffffff", shm::test::chmod_request("keep", 0xffffffffu), invalid});
-    cases.push_back({"detach of id 2^64-1", shm::test::detach_request(std::numeric_limits<std::uint64_t>::max()),
+    cases.push_back({"detach of id 2^64-1",
+                     shm::test::detach_request(std::numeric_limits<std::uint64_t>::max()),
                      {pb::NOT_ATTACHED}});
-    cases.push_back({"detach of a segment this connection never attached", shm::test::detach_request(keep_.info().id),
+    cases.push_back({"detach of a segment this connection never attached",
+                     shm::test::detach_request(keep_.info().id),
                      {pb::NOT_ATTACHED}});
     cases.push_back({"reattach of id 2^64-1",
-                     shm::test::reattach_request(std::numeric_limits<std::uint64_t>::max(), 0), {pb::NOT_FOUND}});
+                     shm::test::reattach_request(std::numeric_limits<std::uint64_t>::max(), 0),
+                     {pb::NOT_FOUND}});
     cases.push_back({"hello of version 2^32-1", hello_request(0xffffffffu), {pb::VERSION_MISMATCH}});
   }
 
@@ -286,8 +289,8 @@ TEST_F(HostileTest, BadFieldValuesGetInvalidArgumentAndTheConnectionStaysOpen) {
     cases[i].request.set_request_id(1000 + i);
     all += frame(cases[i].request.SerializeAsString());
   }
-  all += frame("");                                                    // an empty Request: no body
-  all += frame(std::string("\x08\x07\xa2\x06\x00", 5));               // request 7, unknown field 100
+  all += frame("");                                      // an empty Request: no body
+  all += frame(std::string("\x08\x07\xa2\x06\x00", 5));  // request 7, unknown field 100
   ASSERT_TRUE(c.send_bytes(all));
   for (const Case& k : cases) {
     SCOPED_TRACE(k.what);
@@ -368,8 +371,8 @@ class RandomRequests {
     return names[static_cast<std::size_t>(pick(static_cast<int>(names.size())))];
   }
   std::uint64_t number() {
-    static const std::array<std::uint64_t, 8> edges = {0, 1, 2, 255, 65536, std::uint64_t{1} << 32,
-                                                       std::uint64_t{1} << 63, std::numeric_limits<std::uint64_t>::max()};
+    static const std::array<std::uint64_t, 8> edges = {
+        0, 1, 2, 255, 65536, std::uint64_t{1} << 32, std::uint64_t{1} << 63, std::numeric_limits<std::uint64_t>::max()};
     return pick(2) == 0 ? edges[static_cast<std::size_t>(pick(8))] : static_cast<std::uint64_t>(pick(100));
   }
   pb::Request request() {
@@ -427,8 +430,8 @@ TEST_F(HostileTest, HundredsOfRandomFramesLeaveDataAndDescriptorsUnchanged) {
   // One frame per fresh connection.
   for (int i = 0; i < 300; ++i) {
     RawClient c(daemon_->socket_path());
-    const std::string bytes = random.pick(10) == 0 ? random.noise(static_cast<std::size_t>(random.pick(64)))
-                                                   : random.frame_bytes();
+    const std::string bytes =
+        random.pick(10) == 0 ? random.noise(static_cast<std::size_t>(random.pick(64))) : random.frame_bytes();
     if (!c.send_bytes(bytes)) continue;  // the daemon may already have refused a broken prefix
     finish_sending(c);
     drain(c);
@@ -479,8 +482,7 @@ TEST_F(HostileTest, AttachRepliesQueuedBehindAFullSocketStillCarryTheRightSegmen
         ASSERT_EQ(v, 42.5) << "reply " << i << " carried another segment's fd";
       } else {
         std::array<int, 4> a{};
-        ASSERT_EQ(::pread(fds[0].get(), a.data(), sizeof a, static_cast<off_t>(info.data_offset())),
-                  ssize_t{sizeof a});
+        ASSERT_EQ(::pread(fds[0].get(), a.data(), sizeof a, static_cast<off_t>(info.data_offset())), ssize_t{sizeof a});
         ASSERT_EQ(a, (std::array<int, 4>{1, 2, 3, 4})) << "reply " << i << " carried another segment's fd";
       }
     }
@@ -732,7 +734,10 @@ TEST(MalformedInput, RequestOfExactly64KiBIsAccepted) {
 TEST(MalformedInput, GarbageProtobufGetsAnErrorReplyAndTheDaemonLives) {
   DaemonProcess daemon;
   for (const std::string& garbage : {std::string("\x00\x01\x02", 3), std::string("\x0f"),
-                                    std::string("\x5a\x10" "abc", 5), std::string(100, '\xff')}) {
+                                     std::string("\x5a\x10"
+                                                 "abc",
+                                                 5),
+                                     std::string(100, '\xff')}) {
     RawClient raw(daemon.socket_path());
     std::string frame;
     shm::wire::append_frame(frame, garbage);
@@ -785,7 +790,6 @@ TEST(MalformedInput, ClientVanishingMidFrameDoesNotDisturbTheDaemon) {
   EXPECT_TRUE(eventually([&] { return daemon.open_fds() <= fds_before + 1; }))
       << daemon.open_fds() << " fds, " << fds_before << " before + 1 client";
 }
-
 
 TEST(MalformedInput, ProtocolErrorsAreReportedWithTheirCodes) {
   DaemonProcess daemon;

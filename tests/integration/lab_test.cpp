@@ -162,7 +162,8 @@ TEST_F(LabTest, Exercise2CountScalesBothHalves) {
 }
 
 TEST_F(LabTest, RunsLeaveNothingInShmctlList) {
-  for (const char* task : {"example1", "example2", "exercise1", "exercise2"}) EXPECT_EQ(lab({task}).exit_code, 0) << task;
+  for (const char* task : {"example1", "example2", "exercise1", "exercise2"})
+    EXPECT_EQ(lab({task}).exit_code, 0) << task;
   ASSERT_TRUE(settled_segment_names().empty());
   const auto r = shm::test::run({SHMCTL_BIN, "--socket", daemon_.socket_path(), "list", "--json"}, {}, 60s);
   EXPECT_EQ(r.exit_code, 0) << r.err;

@@ -18,14 +18,14 @@
 
 namespace {
 
-using shm::test::eventually;
 using shm::Errc;
 using shm::test::ChildProcess;
 using shm::test::DaemonProcess;
+using shm::test::eventually;
+using shm::test::gone;
 using shm::test::peer_command;
 using shm::test::RawClient;
 using shm::test::refcount;
-using shm::test::gone;
 namespace pb = shmd::v1;
 
 // ---------------------------------------------------------------------------------------------
@@ -211,8 +211,8 @@ TEST(Lifetime, RemoveWhileAttachedDefersRelease) {
   other.kill(SIGKILL);
   other.wait();
   EXPECT_TRUE(eventually([&] { return daemon.open_fds() + 2 <= fds_with_both; }))
-      << "the removed segment's fd and the peer's connection should be closed: " << daemon.open_fds()
-      << " open, " << fds_with_both << " before";
+      << "the removed segment's fd and the peer's connection should be closed: " << daemon.open_fds() << " open, "
+      << fds_with_both << " before";
   EXPECT_GE(fds_with_both, fds_with_old);
   EXPECT_EQ(fresh.load(), 1);
 }
@@ -270,8 +270,7 @@ TEST(Lifetime, EphemeralSegmentVanishesWhenItsKilledCreatorWasTheLastHolder) {
   creator.wait();
   persistent.wait();
   EXPECT_TRUE(eventually([&] { return gone(client, "eph.killed"); }));
-  EXPECT_TRUE(eventually([&] { return refcount(client, "kept") == 0; }))
-      << "a persistent segment outlives its creator";
+  EXPECT_TRUE(eventually([&] { return refcount(client, "kept") == 0; })) << "a persistent segment outlives its creator";
 }
 
 TEST(Lifetime, EphemeralSegmentOutlivesItsKilledCreatorWhileOthersHoldIt) {

@@ -16,17 +16,17 @@
 namespace {
 
 using shm::Errc;
-using shm::test::DaemonProcess;
-using shm::test::RawClient;
 using shm::test::attach_request;
+using shm::test::DaemonProcess;
 using shm::test::error_of;
 using shm::test::gone;
+using shm::test::RawClient;
 
 TEST(Limits, InvalidNamesAreRefused) {
   DaemonProcess daemon;
   shm::Client client(daemon.socket_path());
-  for (const std::string& bad : {std::string(), std::string(256, 'n'), std::string("a/b"), std::string("a b"),
-                                std::string("caf\xc3\xa9")}) {
+  for (const std::string& bad :
+       {std::string(), std::string(256, 'n'), std::string("a/b"), std::string("a b"), std::string("caf\xc3\xa9")}) {
     std::error_code ec;
     client.create_value<int>(bad, 0, {}, ec);
     EXPECT_EQ(ec, Errc::invalid_argument) << '"' << bad << '"';
@@ -61,9 +61,9 @@ TEST(Limits, BadTypecodesKindsAndLengthsAreRefused) {
     shmd::v1::Kind kind;
     std::uint64_t length;
   };
-  for (const Case& c : {Case{"x", shmd::v1::VALUE, 1}, Case{"", shmd::v1::VALUE, 1}, Case{"ii", shmd::v1::VALUE, 1},
-                        Case{"i", shmd::v1::KIND_UNSPECIFIED, 1}, Case{"i", shmd::v1::VALUE, 2},
-                        Case{"i", shmd::v1::ARRAY, 0}}) {
+  for (const Case& c :
+       {Case{"x", shmd::v1::VALUE, 1}, Case{"", shmd::v1::VALUE, 1}, Case{"ii", shmd::v1::VALUE, 1},
+        Case{"i", shmd::v1::KIND_UNSPECIFIED, 1}, Case{"i", shmd::v1::VALUE, 2}, Case{"i", shmd::v1::ARRAY, 0}}) {
     shmd::v1::Request r;
     auto* create = r.mutable_create();
     create->set_name("bad");

@@ -72,8 +72,8 @@ std::uint32_t listed_refcount(shm::Client& client, std::uint64_t id) {
 }
 
 /// An error reply with `code` whose message names the segment and its id and contains `detail`.
-::testing::AssertionResult refused(const pb::Response& r, pb::ErrorCode code, const std::string& name,
-                                   std::uint64_t id, const std::string& detail) {
+::testing::AssertionResult refused(const pb::Response& r, pb::ErrorCode code, const std::string& name, std::uint64_t id,
+                                   const std::string& detail) {
   if (!r.has_error()) return ::testing::AssertionFailure() << "accepted: " << r.ShortDebugString();
   const std::string& m = r.error().message();
   if (r.error().code() != code || m.find("'" + name + "' (id " + std::to_string(id) + ")") == std::string::npos ||

@@ -30,9 +30,9 @@
 namespace {
 
 using shm::Errc;
+using shm::test::attach_request;
 using shm::test::DaemonProcess;
 using shm::test::RawClient;
-using shm::test::attach_request;
 namespace pb = shmd::v1;
 
 // ---------------------------------------------------------------------------------------------
@@ -57,7 +57,7 @@ TEST(Seals, ReceivedFdCannotBeResizedAndIsSealed) {
   ASSERT_NE(seals, -1) << std::strerror(errno);
   EXPECT_EQ(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL), F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
 
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::fstat(fd, &st), 0);
   EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), info.mapping_bytes());
   EXPECT_GE(info.mapping_bytes(), info.data_offset() + info.size_bytes());

@@ -18,12 +18,12 @@
 
 namespace {
 
-using shm::test::eventually;
 using shm::test::ChildProcess;
 using shm::test::DaemonProcess;
+using shm::test::eventually;
 using shm::test::peer_command;
-using shm::test::run;
 using shm::test::refcount;
+using shm::test::run;
 
 TEST(Sharing, SeparateProcessSeesWritesInBothDirections) {
   DaemonProcess daemon;

@@ -171,8 +171,8 @@ TEST_F(ShmctlTest, SetWithWrongValueCountOrBadValueExitsTwo) {
 
 TEST_F(ShmctlTest, UnreachableDaemonExitsThreeNamingTheSocket) {
   const std::string nowhere = (daemon_.dir() / "nobody-listens.sock").string();
-  for (const std::vector<std::string>& args :
-       std::vector<std::vector<std::string>>{{"list"}, {"get", "x"}, {"rm", "a", "b"}, {"create", "x", "--type", "i"}}) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"list"}, {"get", "x"}, {"rm", "a", "b"}, {"create", "x", "--type", "i"}}) {
     std::vector<std::string> argv{SHMCTL_BIN, "--socket", nowhere};
     argv.insert(argv.end(), args.begin(), args.end());
     const RunResult r = shm::test::run(argv);

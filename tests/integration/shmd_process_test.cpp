@@ -28,12 +28,12 @@
 namespace {
 
 using namespace std::chrono_literals;
-using shm::test::eventually;
 using shm::test::ChildProcess;
 using shm::test::DaemonProcess;
+using shm::test::eventually;
 using shm::test::peer_command;
-using shm::test::run;
 using shm::test::refcount;
+using shm::test::run;
 
 TEST(ShmdProcess, SecondDaemonOnTheSameSocketRefusesToStart) {
   DaemonProcess daemon;
@@ -43,10 +43,12 @@ TEST(ShmdProcess, SecondDaemonOnTheSameSocketRefusesToStart) {
   const auto second = run({SHMD_BIN, "--socket", daemon.socket_path()}, {}, 30s);
   EXPECT_NE(second.exit_code, 0);
   std::string said = second.err + second.out;
-  std::transform(said.begin(), said.end(), said.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(said.begin(), said.end(), said.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   EXPECT_TRUE(said.find("already") != std::string::npos || said.find("in use") != std::string::npos ||
               said.find("running") != std::string::npos)
-      << "it should say another daemon answers there:\n" << said;
+      << "it should say another daemon answers there:\n"
+      << said;
 
   EXPECT_TRUE(daemon.running());
   shm::Client again(daemon.socket_path());
@@ -95,7 +97,7 @@ TEST(ShmdProcess, SigintShutsDownCleanlyEvenWithClientsConnected) {
 
 TEST(ShmdProcess, SocketModeDefaultsTo0666AndCanBeSet) {
   DaemonProcess by_default;
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::stat(by_default.socket_path().c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0666U);
   DaemonProcess strict({"--socket-mode", "0600"});

@@ -11,8 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 #include <system_error>
 
@@ -25,7 +25,6 @@ namespace shm::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
 
 [[noreturn]] void throw_errno(const std::string& what, int err) {
   throw std::system_error(err, std::generic_category(), what);
@@ -195,8 +194,8 @@ std::string ChildProcess::read_line(std::chrono::seconds timeout) {
     if (rc < 0 && errno == EINTR) continue;
     if (rc == 0) {
       if (Clock::now() < deadline) continue;
-      ADD_FAILURE() << "child " << pid_ << " printed no line within " << timeout.count()
-                    << " s (partial output: \"" << pending_ << "\")";
+      ADD_FAILURE() << "child " << pid_ << " printed no line within " << timeout.count() << " s (partial output: \""
+                    << pending_ << "\")";
       return {};
     }
     if (!read_some(stdout_fd_.get(), pending_)) stdout_fd_.reset();

@@ -20,10 +20,10 @@ std::string copy_for_other_users(const std::string& binary, const std::string& d
 
 /// What a finished program did.
 struct RunResult {
-  int exit_code = -1;     ///< exit status, or -1 if killed by a signal
-  int signal = 0;         ///< the killing signal, or 0
-  std::string out;        ///< everything written to stdout
-  std::string err;        ///< everything written to stderr
+  int exit_code = -1;  ///< exit status, or -1 if killed by a signal
+  int signal = 0;      ///< the killing signal, or 0
+  std::string out;     ///< everything written to stdout
+  std::string err;     ///< everything written to stderr
 };
 
 /// This process's environment with `overrides` applied, as "KEY=VALUE" strings for a child.
@@ -44,8 +44,7 @@ class ChildProcess {
  public:
   /// Starts `argv` with extra environment `env`; stderr goes to the test's stderr, stdin is a
   /// pipe from this object (see write_line / close_stdin). Throws if it cannot be started.
-  explicit ChildProcess(const std::vector<std::string>& argv,
-                        const std::map<std::string, std::string>& env = {});
+  explicit ChildProcess(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {});
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
   ~ChildProcess();

@@ -78,9 +78,8 @@ DaemonProcess::DaemonProcess(std::vector<std::string> extra_args, const Prepare&
     UniqueFd ready_read(fds[0]);
     UniqueFd ready_write(fds[1]);
 
-    std::vector<std::string> argv = {SHMD_BIN,    "--socket",    socket_path_,
-                                     "--ready-fd", std::to_string(ready_write.get()),
-                                     "--log-level", "debug"};
+    std::vector<std::string> argv = {
+        SHMD_BIN, "--socket", socket_path_, "--ready-fd", std::to_string(ready_write.get()), "--log-level", "debug"};
     argv.insert(argv.end(), extra_args.begin(), extra_args.end());
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
@@ -128,7 +127,8 @@ DaemonProcess::~DaemonProcess() {
   if (pid_ > 0) {
     const int status = stop(SIGTERM);
     if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0))
-      ADD_FAILURE() << "shmd did not exit cleanly on SIGTERM (wait status " << status << ")\n--- shmd log ---\n" << log();
+      ADD_FAILURE() << "shmd did not exit cleanly on SIGTERM (wait status " << status << ")\n--- shmd log ---\n"
+                    << log();
   }
   std::error_code ignored;
   std::filesystem::remove_all(dir_, ignored);
@@ -150,8 +150,7 @@ int DaemonProcess::stop(int sig) {
   ::kill(pid_, sig);
   auto status = wait_for_exit(pid_, kStopTimeout);
   if (!status) {
-    ADD_FAILURE() << "shmd did not exit within 20 s of signal " << sig << "; killing it\n--- shmd log ---\n"
-                  << log();
+    ADD_FAILURE() << "shmd did not exit within 20 s of signal " << sig << "; killing it\n--- shmd log ---\n" << log();
     ::kill(pid_, SIGKILL);
     status = wait_for_exit(pid_, kStopTimeout);
   }

@@ -43,9 +43,9 @@ class DaemonProcess {
   [[nodiscard]] bool running() const;
 
  private:
-  std::filesystem::path dir_;   ///< unique temporary directory
-  std::string socket_path_;     ///< dir_/shmd.sock
-  pid_t pid_ = -1;              ///< the daemon, or -1 once reaped
+  std::filesystem::path dir_;  ///< unique temporary directory
+  std::string socket_path_;    ///< dir_/shmd.sock
+  pid_t pid_ = -1;             ///< the daemon, or -1 once reaped
 };
 
 }  // namespace shm::test

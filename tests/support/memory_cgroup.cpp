@@ -52,11 +52,11 @@ std::filesystem::path MemoryCgroup::own_v1_cgroup() {
     std::istringstream fields(line);
     std::vector<std::string> f;
     for (std::string word; fields >> word;) f.push_back(word);
-    const auto dash = std::find(f.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(6, f.size())), f.end(), "-");
+    const auto dash =
+        std::find(f.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(6, f.size())), f.end(), "-");
     if (f.size() < 6 || f.end() - dash < 4) continue;
     // Only a mount that shows the whole hierarchy: /proc/self/cgroup's paths are relative to its root.
-    if (dash[1] == "cgroup" && ("," + dash[3] + ",").find(",memory,") != std::string::npos && f[3] == "/")
-      mount = f[4];
+    if (dash[1] == "cgroup" && ("," + dash[3] + ",").find(",memory,") != std::string::npos && f[3] == "/") mount = f[4];
   }
   if (mount.empty()) return {};
   std::istringstream cgroups(read_text("/proc/self/cgroup"));

@@ -20,7 +20,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-
 }  // namespace
 
 RawClient::RawClient(const std::string& socket_path) : socket_(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
@@ -105,14 +104,13 @@ std::optional<RawClient::Reply> RawClient::receive(std::chrono::milliseconds tim
   // next one in a single read, so the fds go to a reply that hands over a segment, or to one that
   // ended the bytes read so far (that way an fd wrongly sent with an error reply is still seen).
   const auto body = reply.first.body_case();
-  const bool hands_over = !reply.first.has_error() && (body == shmd::v1::Response::kCreate ||
-                                                       body == shmd::v1::Response::kAttach);
+  const bool hands_over =
+      !reply.first.has_error() && (body == shmd::v1::Response::kCreate || body == shmd::v1::Response::kAttach);
   if (hands_over || decoder_.buffered() == 0) reply.second = std::exchange(fds_, {});
   return reply;
 }
 
-std::optional<RawClient::Reply> RawClient::call(const shmd::v1::Request& request,
-                                                std::chrono::milliseconds timeout) {
+std::optional<RawClient::Reply> RawClient::call(const shmd::v1::Request& request, std::chrono::milliseconds timeout) {
   shmd::v1::Request r = request;
   if (r.request_id() == 0) r.set_request_id(next_id_++);
   if (!send_request(r)) {

@@ -48,11 +48,11 @@ class RawClient {
   /// Reads once (after waiting up to `timeout`); false on timeout, EOF or error.
   bool read_some(std::chrono::milliseconds timeout);
 
-  UniqueFd socket_;                  ///< the connection
-  wire::FrameDecoder decoder_;       ///< reassembles reply frames
-  std::vector<UniqueFd> fds_;        ///< descriptors received but not yet handed out
-  bool eof_ = false;                 ///< the daemon closed the connection
-  std::uint64_t next_id_ = 1;        ///< request ids for call()/hello()
+  UniqueFd socket_;             ///< the connection
+  wire::FrameDecoder decoder_;  ///< reassembles reply frames
+  std::vector<UniqueFd> fds_;   ///< descriptors received but not yet handed out
+  bool eof_ = false;            ///< the daemon closed the connection
+  std::uint64_t next_id_ = 1;   ///< request ids for call()/hello()
 };
 
 /// The reply's error code, or ERROR_CODE_UNSPECIFIED if it carries none (or there is no reply).

@@ -6,8 +6,8 @@
 #include <sys/types.h>
 
 #include <chrono>
-#include <cstddef>
 #include <condition_variable>
+#include <cstddef>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -69,23 +69,23 @@ class ServiceManager {
   bool handle_one_message();
   void pump();
 
-  std::vector<std::string> extra_args_;           ///< added to shmd's command line
-  std::size_t fd_store_max_;                      ///< FileDescriptorStoreMax=
-  StoreSizeHint hint_;                            ///< how shmd learns fd_store_max_
-  std::size_t refused_ = 0;                       ///< fds closed because the store was full
-  std::filesystem::path dir_;                     ///< temporary directory
-  std::string socket_path_;                       ///< service socket
-  std::string notify_path_;                       ///< NOTIFY_SOCKET
-  UniqueFd listener_;                             ///< socket-activation listener, kept across restarts
-  UniqueFd notify_;                               ///< datagram socket shmd notifies
-  UniqueFd wake_read_, wake_write_;               ///< stops the pump thread
-  mutable std::mutex mutex_;                      ///< guards what the pump thread writes
-  std::condition_variable changed_;               ///< signalled after each notification
-  std::multimap<std::string, UniqueFd> store_;    ///< FDNAME -> stored fds
-  std::string status_;                            ///< last STATUS=
-  bool ready_ = false;                            ///< READY=1 seen from the current process
-  pid_t pid_ = -1;                                ///< running shmd
-  std::thread pump_;                              ///< reads notifications, like PID 1
+  std::vector<std::string> extra_args_;         ///< added to shmd's command line
+  std::size_t fd_store_max_;                    ///< FileDescriptorStoreMax=
+  StoreSizeHint hint_;                          ///< how shmd learns fd_store_max_
+  std::size_t refused_ = 0;                     ///< fds closed because the store was full
+  std::filesystem::path dir_;                   ///< temporary directory
+  std::string socket_path_;                     ///< service socket
+  std::string notify_path_;                     ///< NOTIFY_SOCKET
+  UniqueFd listener_;                           ///< socket-activation listener, kept across restarts
+  UniqueFd notify_;                             ///< datagram socket shmd notifies
+  UniqueFd wake_read_, wake_write_;             ///< stops the pump thread
+  mutable std::mutex mutex_;                    ///< guards what the pump thread writes
+  std::condition_variable changed_;             ///< signalled after each notification
+  std::multimap<std::string, UniqueFd> store_;  ///< FDNAME -> stored fds
+  std::string status_;                          ///< last STATUS=
+  bool ready_ = false;                          ///< READY=1 seen from the current process
+  pid_t pid_ = -1;                              ///< running shmd
+  std::thread pump_;                            ///< reads notifications, like PID 1
 };
 
 }  // namespace shm::test

@@ -3,10 +3,10 @@
 // come back to back, that it does go to sleep once the window has passed, and that the window
 // shrinks while requests come too far apart to catch and grows back once they come close.
 
-#include <asio/executor_work_guard.hpp>
-#include <asio/post.hpp>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <asio/executor_work_guard.hpp>
+#include <asio/post.hpp>
 
 #include <gtest/gtest.h>
 
@@ -80,7 +80,8 @@ class EventLoop : public ::testing::TestWithParam<std::chrono::microseconds> {};
 TEST_P(EventLoop, RunsEveryHandlerAndReturnsWhenOutOfWork) {
   asio::io_context io;
   int ran = 0;
-  for (int i = 0; i < 3; ++i) asio::post(io, [&] {
+  for (int i = 0; i < 3; ++i)
+    asio::post(io, [&] {
       ++ran;
       if (ran == 1) asio::post(io, [&] { ran += 10; });  // work that appears during the burst
     });

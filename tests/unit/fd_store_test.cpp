@@ -337,8 +337,8 @@ TEST(FdStoreRestore, ACrashMidCompactionStillFitsAFullStore) {
       *record.mutable_created() = s.meta;
       ASSERT_TRUE(journal->append(record));
     }
-    inherited.push_back({"journal-" + std::to_string(generation),
-                         shm::UniqueFd(::fcntl(journal->fd(), F_DUPFD_CLOEXEC, 0))});
+    inherited.push_back(
+        {"journal-" + std::to_string(generation), shm::UniqueFd(::fcntl(journal->fd(), F_DUPFD_CLOEXEC, 0))});
     journals.push_back(std::move(journal.value()));
   }
   std::set<std::string> held{"journal-5", "journal-6"};

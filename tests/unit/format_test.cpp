@@ -228,7 +228,8 @@ TEST(FormatParseFloat, AcceptsDecimalScientificInfAndNan) {
 }
 
 TEST(FormatParseFloat, RejectsJunkAndOverflow) {
-  for (const char* junk : {"", "abc", "1.5x", " 1", "1,5", "0x10", "1e", "--1"}) EXPECT_TRUE(rejects('d', junk)) << junk;
+  for (const char* junk : {"", "abc", "1.5x", " 1", "1,5", "0x10", "1e", "--1"})
+    EXPECT_TRUE(rejects('d', junk)) << junk;
   EXPECT_TRUE(rejects('d', "1e400"));
   EXPECT_TRUE(rejects('f', "1e39"));
 }
@@ -256,7 +257,8 @@ TEST(FormatParseChar, AcceptsWhatFormatPrints) {
 }
 
 TEST(FormatParseChar, RejectsMoreThanOneByte) {
-  for (const char* junk : {"", "ab", "\\x1", "\\xzz", "\\q", "b''", "\xc3\xa9"}) EXPECT_TRUE(rejects('c', junk)) << junk;
+  for (const char* junk : {"", "ab", "\\x1", "\\xzz", "\\q", "b''", "\xc3\xa9"})
+    EXPECT_TRUE(rejects('c', junk)) << junk;
 }
 
 TEST(FormatWchar, PrintsLikePythonStrRepr) {
@@ -268,8 +270,8 @@ TEST(FormatWchar, PrintsLikePythonStrRepr) {
   EXPECT_EQ(py(static_cast<wchar_t>(0x85)), "'\\x85'");
   EXPECT_EQ(py(static_cast<wchar_t>(0xe9)), "'\xc3\xa9'");             // é, printed as UTF-8
   EXPECT_EQ(py(static_cast<wchar_t>(0x1f600)), "'\xf0\x9f\x98\x80'");  // beyond the BMP
-  EXPECT_EQ(py(static_cast<wchar_t>(0xd800)), "'\\ud800'");             // a lone surrogate
-  EXPECT_EQ(py(static_cast<wchar_t>(0x110000)), "'\\U00110000'");       // no code point at all
+  EXPECT_EQ(py(static_cast<wchar_t>(0xd800)), "'\\ud800'");            // a lone surrogate
+  EXPECT_EQ(py(static_cast<wchar_t>(0x110000)), "'\\U00110000'");      // no code point at all
   const std::vector<wchar_t> ws = {L'a', L'b'};
   EXPECT_EQ(shm::format_list('u', std::as_bytes(std::span<const wchar_t>(ws))), "['a', 'b']");
 }
@@ -303,8 +305,8 @@ TEST(FormatParseWchar, AcceptsWhatFormatPrints) {
 }
 
 TEST(FormatParseWchar, RejectsAnythingButOneCodePoint) {
-  for (const char* junk : {"", "ab", "\xc3", "\xc3\xa9\xc3\xa9", "\xc0\x80", "\xed\xa0\x80", "\\U00110000",
-                           "\\u12", "\\uzzzz", "\\q", "''"})
+  for (const char* junk : {"", "ab", "\xc3", "\xc3\xa9\xc3\xa9", "\xc0\x80", "\xed\xa0\x80", "\\U00110000", "\\u12",
+                           "\\uzzzz", "\\q", "''"})
     EXPECT_TRUE(rejects('u', junk)) << junk;
 }
 

@@ -65,9 +65,8 @@ TEST(Varint, EncodesBoundariesOfEachLength) {
 }
 
 TEST(Varint, MatchesProtobufCodedStream) {
-  for (const std::uint64_t v : std::initializer_list<std::uint64_t>{0, 1, 127, 128, 16383, 16384, 65536, 65537,
-                                                                    (1ULL << 35) + 3,
-                                                                    std::numeric_limits<std::uint64_t>::max()}) {
+  for (const std::uint64_t v : std::initializer_list<std::uint64_t>{
+           0, 1, 127, 128, 16383, 16384, 65536, 65537, (1ULL << 35) + 3, std::numeric_limits<std::uint64_t>::max()}) {
     std::string expected;
     {
       google::protobuf::io::StringOutputStream raw(&expected);
@@ -80,7 +79,9 @@ TEST(Varint, MatchesProtobufCodedStream) {
 
 TEST(Framing, FrameIsLengthPrefixThenPayload) {
   EXPECT_EQ(frame(""), std::string(1, '\0'));
-  EXPECT_EQ(frame("abc"), "\x03" "abc");
+  EXPECT_EQ(frame("abc"),
+            "\x03"
+            "abc");
   const std::string p(128, 'x');
   EXPECT_EQ(frame(p), "\x80\x01" + p);
 }
@@ -200,8 +201,8 @@ TEST(Framing, WaitsForAnIncompletePrefixOrPayload) {
 }
 
 TEST(Framing, ReassemblesFramesFedOneByteAtATime) {
-  const std::vector<std::string> payloads = {"", "a", std::string(127, 'b'), std::string(128, 'c'),
-                                             std::string(16384, 'd'), "end"};
+  const std::vector<std::string> payloads = {
+      "", "a", std::string(127, 'b'), std::string(128, 'c'), std::string(16384, 'd'), "end"};
   std::string stream;
   for (const auto& p : payloads) append_frame(stream, p);
   FrameDecoder d;
@@ -430,9 +431,12 @@ TEST(Protocol, FullListPageFitsInOneFrame) {
 
 TEST(Protocol, GarbageDoesNotParseAsARequest) {
   shmd::v1::Request r;
-  EXPECT_FALSE(r.ParseFromString(std::string("\x00\x01\x02", 3)));      // field number 0
-  EXPECT_FALSE(r.ParseFromString(std::string("\x0f", 1)));              // wire type 7
-  EXPECT_FALSE(r.ParseFromString(std::string("\x5a\x10" "abc", 5)));    // create, truncated
+  EXPECT_FALSE(r.ParseFromString(std::string("\x00\x01\x02", 3)));  // field number 0
+  EXPECT_FALSE(r.ParseFromString(std::string("\x0f", 1)));          // wire type 7
+  EXPECT_FALSE(
+      r.ParseFromString(std::string("\x5a\x10"
+                                    "abc",
+                                    5)));  // create, truncated
 }
 
 }  // namespace

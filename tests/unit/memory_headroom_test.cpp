@@ -22,7 +22,9 @@ constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
 /// A temporary directory that plays the root of /proc and /sys.
 class FakeRoot {
  public:
-  FakeRoot() : dir_(fs::temp_directory_path() / ("shmd-headroom-" + std::to_string(::getpid()) + "-" + std::to_string(next_++))) {
+  FakeRoot()
+      : dir_(fs::temp_directory_path() /
+             ("shmd-headroom-" + std::to_string(::getpid()) + "-" + std::to_string(next_++))) {
     fs::remove_all(dir_);
     fs::create_directories(dir_);
   }
@@ -47,10 +49,13 @@ class FakeRoot {
 };
 
 // mountinfo lines as a Debian 12 host with both hierarchies shows them.
-const std::string kV1Mount = "35 26 0:30 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory\n";
-const std::string kV2Mount = "29 24 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
-const std::string kOtherMounts = "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
-                                 "36 26 0:31 / /sys/fs/cgroup/pids rw,relatime shared:16 - cgroup cgroup rw,pids\n";
+const std::string kV1Mount =
+    "35 26 0:30 / /sys/fs/cgroup/memory rw,nosuid,nodev,noexec,relatime shared:15 - cgroup cgroup rw,memory\n";
+const std::string kV2Mount =
+    "29 24 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+const std::string kOtherMounts =
+    "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
+    "36 26 0:31 / /sys/fs/cgroup/pids rw,relatime shared:16 - cgroup cgroup rw,pids\n";
 
 void write_meminfo(const FakeRoot& root, std::uint64_t available_kib) {
   root.write("/proc/meminfo", "MemTotal:       24683652 kB\nMemFree:        17765028 kB\nMemAvailable:   " +

@@ -4,12 +4,10 @@
 
 namespace {
 
-using std::chrono::microseconds;
 using shm::PollWindow;
+using std::chrono::microseconds;
 
-TEST(PollWindowTest, StartsAtTheLongestWindow) {
-  EXPECT_EQ(PollWindow(microseconds{50}).current(), microseconds{50});
-}
+TEST(PollWindowTest, StartsAtTheLongestWindow) { EXPECT_EQ(PollWindow(microseconds{50}).current(), microseconds{50}); }
 
 TEST(PollWindowTest, LongSleepsHalveItDownToNone) {
   PollWindow w(microseconds{50});

@@ -142,7 +142,8 @@ TEST(FdPassing, SendsADescriptorWithTheBytes) {
   std::vector<shm::UniqueFd> fds;
   EXPECT_EQ(shm::wire::recv_with_fds(b.get(), buf, fds, ec), msg.size());
   ASSERT_EQ(fds.size(), 1U);
-  struct stat s1{}, s2{};
+  struct stat s1 {
+  }, s2{};
   ASSERT_EQ(::fstat(fd.get(), &s1), 0);
   ASSERT_EQ(::fstat(fds[0].get(), &s2), 0);
   EXPECT_EQ(s1.st_ino, s2.st_ino);

@@ -54,8 +54,8 @@ std::uint64_t create_ok(Registry& r, ClientId client, const Credentials& who, st
   return out.ok() ? out->segment->id : 0;
 }
 
-std::uint64_t hold_ok(Registry& r, ClientId client, const Credentials& who, std::uint64_t id,
-                      std::uint32_t seconds = 0, HoldClock::time_point now = kT0) {
+std::uint64_t hold_ok(Registry& r, ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds = 0,
+                      HoldClock::time_point now = kT0) {
   auto out = r.hold(client, who, id, seconds, now);
   EXPECT_TRUE(out.ok()) << (out.ok() ? "" : out.failure().message);
   return out.ok() ? out->token : 0;
@@ -173,7 +173,8 @@ TEST(RegistryHold, HoldNeedsAReferenceOnTheCallersOwnConnection) {
   auto stranger = r.hold(kReceiver, kAlice, id, 0, kT0);
   ASSERT_FALSE(stranger.ok());
   EXPECT_EQ(stranger.failure().code, Errc::not_attached);
-  EXPECT_NE(stranger.failure().message.find("holds no reference to segment id " + std::to_string(id)), std::string::npos)
+  EXPECT_NE(stranger.failure().message.find("holds no reference to segment id " + std::to_string(id)),
+            std::string::npos)
       << stranger.failure().message;
   EXPECT_EQ(r.hold(kSender, kAlice, id + 7, 0, kT0).failure().code, Errc::not_attached);
 

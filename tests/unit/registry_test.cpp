@@ -84,7 +84,6 @@ class RecordingObserver final : public RegistryObserver {
   }
 };
 
-
 TEST(Registry, CreateRecordsMetadataAndGivesCreatorAReference) {
   Registry r;
   CreateParams p = array_params("arr", 10);
@@ -144,9 +143,11 @@ TEST(Registry, MemfdIsExactlyTheMappingSizeWithHeaderAndDataInPlace) {
     std::uint64_t length;
     std::vector<std::int64_t> initial;
   };
-  const std::vector<Case> cases = {{"small.zero", 1, {}},      {"small.init", 4, {1, 2, 3, 4}},
+  const std::vector<Case> cases = {{"small.zero", 1, {}},
+                                   {"small.init", 4, {1, 2, 3, 4}},
                                    {"page.zero", (4096 - shm::kArrayDataOffset) / 8, {}},
-                                   {"big.zero", 2000, {}},     {"big.init", 2000, big}};
+                                   {"big.zero", 2000, {}},
+                                   {"big.init", 2000, big}};
   for (const auto& c : cases) {
     SCOPED_TRACE(c.name);
     CreateParams p = array_params(c.name, c.length, 'q');
@@ -161,7 +162,8 @@ TEST(Registry, MemfdIsExactlyTheMappingSizeWithHeaderAndDataInPlace) {
     EXPECT_EQ(header.magic, shm::kSegmentMagic);
     EXPECT_EQ(header.length, c.length);
     std::vector<std::int64_t> data(c.length, -1);
-    ASSERT_EQ(::pread(s->memfd.get(), data.data(), data.size() * 8, shm::kArrayDataOffset), static_cast<ssize_t>(data.size() * 8));
+    ASSERT_EQ(::pread(s->memfd.get(), data.data(), data.size() * 8, shm::kArrayDataOffset),
+              static_cast<ssize_t>(data.size() * 8));
     EXPECT_EQ(data, c.initial.empty() ? std::vector<std::int64_t>(c.length, 0) : c.initial);
   }
   // A Value is just its header, its element inside it next to the mutex.
@@ -306,7 +308,12 @@ TEST(Registry, BadParametersAreRefusedWithReasons) {
       {value_params(long_name), shm::Errc::invalid_argument, "255"},
       {value_params("x", 'z'), shm::Errc::invalid_argument, "typecode"},
       {array_params("x", 0), shm::Errc::invalid_argument, "length"},
-      {[] { auto p = value_params("x"); p.length = 2; return p; }(), shm::Errc::invalid_argument, "Value"},
+      {[] {
+         auto p = value_params("x");
+         p.length = 2;
+         return p;
+       }(),
+       shm::Errc::invalid_argument, "Value"},
       {array_params("x", UINT64_MAX / 2, 'd'), shm::Errc::limit_exceeded, "overflows"},
       {initial_wrong, shm::Errc::invalid_argument, "initial"},
       {mode_wrong, shm::Errc::invalid_argument, "mode"},
@@ -383,7 +390,8 @@ TEST(RegistryAccess, ModeBitsDecideByOwnerGroupAndOther) {
   EXPECT_TRUE(Registry::permits(root, s, shm::AccessMode::read_write));
 
   EXPECT_EQ(r.attach(kBob, other, "v", shm::AccessMode::read_only).failure().code, shm::Errc::permission_denied);
-  EXPECT_EQ(r.attach(kBob, group_member, "v", shm::AccessMode::read_write).failure().code, shm::Errc::permission_denied);
+  EXPECT_EQ(r.attach(kBob, group_member, "v", shm::AccessMode::read_write).failure().code,
+            shm::Errc::permission_denied);
   ASSERT_TRUE(r.attach(kBob, group_member, "v", shm::AccessMode::read_only).ok());
   EXPECT_EQ(r.find("v")->refcount, 2u);
 }
@@ -407,7 +415,8 @@ TEST(RegistryAccess, OwnerBitsApplyToTheOwnerEvenWhenOthersMayDoMore) {
   CreateParams p = value_params("v");
   p.mode = 0066;  // like SysV: the owner class is checked alone
   create_ok(r, kAlice, p);
-  EXPECT_EQ(r.attach(kAlice, kAliceCreds, "v", shm::AccessMode::read_only).failure().code, shm::Errc::permission_denied);
+  EXPECT_EQ(r.attach(kAlice, kAliceCreds, "v", shm::AccessMode::read_only).failure().code,
+            shm::Errc::permission_denied);
 }
 
 TEST(RegistryAccess, OnlyOwnerOrRootMayRemoveOrChmod) {
@@ -507,8 +516,9 @@ TEST(RegistryReattach, ClaimsTakeOnlyUnclaimedReferencesFromBeforeTheRestartAndA
   auto over = r.reattach(kBob, kBobCreds, 7, 2);
   ASSERT_FALSE(over.ok());
   EXPECT_EQ(over.failure().code, shm::Errc::not_attached);
-  EXPECT_EQ(over.failure().message,
-            "segment 'v' (id 7) has 1 unclaimed references from before the daemon restarted; this Reattach asked for 2");
+  EXPECT_EQ(
+      over.failure().message,
+      "segment 'v' (id 7) has 1 unclaimed references from before the daemon restarted; this Reattach asked for 2");
   EXPECT_EQ(r.find("v")->refcount, 2u) << "a refused claim takes nothing";
   ASSERT_TRUE(r.reattach(kBob, kBobCreds, 7, 0).ok()) << "0 means 1";
   EXPECT_EQ(r.find("v")->refcount, 3u);
@@ -596,9 +606,9 @@ TEST(RegistryReattach, EveryChangeOfTheCountIsReportedAndAClaimIsNot) {
   ASSERT_TRUE(r.create(kBob, kBobCreds, again).ok());
   r.drop_client(kBob);
   r.drop_client(kAlice);
-  EXPECT_EQ(seen.events, (std::vector<std::string>{"created " + n + " 1", "references " + n + " 2",
-                                                   "references " + n + " 1", "references " + n + " 2",
-                                                   "references " + n + " 1", "references " + n + " 0"}));
+  EXPECT_EQ(seen.events,
+            (std::vector<std::string>{"created " + n + " 1", "references " + n + " 2", "references " + n + " 1",
+                                      "references " + n + " 2", "references " + n + " 1", "references " + n + " 0"}));
   seen.events.clear();
   Registry restored;
   ASSERT_TRUE(restored.restore(restorable(9, "r"), 2).ok());

@@ -61,7 +61,7 @@ TEST_F(RequestHandlerTest, CreateLendsTheRegistrysMemfd) {
   ASSERT_TRUE(r.has_fd());
   EXPECT_EQ(r.fd_to_send(), registry_.find("v")->memfd.get())
       << "a writable attach needs no copy of its own: the reply shares the registry's memfd";
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(::fstat(r.fd_to_send(), &st), 0);
   EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), r.response.create().segment().mapping_bytes());
   const auto& info = r.response.create().segment();

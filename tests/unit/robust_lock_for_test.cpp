@@ -38,11 +38,12 @@ class SegmentMutex {
 /// Holds `m` on a thread of its own until release() (or destruction).
 class Holder {
  public:
-  explicit Holder(pthread_mutex_t& m) : thread_([this, &m] {
-    locked_.set_value(fast::lock(m));
-    release_.get_future().wait();
-    fast::unlock(m);
-  }) {
+  explicit Holder(pthread_mutex_t& m)
+      : thread_([this, &m] {
+          locked_.set_value(fast::lock(m));
+          release_.get_future().wait();
+          fast::unlock(m);
+        }) {
     rc_ = locked_.get_future().get();
   }
   Holder(const Holder&) = delete;

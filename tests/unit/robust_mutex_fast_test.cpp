@@ -3,9 +3,9 @@
 // them, and a robust list the kernel can still walk when a thread or process dies.
 
 #include <gnu/libc-version.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -246,8 +246,8 @@ TEST(RobustFast, ALockNeverMadeConsistentBecomesNotRecoverable) {
   pthread_mutex_t& m = s->m[0];
   std::thread([&] { (void)fast::lock(m); }).join();  // dies holding it
   ASSERT_EQ(fast::lock(m), EOWNERDEAD);
-  EXPECT_EQ(fast::unlock(m), 0);                // released without pthread_mutex_consistent
-  EXPECT_EQ(fast::lock(m), ENOTRECOVERABLE);    // as glibc: unusable from now on
+  EXPECT_EQ(fast::unlock(m), 0);              // released without pthread_mutex_consistent
+  EXPECT_EQ(fast::lock(m), ENOTRECOVERABLE);  // as glibc: unusable from now on
   EXPECT_EQ(::pthread_mutex_lock(&m), ENOTRECOVERABLE);
 
   // try_lock reports it too, and (unlike glibc 2.36's trylock) does not keep the lock word, so
@@ -402,7 +402,8 @@ TEST(RobustFast, AWaiterStrandedByAKilledUnlockerStillGetsTheLock) {
     if (rc == 0) fast::unlock(m);
   });
   // By looking, not by sleeping: the waiter has flagged FUTEX_WAITERS and sleeps in the futex.
-  while (waiter_tid == 0 || (static_cast<unsigned>(__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE)) & FUTEX_WAITERS) == 0 ||
+  while (waiter_tid == 0 ||
+         (static_cast<unsigned>(__atomic_load_n(&m.__data.__lock, __ATOMIC_ACQUIRE)) & FUTEX_WAITERS) == 0 ||
          !asleep_in_futex(waiter_tid))
     std::this_thread::yield();
   ASSERT_EQ(::write(go[1], "g", 1), 1);
@@ -433,7 +434,9 @@ class ScopedBackoff {
 };
 
 /// Whether this kernel tells which system call a thread is blocked in (/proc/.../syscall).
-bool kernel_shows_syscalls() { return std::ifstream("/proc/self/task/" + std::to_string(::gettid()) + "/syscall").good(); }
+bool kernel_shows_syscalls() {
+  return std::ifstream("/proc/self/task/" + std::to_string(::gettid()) + "/syscall").good();
+}
 
 /// How a contended lock() went, up to the moment its thread fell asleep in the futex.
 struct ContendedLock {
@@ -457,7 +460,8 @@ ContendedLock lock_against_a_holder(pthread_mutex_t& m, bool one_cpu) {
       cpu_set_t cpus;
       CPU_ZERO(&cpus);
       CPU_SET(static_cast<std::size_t>(::sched_getcpu()), &cpus);
-      if (::sched_setaffinity(0, sizeof cpus, &cpus) != 0) ADD_FAILURE() << "sched_setaffinity: " << std::strerror(errno);
+      if (::sched_setaffinity(0, sizeof cpus, &cpus) != 0)
+        ADD_FAILURE() << "sched_setaffinity: " << std::strerror(errno);
     }
     called_at = std::chrono::steady_clock::now().time_since_epoch().count();
     tid = ::gettid();
@@ -467,7 +471,8 @@ ContendedLock lock_against_a_holder(pthread_mutex_t& m, bool one_cpu) {
   const bool slept = shm::test::eventually([&] { return tid != 0 && asleep_in_futex(tid); });
   const auto asleep_at = std::chrono::steady_clock::now();
   result.cpu = shm::test::cpu_time(waiter);
-  result.wall = asleep_at - std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(called_at.load()));
+  result.wall =
+      asleep_at - std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(called_at.load()));
   EXPECT_TRUE(slept) << "the waiter never slept in the futex";
   fast::unlock(m);
   waiter.join();
@@ -534,8 +539,8 @@ TEST(RobustFast, ALockLetGoDuringTheBackOffIsTakenWithoutASleep) {
     if (rc == 0) fast::unlock(m);
   });
   // A millisecond of CPU is far more than a lock() takes to reach its back-off: it is in it.
-  const bool backing_off =
-      shm::test::eventually([&] { return shm::test::cpu_time(waiter) >= std::chrono::milliseconds(1); }, std::chrono::seconds(2));
+  const bool backing_off = shm::test::eventually(
+      [&] { return shm::test::cpu_time(waiter) >= std::chrono::milliseconds(1); }, std::chrono::seconds(2));
   EXPECT_TRUE(backing_off) << "the waiter never spent a millisecond on the CPU";
   ASSERT_EQ(fast::unlock(m), 0);
   waiter.join();

@@ -36,8 +36,8 @@ std::uint64_t allocated_bytes(int fd) {
 
 TEST(SegmentMemory, EverySizeIsAllocatedWholeAtCreate) {
   // One element, a page exactly, just past a page (the first fallocate()d size), 8 MiB + 4 bytes.
-  for (const std::uint64_t length : {std::uint64_t{1}, std::uint64_t{(4096 - 128) / 4}, std::uint64_t{(4096 - 128) / 4 + 1},
-                                     std::uint64_t{(8u << 20) / 4 + 1}}) {
+  for (const std::uint64_t length : {std::uint64_t{1}, std::uint64_t{(4096 - 128) / 4},
+                                     std::uint64_t{(4096 - 128) / 4 + 1}, std::uint64_t{(8u << 20) / 4 + 1}}) {
     const auto record = int_array_record(length);
     auto fd = shmd::create_segment_memfd(record, {});
     ASSERT_TRUE(fd.ok()) << fd.failure().message;

@@ -20,8 +20,8 @@ namespace shm {
 template <Element T>
 class Array {
  public:
-  using value_type = T;          ///< element type
-  using iterator = T*;           ///< contiguous iterator
+  using value_type = T;             ///< element type
+  using iterator = T*;              ///< contiguous iterator
   using const_iterator = const T*;  ///< contiguous const iterator
 
   /// An empty handle.

@@ -26,17 +26,16 @@
 
 namespace shm {
 
-
 /// The explanation that came with the last error on this thread (daemon message or local detail).
 const std::string& last_error_message() noexcept;
 
 /// Everything needed to create a segment without a C++ element type (shmctl uses this).
 struct SegmentSpec {
-  char typecode = 'i';                  ///< one of c b B u h H i I l L q Q f d
-  Kind kind = Kind::value;              ///< Value (length 1) or Array
-  std::uint64_t length = 1;             ///< number of elements
-  std::span<const std::byte> initial;   ///< empty (zeroed) or exactly length * element size bytes
-  CreateOptions options;                ///< mode, ephemeral, open_existing
+  char typecode = 'i';                 ///< one of c b B u h H i I l L q Q f d
+  Kind kind = Kind::value;             ///< Value (length 1) or Array
+  std::uint64_t length = 1;            ///< number of elements
+  std::span<const std::byte> initial;  ///< empty (zeroed) or exactly length * element size bytes
+  CreateOptions options;               ///< mode, ephemeral, open_existing
 };
 
 /// A connection to shmd. Cheap to copy: copies share one connection, which lives as long as any

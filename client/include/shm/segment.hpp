@@ -60,7 +60,8 @@ class Segment {
   /// attachment faults (SIGSEGV): check read_only().
   [[nodiscard]] std::span<std::byte> bytes() const noexcept {
     if (!mapping_) return {};
-    return mapping_.bytes().subspan(static_cast<std::size_t>(info_.data_offset), static_cast<std::size_t>(info_.size_bytes));
+    return mapping_.bytes().subspan(static_cast<std::size_t>(info_.data_offset),
+                                    static_cast<std::size_t>(info_.size_bytes));
   }
   /// True when attached read-only (the mapping is PROT_READ).
   [[nodiscard]] bool read_only() const noexcept { return read_only_; }
@@ -150,11 +151,11 @@ class Segment {
   /// Unmaps and drops the reference without waiting for the daemon (destructor, move assignment).
   void release() noexcept;
 
-  SegmentInfo info_;                               ///< daemon's metadata
-  Mapping mapping_;                                ///< the whole memfd, header included
-  std::shared_ptr<detail::Connection> connection_; ///< where the reference is held
-  unsigned owner_generation_ = 0;                  ///< fork generation of the process that holds the reference
-  bool read_only_ = false;                         ///< mapped PROT_READ
+  SegmentInfo info_;                                ///< daemon's metadata
+  Mapping mapping_;                                 ///< the whole memfd, header included
+  std::shared_ptr<detail::Connection> connection_;  ///< where the reference is held
+  unsigned owner_generation_ = 0;                   ///< fork generation of the process that holds the reference
+  bool read_only_ = false;                          ///< mapped PROT_READ
 };
 
 }  // namespace shm

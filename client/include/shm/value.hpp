@@ -35,9 +35,7 @@ class Value {
     return ref().load(order);
   }
   /// Atomically writes the value.
-  void store(Plain v, std::memory_order order = std::memory_order_seq_cst) noexcept
-    requires kWritable
-  {
+  void store(Plain v, std::memory_order order = std::memory_order_seq_cst) noexcept requires kWritable {
     ref().store(v, order);
     if (order == std::memory_order_seq_cst)
       segment_.notify_after_atomic();
@@ -72,9 +70,7 @@ class Value {
   /// Same as load().
   operator Plain() const noexcept { return load(); }  // NOLINT(google-explicit-constructor): Value reads like a T
   /// Same as store(). Note that `v = {}` stores `T{}` too; to drop the handle, assign `Value<T>()`.
-  Value& operator=(Plain v) noexcept
-    requires kWritable
-  {
+  Value& operator=(Plain v) noexcept requires kWritable {
     store(v);
     return *this;
   }

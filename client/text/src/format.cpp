@@ -27,8 +27,7 @@ namespace {
 /// Throws for a typecode that is not in the table: formatting one is a caller's bug, and the
 /// formatting functions have no error channel of their own.
 [[noreturn]] void throw_bad_typecode(char typecode) {
-  throw Error(make_error_code(Errc::invalid_argument),
-              "unknown typecode '" + std::string(1, typecode) + "'");
+  throw Error(make_error_code(Errc::invalid_argument), "unknown typecode '" + std::string(1, typecode) + "'");
 }
 
 /// shm::visit_typecode; a typecode not in the table is the caller's bug.
@@ -121,7 +120,8 @@ std::string utf8_encode(std::uint32_t cp) {
 /// `cp` as `prefix` followed by `digits` lower-case hex digits.
 std::string hex_code(std::uint32_t cp, std::string_view prefix, int digits) {
   std::string s(prefix);
-  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4) s += kHexDigits[(cp >> static_cast<unsigned>(shift)) & 15U];
+  for (int shift = (digits - 1) * 4; shift >= 0; shift -= 4)
+    s += kHexDigits[(cp >> static_cast<unsigned>(shift)) & 15U];
   return s;
 }
 
@@ -308,8 +308,8 @@ Result<T> parse_integer(std::string_view text, const TypeInfo& info) {
     }
   }
   const auto [ptr, err] = result;
-  const std::string range = std::to_string(+std::numeric_limits<T>::min()) + ".." +
-                            std::to_string(+std::numeric_limits<T>::max());
+  const std::string range =
+      std::to_string(+std::numeric_limits<T>::min()) + ".." + std::to_string(+std::numeric_limits<T>::max());
   bool in_range = wide <= Wide{std::numeric_limits<T>::max()};
   if constexpr (std::is_signed_v<T>) in_range = in_range && wide >= Wide{std::numeric_limits<T>::min()};
   if (err == std::errc::result_out_of_range || (err == std::errc{} && ptr == last && !in_range)) {
@@ -349,8 +349,7 @@ int hex_value(char c) {
 /// text `get` prints can be fed back to `set`).
 Result<char> parse_char(std::string_view text, const TypeInfo& info) {
   std::string_view inner = text;
-  if (inner.size() >= 3 && inner.front() == 'b' && (inner[1] == '\'' || inner[1] == '"') &&
-      inner.back() == inner[1])
+  if (inner.size() >= 3 && inner.front() == 'b' && (inner[1] == '\'' || inner[1] == '"') && inner.back() == inner[1])
     inner = inner.substr(2, inner.size() - 3);
   if (inner.size() == 1) return inner.front();
   if (inner.size() == 2 && inner.front() == '\\') {
@@ -451,7 +450,8 @@ Result<wchar_t> parse_wchar(std::string_view text, const TypeInfo& info) {
 }  // namespace
 
 std::string format_element(char typecode, std::span<const std::byte> element) {
-  return visit_typecode(typecode, [&]<class T>(std::type_identity<T>) { return python_text(load_element<T>(element)); });
+  return visit_typecode(typecode,
+                        [&]<class T>(std::type_identity<T>) { return python_text(load_element<T>(element)); });
 }
 
 std::string format_list(char typecode, std::span<const std::byte> data) {

@@ -9,21 +9,21 @@ namespace shm {
 
 /// Why an shm operation failed. Values are stable; 0 is success.
 enum class Errc {
-  invalid_argument = 1,   ///< a name, typecode, length or value is malformed or out of range
-  not_found = 2,          ///< no segment has that name
-  already_exists = 3,     ///< the name is taken
-  permission_denied = 4,  ///< uid/gid/mode forbid it
-  limit_exceeded = 5,     ///< a daemon limit or quota would be exceeded
-  protocol_error = 6,     ///< the peer sent something that is not valid shmd protocol
-  version_mismatch = 7,   ///< client and daemon speak different protocol versions
-  type_mismatch = 8,      ///< the segment's typecode, kind or length is not what was asked for
-  not_attached = 9,       ///< the connection holds no reference to that segment
-  internal = 10,          ///< the daemon failed; the request had no effect
-  daemon_unavailable = 11,///< the daemon's socket cannot be reached
-  connection_lost = 12,   ///< the daemon closed the connection mid-request
-  corrupt_segment = 13,   ///< the segment header disagrees with what the daemon said
-  lock_unrecoverable = 14,///< the segment's mutex was left inconsistent and cannot be used
-  system_error = 15,      ///< a system call failed for another reason (see the message)
+  invalid_argument = 1,     ///< a name, typecode, length or value is malformed or out of range
+  not_found = 2,            ///< no segment has that name
+  already_exists = 3,       ///< the name is taken
+  permission_denied = 4,    ///< uid/gid/mode forbid it
+  limit_exceeded = 5,       ///< a daemon limit or quota would be exceeded
+  protocol_error = 6,       ///< the peer sent something that is not valid shmd protocol
+  version_mismatch = 7,     ///< client and daemon speak different protocol versions
+  type_mismatch = 8,        ///< the segment's typecode, kind or length is not what was asked for
+  not_attached = 9,         ///< the connection holds no reference to that segment
+  internal = 10,            ///< the daemon failed; the request had no effect
+  daemon_unavailable = 11,  ///< the daemon's socket cannot be reached
+  connection_lost = 12,     ///< the daemon closed the connection mid-request
+  corrupt_segment = 13,     ///< the segment header disagrees with what the daemon said
+  lock_unrecoverable = 14,  ///< the segment's mutex was left inconsistent and cannot be used
+  system_error = 15,        ///< a system call failed for another reason (see the message)
 };
 
 /// The `shm` error category.

@@ -21,6 +21,8 @@ constexpr std::string_view kind_name(Kind kind) noexcept { return kind == Kind::
 constexpr std::string_view kind_title(Kind kind) noexcept { return kind == Kind::array ? "Array" : "Value"; }
 
 /// "a Value" or "an Array", for messages.
-constexpr std::string_view kind_with_article(Kind kind) noexcept { return kind == Kind::array ? "an Array" : "a Value"; }
+constexpr std::string_view kind_with_article(Kind kind) noexcept {
+  return kind == Kind::array ? "an Array" : "a Value";
+}
 
 }  // namespace shm

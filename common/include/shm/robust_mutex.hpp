@@ -9,9 +9,9 @@ namespace shm {
 
 /// How a lock was obtained.
 enum class LockState {
-  acquired,     ///< normally
-  owner_died,   ///< its previous owner died holding it; the mutex was made consistent
-  busy,         ///< try_lock only: somebody else holds it
+  acquired,    ///< normally
+  owner_died,  ///< its previous owner died holding it; the mutex was made consistent
+  busy,        ///< try_lock only: somebody else holds it
 };
 
 /// Initialises `m` in place as a process-shared, robust, recursive mutex.

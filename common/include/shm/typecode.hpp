@@ -18,10 +18,10 @@ enum class TypeClass { character, signed_integer, unsigned_integer, floating };
 
 /// Static facts about one typecode.
 struct TypeInfo {
-  char code;               ///< the typecode letter
-  std::size_t size;        ///< sizeof the C type
-  TypeClass type_class;    ///< character, signed, unsigned or floating
-  std::string_view c_name; ///< the C type, for messages
+  char code;                ///< the typecode letter
+  std::size_t size;         ///< sizeof the C type
+  TypeClass type_class;     ///< character, signed, unsigned or floating
+  std::string_view c_name;  ///< the C type, for messages
 };
 
 /// Every typecode shmd accepts: 'c' (ctypes' c_char), then Python's `array` codes in its order.
@@ -52,20 +52,34 @@ constexpr std::optional<TypeInfo> type_info(char code) noexcept {
 /// The typecode for a C++ element type (only the exact C types of the table have one).
 template <class T>
 inline constexpr char typecode_of = '\0';
-template <> inline constexpr char typecode_of<char> = 'c';
-template <> inline constexpr char typecode_of<wchar_t> = 'u';  // a code point, as Python's 'u' on Linux
-template <> inline constexpr char typecode_of<signed char> = 'b';
-template <> inline constexpr char typecode_of<unsigned char> = 'B';
-template <> inline constexpr char typecode_of<short> = 'h';
-template <> inline constexpr char typecode_of<unsigned short> = 'H';
-template <> inline constexpr char typecode_of<int> = 'i';
-template <> inline constexpr char typecode_of<unsigned int> = 'I';
-template <> inline constexpr char typecode_of<long> = 'l';
-template <> inline constexpr char typecode_of<unsigned long> = 'L';
-template <> inline constexpr char typecode_of<long long> = 'q';
-template <> inline constexpr char typecode_of<unsigned long long> = 'Q';
-template <> inline constexpr char typecode_of<float> = 'f';
-template <> inline constexpr char typecode_of<double> = 'd';
+template <>
+inline constexpr char typecode_of<char> = 'c';
+template <>
+inline constexpr char typecode_of<wchar_t> = 'u';  // a code point, as Python's 'u' on Linux
+template <>
+inline constexpr char typecode_of<signed char> = 'b';
+template <>
+inline constexpr char typecode_of<unsigned char> = 'B';
+template <>
+inline constexpr char typecode_of<short> = 'h';
+template <>
+inline constexpr char typecode_of<unsigned short> = 'H';
+template <>
+inline constexpr char typecode_of<int> = 'i';
+template <>
+inline constexpr char typecode_of<unsigned int> = 'I';
+template <>
+inline constexpr char typecode_of<long> = 'l';
+template <>
+inline constexpr char typecode_of<unsigned long> = 'L';
+template <>
+inline constexpr char typecode_of<long long> = 'q';
+template <>
+inline constexpr char typecode_of<unsigned long long> = 'Q';
+template <>
+inline constexpr char typecode_of<float> = 'f';
+template <>
+inline constexpr char typecode_of<double> = 'd';
 
 /// The C++ element types, in kTypeCodes' order: with typecode_of<>, the rest of the one table.
 template <class... T>
@@ -108,7 +122,8 @@ constexpr decltype(auto) visit_typecode(char code, F&& f, Unknown&& unknown) {
 
 /// True for the C++ types that can be elements of a segment.
 template <class T>
-concept Element = typecode_of<std::remove_cv_t<T>> != '\0';
+concept Element = typecode_of<std::remove_cv_t<T>>
+!= '\0';
 
 /// The type class of a C++ element type.
 template <Element T>
@@ -125,8 +140,8 @@ constexpr bool typecode_accepts(char code) noexcept {
   return info && info->size == sizeof(T) && info->type_class == type_class_of<T>();
 }
 
-static_assert(sizeof(long) == 8 && sizeof(wchar_t) == 4 && sizeof(int) == 4 && sizeof(short) == 2 && sizeof(float) == 4 &&
-                  sizeof(double) == 8 && sizeof(long long) == 8,
+static_assert(sizeof(long) == 8 && sizeof(wchar_t) == 4 && sizeof(int) == 4 && sizeof(short) == 2 &&
+                  sizeof(float) == 4 && sizeof(double) == 8 && sizeof(long long) == 8,
               "shmd's typecode sizes are those of Linux x86-64 (LP64)");
 namespace detail {
 template <class... T>

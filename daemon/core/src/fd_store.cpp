@@ -23,7 +23,9 @@ constexpr std::string_view kJournalPrefix = "journal-";
 constexpr int kRequiredSeals = F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL;
 
 std::string segment_fd_name(std::uint64_t id) { return std::string(kSegmentPrefix) + std::to_string(id); }
-std::string journal_fd_name(std::uint64_t generation) { return std::string(kJournalPrefix) + std::to_string(generation); }
+std::string journal_fd_name(std::uint64_t generation) {
+  return std::string(kJournalPrefix) + std::to_string(generation);
+}
 
 // The number after `prefix` in a stored fd name, if the name has that form.
 std::optional<std::uint64_t> number_after(std::string_view name, std::string_view prefix) {
@@ -48,7 +50,8 @@ shm::Result<void> record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, Segme
   // make the next create's id wrap round to 0 and collide.
   if (m.id() == 0 || m.id() > std::numeric_limits<std::uint64_t>::max() / 2)
     return refused("id " + std::to_string(m.id()) + " is not one the daemon hands out");
-  if (auto named = shm::check_segment_name(m.name()); !named) return refused("its name is invalid: " + named.failure().message);
+  if (auto named = shm::check_segment_name(m.name()); !named)
+    return refused("its name is invalid: " + named.failure().message);
   if (m.mode() > 0777) return refused("mode " + std::to_string(m.mode()) + " has bits above 0777");
   const auto type = shm::type_info(static_cast<char>(m.typecode()));
   if (!type || m.typecode() > 0x7f) return refused("unknown typecode");
@@ -56,7 +59,7 @@ shm::Result<void> record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, Segme
   if (!kind) return refused("unknown kind");
   const auto sizes = shm::segment_sizes(type->size, m.length(), *kind);
   if (!sizes) return refused("impossible length");
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || static_cast<std::uint64_t>(st.st_size) != sizes->mapping_bytes)
     return refused("memfd size does not match the journal");
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
@@ -105,9 +108,10 @@ std::size_t FdStore::segment_capacity() const noexcept {
 shm::Result<void> FdStore::keep_create() const {
   if (segment_ids_.size() < segment_capacity()) return {};
   return shm::fail(shm::Errc::limit_exceeded,
-              "the fd store is full: it keeps " + std::to_string(segment_capacity()) + " segments (FileDescriptorStoreMax=" +
-                  std::to_string(capacity_) + ", less " + std::to_string(kJournalSlots) +
-                  " for shmd's journal), and a segment created now would be lost at the next restart");
+                   "the fd store is full: it keeps " + std::to_string(segment_capacity()) +
+                       " segments (FileDescriptorStoreMax=" + std::to_string(capacity_) + ", less " +
+                       std::to_string(kJournalSlots) +
+                       " for shmd's journal), and a segment created now would be lost at the next restart");
 }
 
 // systemd closes, without telling us, every fd sent past FileDescriptorStoreMax=; so nothing is
@@ -115,8 +119,8 @@ shm::Result<void> FdStore::keep_create() const {
 shm::Result<void> FdStore::store(const std::string& name, int fd) {
   if (stored_ >= capacity_)
     return shm::fail(shm::Errc::limit_exceeded, "cannot put " + name + " in the fd store: it holds " +
-                                                    std::to_string(stored_) + " fds, FileDescriptorStoreMax=" +
-                                                    std::to_string(capacity_));
+                                                    std::to_string(stored_) +
+                                                    " fds, FileDescriptorStoreMax=" + std::to_string(capacity_));
   if (auto sent = notifier_.store_fd(name, fd); !sent) return sent;
   ++stored_;
   return {};
@@ -165,7 +169,8 @@ shm::Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
     for (auto& [id, meta] : *state) {
       auto fd = segment_fds.extract(id);
       if (fd.empty()) {
-        log_.error("segment '{}' (id {}) is in the journal but its memfd was not handed back; it is lost", meta.name(), id);
+        log_.error("segment '{}' (id {}) is in the journal but its memfd was not handed back; it is lost", meta.name(),
+                   id);
         continue;
       }
       SegmentRecord record;
@@ -201,9 +206,10 @@ shm::Result<std::size_t> FdStore::restore(std::vector<InheritedFd>& inherited) {
   for (const std::string& name : old_journals)
     if (name != best_journal) unstore(name);
   if (segment_ids_.size() > segment_capacity())
-    log_.warn("the fd store holds {} segments, more than the {} that FileDescriptorStoreMax={} leaves room for; "
-              "creates are refused until enough are freed",
-              segment_ids_.size(), segment_capacity(), capacity_);
+    log_.warn(
+        "the fd store holds {} segments, more than the {} that FileDescriptorStoreMax={} leaves room for; "
+        "creates are refused until enough are freed",
+        segment_ids_.size(), segment_capacity(), capacity_);
   if (auto started = start_journal(max_generation + 1); !started)
     return shm::fail(shm::Errc::internal, "cannot write a new journal: " + started.failure().message);
   if (!best_journal.empty()) unstore(best_journal);

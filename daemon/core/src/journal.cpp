@@ -29,8 +29,7 @@ shm::Result<void> Journal::append(const jv1::JournalRecord& record) {
   shm::wire::append_frame(frame, record.SerializeAsString());
   std::size_t done = 0;
   while (done < frame.size()) {
-    const ssize_t n = ::pwrite(fd_.get(), frame.data() + done, frame.size() - done,
-                               static_cast<off_t>(offset_ + done));
+    const ssize_t n = ::pwrite(fd_.get(), frame.data() + done, frame.size() - done, static_cast<off_t>(offset_ + done));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0)
       return shm::fail(shm::Errc::internal, std::string("pwrite(journal): ") + std::strerror(n < 0 ? errno : EIO));
@@ -42,8 +41,9 @@ shm::Result<void> Journal::append(const jv1::JournalRecord& record) {
 }
 
 shm::Result<JournalState> Journal::replay(int fd, std::uint64_t& generation) {
-  struct stat st{};
-  if (::fstat(fd, &st) != 0) return shm::fail(shm::Errc::internal, std::string("fstat(journal): ") + std::strerror(errno));
+  struct stat st {};
+  if (::fstat(fd, &st) != 0)
+    return shm::fail(shm::Errc::internal, std::string("fstat(journal): ") + std::strerror(errno));
   std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
   std::size_t got = 0;
   while (got < bytes.size()) {

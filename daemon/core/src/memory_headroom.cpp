@@ -87,8 +87,7 @@ MemoryHeadroom::MemoryHeadroom(std::filesystem::path root) : root_(std::move(roo
     const bool v2 = fstype == "cgroup2";
     if (!v2 && !(fstype == "cgroup" && has_option(dash[3], "memory"))) continue;
     const std::string mount_point = unescape_mountinfo(fields[4]);
-    hierarchies_.push_back({v2, at(mount_point),
-                            unescape_mountinfo(fields[3])});
+    hierarchies_.push_back({v2, at(mount_point), unescape_mountinfo(fields[3])});
   }
 }
 
@@ -108,8 +107,8 @@ std::filesystem::path MemoryHeadroom::own_cgroup(const Hierarchy& h, const std::
     // A mount may show a cgroup below the hierarchy's root (a container's own): paths are then
     // relative to it. A cgroup outside what the mount shows can only be bounded from the mount.
     if (h.mount_root != "/") {
-      const bool inside = path.starts_with(h.mount_root) &&
-                          (path.size() == h.mount_root.size() || path[h.mount_root.size()] == '/');
+      const bool inside =
+          path.starts_with(h.mount_root) && (path.size() == h.mount_root.size() || path[h.mount_root.size()] == '/');
       path = inside ? path.substr(h.mount_root.size()) : std::string_view{};
     }
     const std::filesystem::path below = std::filesystem::path(std::string(path)).relative_path();
@@ -147,8 +146,9 @@ MemoryHeadroom::Reading MemoryHeadroom::measure() const {
       const auto used = read_u64(dir / (h.v2 ? "memory.current" : "memory.usage_in_bytes"));
       if (limit && used) {
         const std::string shown = root_.empty() ? dir.string() : "/" + dir.lexically_relative(root_).string();
-        bound(*limit, *used, "memory cgroup " + shown + " (limit " + std::to_string(*limit) + ", usage " +
-                                 std::to_string(*used) + ")");
+        bound(
+            *limit, *used,
+            "memory cgroup " + shown + " (limit " + std::to_string(*limit) + ", usage " + std::to_string(*used) + ")");
       }
       if (dir == h.mount || !dir.has_relative_path() || dir == dir.parent_path()) break;
     }
@@ -160,8 +160,8 @@ shm::Result<void> MemoryHeadroom::admit(std::uint64_t bytes) {
   const auto now = std::chrono::steady_clock::now();
   auto left = [&] { return last_->bytes - std::min(admitted_since_, last_->bytes); };
   for (bool again = false;; again = true) {
-    const bool fresh = again || !last_ || bytes >= kFreshAbove || now - last_at_ > kMaxAge ||
-                       left() < kNearMargin + kReserve + bytes;
+    const bool fresh =
+        again || !last_ || bytes >= kFreshAbove || now - last_at_ > kMaxAge || left() < kNearMargin + kReserve + bytes;
     if (fresh) {
       last_ = measure();
       last_at_ = now;
@@ -173,9 +173,10 @@ shm::Result<void> MemoryHeadroom::admit(std::uint64_t bytes) {
     }
     if (fresh)
       return shm::fail(shm::Errc::limit_exceeded,
-                  "segment of " + std::to_string(bytes) + " bytes cannot be committed to memory: " +
-                      std::to_string(left()) + " bytes are left in " + last_->bound + ", and shmd keeps " +
-                      std::to_string(kReserve) + " of them free, so that the kernel's OOM killer does not kill it");
+                       "segment of " + std::to_string(bytes) +
+                           " bytes cannot be committed to memory: " + std::to_string(left()) + " bytes are left in " +
+                           last_->bound + ", and shmd keeps " + std::to_string(kReserve) +
+                           " of them free, so that the kernel's OOM killer does not kill it");
   }
 }
 

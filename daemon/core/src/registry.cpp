@@ -10,8 +10,8 @@
 #include <limits>
 #include <vector>
 
-#include "shm/octal_mode.hpp"
 #include "shm/names.hpp"
+#include "shm/octal_mode.hpp"
 #include "shm/typecode.hpp"
 #include "shmd/segment_memory.hpp"
 
@@ -21,8 +21,7 @@ namespace {
 using shm::Errc;
 
 std::int64_t now_unix_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -34,7 +33,8 @@ shm::Result<std::uint64_t> random_u64() {
   for (std::size_t got = 0; got < sizeof value;) {
     const ssize_t n = ::getrandom(out + got, sizeof value - got, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return shm::fail(Errc::internal, std::string("cannot draw a hold token: getrandom: ") + std::strerror(errno));
+    if (n < 0)
+      return shm::fail(Errc::internal, std::string("cannot draw a hold token: getrandom: ") + std::strerror(errno));
     got += static_cast<std::size_t>(n);
   }
   return value;
@@ -43,33 +43,34 @@ shm::Result<std::uint64_t> random_u64() {
 }  // namespace
 
 shm::Result<void> Registry::check_create(const Credentials& who, const CreateParams& p,
-                                              const shm::SegmentSizes& sizes) const {
-  if (p.mode > 0777) return shm::fail(Errc::invalid_argument, "mode " + shm::octal_mode(p.mode) + " has bits beyond 0777");
+                                         const shm::SegmentSizes& sizes) const {
+  if (p.mode > 0777)
+    return shm::fail(Errc::invalid_argument, "mode " + shm::octal_mode(p.mode) + " has bits beyond 0777");
   if (!p.initial.empty() && p.initial.size() != sizes.data_bytes)
     return shm::fail(Errc::invalid_argument, "initial data is " + std::to_string(p.initial.size()) +
-                                            " bytes; the segment holds " + std::to_string(sizes.data_bytes));
+                                                 " bytes; the segment holds " + std::to_string(sizes.data_bytes));
   if (sizes.data_bytes > limits_.max_segment_bytes)
     return shm::fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.data_bytes) +
-                                          " bytes exceeds max-segment-bytes (" +
-                                          std::to_string(limits_.max_segment_bytes) + ")");
+                                               " bytes exceeds max-segment-bytes (" +
+                                               std::to_string(limits_.max_segment_bytes) + ")");
   if (by_id_.size() >= limits_.max_segments)
     return shm::fail(Errc::limit_exceeded,
-                "max-segments (" + std::to_string(limits_.max_segments) + ") segments exist already");
+                     "max-segments (" + std::to_string(limits_.max_segments) + ") segments exist already");
   if (sizes.mapping_bytes > limits_.max_total_bytes - std::min(total_bytes_, limits_.max_total_bytes))
-    return shm::fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.mapping_bytes) +
-                                          " bytes would exceed max-total-bytes (" +
-                                          std::to_string(limits_.max_total_bytes) + ", " +
-                                          std::to_string(total_bytes_) + " in use)");
+    return shm::fail(Errc::limit_exceeded,
+                     "segment of " + std::to_string(sizes.mapping_bytes) + " bytes would exceed max-total-bytes (" +
+                         std::to_string(limits_.max_total_bytes) + ", " + std::to_string(total_bytes_) + " in use)");
   if (!who.privileged()) {
     const auto [bytes, segments] = usage(who.uid);
     if (segments >= limits_.max_segments_per_uid)
-      return shm::fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already holds " + std::to_string(segments) +
-                                            " segments, its quota (max-segments-per-uid)");
+      return shm::fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already holds " +
+                                                 std::to_string(segments) +
+                                                 " segments, its quota (max-segments-per-uid)");
     if (sizes.mapping_bytes > limits_.max_bytes_per_uid - std::min(bytes, limits_.max_bytes_per_uid))
-      return shm::fail(Errc::limit_exceeded, "segment of " + std::to_string(sizes.mapping_bytes) + " bytes would exceed uid " +
-                                            std::to_string(who.uid) + "'s quota (max-bytes-per-uid " +
-                                            std::to_string(limits_.max_bytes_per_uid) + ", " + std::to_string(bytes) +
-                                            " in use)");
+      return shm::fail(Errc::limit_exceeded,
+                       "segment of " + std::to_string(sizes.mapping_bytes) + " bytes would exceed uid " +
+                           std::to_string(who.uid) + "'s quota (max-bytes-per-uid " +
+                           std::to_string(limits_.max_bytes_per_uid) + ", " + std::to_string(bytes) + " in use)");
   }
   return {};
 }
@@ -102,11 +103,11 @@ std::pair<std::uint64_t, std::size_t> Registry::usage(uid_t uid) const {
 shm::Result<CreateOutcome> Registry::create(ClientId client, const Credentials& who, const CreateParams& p) {
   if (auto named = shm::check_segment_name(p.name, limits_.max_name_length); !named) return named.failure();
   const auto type = shm::type_info(p.typecode);
-  if (!type)
-    return shm::fail(Errc::invalid_argument, "unknown typecode; use one of c b B u h H i I l L q Q f d");
+  if (!type) return shm::fail(Errc::invalid_argument, "unknown typecode; use one of c b B u h H i I l L q Q f d");
   if (p.kind == shm::Kind::value && p.length != 1)
     return shm::fail(Errc::invalid_argument, "a Value has length 1, not " + std::to_string(p.length));
-  if (p.kind == shm::Kind::array && p.length == 0) return shm::fail(Errc::invalid_argument, "an Array needs length >= 1");
+  if (p.kind == shm::Kind::array && p.length == 0)
+    return shm::fail(Errc::invalid_argument, "an Array needs length >= 1");
   const auto sizes = shm::segment_sizes(type->size, p.length, p.kind);
   if (!sizes)
     return shm::fail(Errc::limit_exceeded, "length " + std::to_string(p.length) + " overflows the segment size");
@@ -115,12 +116,13 @@ shm::Result<CreateOutcome> Registry::create(ClientId client, const Credentials& 
     SegmentRecord& existing = by_id_.at(it->second);
     if (!p.open_existing) return shm::fail(Errc::already_exists, "segment '" + existing.name + "' already exists");
     if (!permits(who, existing, shm::AccessMode::read_write))
-      return shm::fail(Errc::permission_denied, "segment '" + existing.name + "' exists and is not readable and writable by uid " +
-                                               std::to_string(who.uid));
+      return shm::fail(
+          Errc::permission_denied,
+          "segment '" + existing.name + "' exists and is not readable and writable by uid " + std::to_string(who.uid));
     if (existing.typecode != p.typecode || existing.kind != p.kind || existing.length != p.length)
       return shm::fail(Errc::type_mismatch, "segment '" + existing.name + "' exists with typecode '" +
-                                           std::string(1, existing.typecode) + "' and length " +
-                                           std::to_string(existing.length));
+                                                std::string(1, existing.typecode) + "' and length " +
+                                                std::to_string(existing.length));
     if (auto added = add_references(client, existing); !added) return added.failure();
     report_references(existing);
     emit(EventKind::attached, existing);
@@ -176,22 +178,23 @@ shm::Result<SegmentRecord*> Registry::live(std::string_view name) {
   return const_cast<SegmentRecord*>(found.value());  // we own it; lookup() is the const view
 }
 
-shm::Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::string_view name, shm::AccessMode access) {
+shm::Result<SegmentRecord*> Registry::attachable(const Credentials& who, std::string_view name,
+                                                 shm::AccessMode access) {
   auto found = live(name);
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
   // Name the access that was asked for: a reader refused for "writing" would not know why.
   if (!permits(who, record, access))
-    return shm::fail(Errc::permission_denied, "segment '" + record.name + "' (mode " + shm::octal_mode(record.mode) +
-                                             ") may not be attached " +
-                                             (access == shm::AccessMode::read_write ? "read-write (that needs the r and w bits)"
-                                                                      : "read-only (that needs the r bit)") +
-                                             " by uid " + std::to_string(who.uid));
+    return shm::fail(Errc::permission_denied,
+                     "segment '" + record.name + "' (mode " + shm::octal_mode(record.mode) + ") may not be attached " +
+                         (access == shm::AccessMode::read_write ? "read-write (that needs the r and w bits)"
+                                                                : "read-only (that needs the r bit)") +
+                         " by uid " + std::to_string(who.uid));
   return &record;
 }
 
 shm::Result<const SegmentRecord*> Registry::attach(ClientId client, const Credentials& who, std::string_view name,
-                                              shm::AccessMode access) {
+                                                   shm::AccessMode access) {
   auto found = attachable(who, name, access);
   if (!found) return found.failure();
   if (auto added = add_references(client, *found.value()); !added) return added.failure();
@@ -200,8 +203,8 @@ shm::Result<const SegmentRecord*> Registry::attach(ClientId client, const Creden
   return &std::as_const(*found.value());
 }
 
-shm::Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
-                                     std::uint64_t token) {
+shm::Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& who, std::string_view name,
+                                          shm::AccessMode access, std::uint64_t token) {
   auto found = attachable(who, name, access);
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
@@ -219,24 +222,25 @@ shm::Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& wh
   return ClaimOutcome{&record, true};
 }
 
-shm::Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who, std::uint64_t id, std::uint32_t seconds,
-                                        HoldClock::time_point now, HoldStart start) {
+shm::Result<HoldOutcome> Registry::hold(ClientId client, const Credentials& who, std::uint64_t id,
+                                        std::uint32_t seconds, HoldClock::time_point now, HoldStart start) {
   const std::chrono::seconds lifetime = seconds == 0 ? kDefaultHoldLifetime : std::chrono::seconds(seconds);
   if (lifetime > kMaxHoldLifetime)
     return shm::fail(Errc::invalid_argument, "a hold of " + std::to_string(seconds) + " seconds is longer than the " +
-                                            std::to_string(kMaxHoldLifetime.count()) + " allowed");
+                                                 std::to_string(kMaxHoldLifetime.count()) + " allowed");
   auto held = refs_.find(client);
   if (held == refs_.end() || !held->second.contains(id))
     return shm::fail(Errc::not_attached, "this connection holds no reference to segment id " + std::to_string(id) +
-                                        ", so it may not hold it");
+                                             ", so it may not hold it");
   SegmentRecord& record = by_id_.at(id);
   if (const std::size_t taken = holds_of(who.uid); taken >= limits_.max_holds_per_uid)
-    return shm::fail(Errc::limit_exceeded, "uid " + std::to_string(who.uid) + " already has " + std::to_string(taken) +
-                                          " holds outstanding, its limit (max-holds-per-uid); a hold ends when it is "
-                                          "claimed or its seconds pass");
+    return shm::fail(Errc::limit_exceeded,
+                     "uid " + std::to_string(who.uid) + " already has " + std::to_string(taken) +
+                         " holds outstanding, its limit (max-holds-per-uid); a hold ends when it is "
+                         "claimed or its seconds pass");
   if (record.references() >= kMaxReferences)
-    return shm::fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
-                                          " references");
+    return shm::fail(Errc::limit_exceeded,
+                     "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) + " references");
   std::uint64_t token = 0;
   while (token == 0 || holds_.contains(token)) {
     const auto drawn = random_u64();
@@ -328,7 +332,7 @@ shm::Result<SegmentRecord*> Registry::live_for_owner(const Credentials& who, std
   SegmentRecord& record = *found.value();
   if (!who.privileged() && who.uid != record.creator.uid)
     return shm::fail(Errc::permission_denied, std::string("only the owner (uid ") + std::to_string(record.creator.uid) +
-                                             ") or root may " + what + " segment '" + record.name + "'");
+                                                  ") or root may " + what + " segment '" + record.name + "'");
   return &record;
 }
 
@@ -378,24 +382,26 @@ std::size_t Registry::drop_client(ClientId client, HoldClock::time_point now) {
 }
 
 shm::Result<const SegmentRecord*> Registry::reattach(ClientId client, const Credentials& who, std::uint64_t id,
-                                                std::uint32_t references) {
+                                                     std::uint32_t references) {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return shm::fail(Errc::not_found, "no segment with id " + std::to_string(id));
   SegmentRecord& record = it->second;
   const std::string segment = "segment '" + record.name + "' (id " + std::to_string(id);
   if (!permits(who, record, shm::AccessMode::read_only))
-    return shm::fail(Errc::permission_denied,
-                segment + ", mode " + shm::octal_mode(record.mode) + ") is not readable by uid " + std::to_string(who.uid));
+    return shm::fail(Errc::permission_denied, segment + ", mode " + shm::octal_mode(record.mode) +
+                                                  ") is not readable by uid " + std::to_string(who.uid));
   // Only references the daemon counted before it went down can be claimed, and each only once:
   // anything more would let a reader keep any segment's memory alive for as long as it likes.
   const std::uint32_t wanted = std::max(references, 1U);
   if (wanted > record.unclaimed) {
     const std::string asked = "; this Reattach asked for " + std::to_string(wanted);
     if (!record.restored)
-      return shm::fail(Errc::not_attached, segment + ") was not restored after a daemon restart, so it has 0 unclaimed "
-                                                "references from before one" + asked);
+      return shm::fail(Errc::not_attached, segment +
+                                               ") was not restored after a daemon restart, so it has 0 unclaimed "
+                                               "references from before one" +
+                                               asked);
     return shm::fail(Errc::not_attached, segment + ") has " + std::to_string(record.unclaimed) +
-                                        " unclaimed references from before the daemon restarted" + asked);
+                                             " unclaimed references from before the daemon restarted" + asked);
   }
   record.unclaimed -= wanted;
   record.refcount += wanted;
@@ -405,7 +411,8 @@ shm::Result<const SegmentRecord*> Registry::reattach(ClientId client, const Cred
 }
 
 shm::Result<const SegmentRecord*> Registry::restore(SegmentRecord record, std::uint32_t references) {
-  if (by_id_.contains(record.id)) return shm::fail(Errc::already_exists, "segment id " + std::to_string(record.id) + " restored twice");
+  if (by_id_.contains(record.id))
+    return shm::fail(Errc::already_exists, "segment id " + std::to_string(record.id) + " restored twice");
   if (!record.removed && live_names_.contains(record.name))
     return shm::fail(Errc::already_exists, "segment '" + record.name + "' restored twice");
   record.refcount = 0;
@@ -455,8 +462,8 @@ void Registry::for_each_after(std::string_view after_name, std::uint64_t after_i
 
 shm::Result<void> Registry::add_references(ClientId client, SegmentRecord& record) {
   if (record.references() >= kMaxReferences)
-    return shm::fail(Errc::limit_exceeded, "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) +
-                                          " references");
+    return shm::fail(Errc::limit_exceeded,
+                     "segment '" + record.name + "' would exceed " + std::to_string(kMaxReferences) + " references");
   ++record.refcount;
   ++refs_[client][record.id];
   return {};

@@ -23,7 +23,9 @@ using shm::Errc;
 /// List pages stay well under the frame limit, whatever the names.
 constexpr std::size_t kListPageBudget = shm::wire::kMaxFrameBytes - 4096;
 
-void set_error(Reply& reply, Errc code, std::string message) { shmd::set_error(reply.response, code, std::move(message)); }
+void set_error(Reply& reply, Errc code, std::string message) {
+  shmd::set_error(reply.response, code, std::move(message));
+}
 
 void set_failure(Reply& reply, const shm::Failure& f) { set_error(reply, f.code, f.message); }
 
@@ -36,7 +38,8 @@ shm::Result<shm::SharedFd> segment_fd(const SegmentRecord& r, shm::AccessMode ac
   const std::string path = "/proc/self/fd/" + std::to_string(r.memfd.get());
   shm::UniqueFd reopened(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   // Whatever open() says, the daemon is short of descriptors (or memory) to pass it: a limit.
-  if (!reopened) return shm::fail(Errc::limit_exceeded, std::string("cannot pass the segment: ") + std::strerror(errno));
+  if (!reopened)
+    return shm::fail(Errc::limit_exceeded, std::string("cannot pass the segment: ") + std::strerror(errno));
   return shm::SharedFd(std::move(reopened));
 }
 
@@ -48,14 +51,14 @@ void hide_private_fields(pb::SegmentInfo& info) {
 
 }  // namespace
 
-const RequestHandler::Route RequestHandler::kRoutes[] = {  // NOLINT(modernize-avoid-c-arrays): see the declaration
+// NOLINTNEXTLINE(modernize-avoid-c-arrays): see the declaration
+const RequestHandler::Route RequestHandler::kRoutes[] = {
     {pb::Request::kHello, &RequestHandler::on_hello},   {pb::Request::kCreate, &RequestHandler::on_create},
     {pb::Request::kAttach, &RequestHandler::on_attach}, {pb::Request::kDetach, &RequestHandler::on_detach},
     {pb::Request::kRemove, &RequestHandler::on_remove}, {pb::Request::kList, &RequestHandler::on_list},
     {pb::Request::kInfo, &RequestHandler::on_info},     {pb::Request::kReattach, &RequestHandler::on_reattach},
     {pb::Request::kChmod, &RequestHandler::on_chmod},   {pb::Request::kHold, &RequestHandler::on_hold},
-    {pb::Request::kWatch, &RequestHandler::on_watch},
-    {pb::Request::kSubscribe, &RequestHandler::on_subscribe},
+    {pb::Request::kWatch, &RequestHandler::on_watch},   {pb::Request::kSubscribe, &RequestHandler::on_subscribe},
 };
 
 RequestHandler::RequestHandler(Registry& registry, std::string server_version, std::size_t subscriber_events)
@@ -114,7 +117,9 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
   if (!decoded) return set_failure(reply, decoded.failure());
   const CreateParams& params = decoded.value();
   if (c.no_attach() && c.ephemeral()) {
-    set_error(reply, Errc::invalid_argument, "an ephemeral segment without a reference would vanish at once: no_attach and ephemeral exclude each other");
+    set_error(
+        reply, Errc::invalid_argument,
+        "an ephemeral segment without a reference would vanish at once: no_attach and ephemeral exclude each other");
     return;
   }
   auto outcome = registry_.create(ctx.client, ctx.credentials, params);
@@ -162,7 +167,8 @@ void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req
 
 void RequestHandler::on_hold(const RequestContext& ctx, const pb::Request& req, Reply& reply) {
   const HoldStart start = req.hold().from_close() ? HoldStart::at_close : HoldStart::now;
-  auto outcome = registry_.hold(ctx.client, ctx.credentials, req.hold().id(), req.hold().seconds(), HoldClock::now(), start);
+  auto outcome =
+      registry_.hold(ctx.client, ctx.credentials, req.hold().id(), req.hold().seconds(), HoldClock::now(), start);
   if (!outcome) return set_failure(reply, outcome.failure());
   auto* body = reply.response.mutable_hold();
   body->set_token(outcome->token);
@@ -247,8 +253,8 @@ void RequestHandler::on_subscribe(const RequestContext& ctx, const pb::Request& 
       return set_error(reply, Errc::invalid_argument, "prefix: " + valid.failure().message);
   }
   reply.subscriber = events_.subscribe(ctx.credentials, req.request_id(), sub.prefix(), sub.attachments());
-  reply.response.mutable_subscribe()->set_queue_limit(static_cast<std::uint32_t>(
-      std::min<std::size_t>(events_.queue_limit(), UINT32_MAX)));
+  reply.response.mutable_subscribe()->set_queue_limit(
+      static_cast<std::uint32_t>(std::min<std::size_t>(events_.queue_limit(), UINT32_MAX)));
 }
 
 }  // namespace shmd

@@ -124,7 +124,8 @@ shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std
     return shm::fail(shm::Errc::internal, "pthread_mutex_init: " + err.message());
   std::string_view trailing = initial;  // what follows the header: an Array's elements
   if (record.kind == shm::Kind::value) {
-    if (initial.size() > sizeof header.value) return shm::fail(shm::Errc::internal, "a Value's initial data does not fit");
+    if (initial.size() > sizeof header.value)
+      return shm::fail(shm::Errc::internal, "a Value's initial data does not fit");
     if (!initial.empty()) std::memcpy(header.value, initial.data(), initial.size());  // data() may be null
     trailing = {};
   }
@@ -140,13 +141,13 @@ shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std
     trailing = std::string_view(kZeros.data(), record.sizes.mapping_bytes - sizeof header);
   if (!write_whole) {
     if (record.sizes.mapping_bytes > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()))
-      return shm::fail(shm::Errc::limit_exceeded,
-                  "segment of " + std::to_string(record.sizes.mapping_bytes) + " bytes is larger than a file can be");
+      return shm::fail(shm::Errc::limit_exceeded, "segment of " + std::to_string(record.sizes.mapping_bytes) +
+                                                      " bytes is larger than a file can be");
     if (::fallocate(fd.get(), 0, 0, static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
       const int err = errno;
-      return shm::fail(shm::Errc::limit_exceeded, "segment of " + std::to_string(record.sizes.mapping_bytes) +
-                                                 " bytes cannot be committed to memory: fallocate: " +
-                                                 std::strerror(err));
+      return shm::fail(shm::Errc::limit_exceeded,
+                       "segment of " + std::to_string(record.sizes.mapping_bytes) +
+                           " bytes cannot be committed to memory: fallocate: " + std::strerror(err));
     }
   }
   if (auto written = write_prefix(fd.get(), header, trailing); !written) return written.failure();

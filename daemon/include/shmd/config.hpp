@@ -19,10 +19,10 @@ namespace shmd {
 /// Daemon settings, filled by main from the command line.
 struct Config {
   std::string socket_path = shm::kDefaultSocketPath;  ///< where to listen
-  std::uint32_t socket_mode = 0666;              ///< permission bits of the socket file
-  Limits limits;                                 ///< resource limits
-  std::shared_ptr<spdlog::logger> logger;        ///< where to log; null = silent
-  bool handle_signals = true;                    ///< stop cleanly on SIGINT and SIGTERM
+  std::uint32_t socket_mode = 0666;                   ///< permission bits of the socket file
+  Limits limits;                                      ///< resource limits
+  std::shared_ptr<spdlog::logger> logger;             ///< where to log; null = silent
+  bool handle_signals = true;                         ///< stop cleanly on SIGINT and SIGTERM
   /// After a restart from the fd store: how long unreferenced ephemeral and removed segments
   /// wait for their clients to reattach before they are released.
   std::chrono::milliseconds restore_grace{std::chrono::seconds(30)};

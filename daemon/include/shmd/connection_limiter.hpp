@@ -42,10 +42,10 @@ class ConnectionLimiter : public std::enable_shared_from_this<ConnectionLimiter>
  private:
   void release(uid_t uid) noexcept;
 
-  std::size_t total_;                               ///< cap on all connections
-  std::size_t per_uid_;                             ///< cap per non-root uid
-  std::size_t active_ = 0;                          ///< open connections
-  std::unordered_map<uid_t, std::size_t> by_uid_;   ///< open connections per uid
+  std::size_t total_;                              ///< cap on all connections
+  std::size_t per_uid_;                            ///< cap per non-root uid
+  std::size_t active_ = 0;                         ///< open connections
+  std::unordered_map<uid_t, std::size_t> by_uid_;  ///< open connections per uid
 };
 
 }  // namespace shmd

@@ -8,11 +8,11 @@
 #include <memory>
 #include <optional>
 
+#include "shm/result.hpp"
 #include "shmd/config.hpp"
 #include "shmd/fd_store.hpp"
 #include "shmd/registry.hpp"
 #include "shmd/request_handler.hpp"
-#include "shm/result.hpp"
 #include "shmd/server.hpp"
 #include "shmd/systemd.hpp"
 
@@ -47,21 +47,21 @@ class Daemon {
   void schedule_hold_expiry();
   [[nodiscard]] std::string status_line() const;
 
-  Config config_;                            ///< settings
-  std::shared_ptr<spdlog::logger> log_;      ///< never null (a silent logger if none was given)
-  Notifier notifier_;                        ///< sd_notify; disabled without NOTIFY_SOCKET
-  Registry registry_;                        ///< outlives the io_context, which may hold sessions
-  std::unique_ptr<FdStore> fd_store_;        ///< persistence, only under a service manager
-  RequestHandler handler_;                   ///< executes requests
-  asio::io_context io_;                      ///< the event loop; destroying it ends pending sessions
-  std::optional<asio::signal_set> signals_;  ///< SIGINT/SIGTERM, when handled
+  Config config_;                                   ///< settings
+  std::shared_ptr<spdlog::logger> log_;             ///< never null (a silent logger if none was given)
+  Notifier notifier_;                               ///< sd_notify; disabled without NOTIFY_SOCKET
+  Registry registry_;                               ///< outlives the io_context, which may hold sessions
+  std::unique_ptr<FdStore> fd_store_;               ///< persistence, only under a service manager
+  RequestHandler handler_;                          ///< executes requests
+  asio::io_context io_;                             ///< the event loop; destroying it ends pending sessions
+  std::optional<asio::signal_set> signals_;         ///< SIGINT/SIGTERM, when handled
   std::optional<asio::steady_timer> status_timer_;  ///< periodic STATUS= updates
   std::optional<asio::steady_timer> grace_timer_;   ///< sweeps unclaimed restored segments
   std::optional<asio::steady_timer> hold_timer_;    ///< ends holds at their deadlines
   bool hold_timer_armed_ = false;                   ///< a wait on hold_timer_ is pending
-  std::optional<Server> server_;             ///< the accept loop
-  std::size_t restored_ = 0;                 ///< segments restored at start
-  std::string last_status_;                  ///< last STATUS= sent
+  std::optional<Server> server_;                    ///< the accept loop
+  std::size_t restored_ = 0;                        ///< segments restored at start
+  std::string last_status_;                         ///< last STATUS= sent
 };
 
 }  // namespace shmd

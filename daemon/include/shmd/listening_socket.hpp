@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string>
 
-#include "shm/unique_fd.hpp"
 #include "shm/result.hpp"
+#include "shm/unique_fd.hpp"
 
 namespace shmd {
 

@@ -1,10 +1,10 @@
 #pragma once
 /// Server: accepts connections on the daemon's socket and starts a Session for each.
 
+#include <spdlog/logger.h>
 #include <asio/awaitable.hpp>
 #include <asio/io_context.hpp>
 #include <asio/local/stream_protocol.hpp>
-#include <spdlog/logger.h>
 
 #include <string>
 
@@ -35,14 +35,14 @@ class Server {
  private:
   asio::awaitable<void> accept_loop();
 
-  asio::io_context& io_;                              ///< where sessions run
-  asio::local::stream_protocol::acceptor acceptor_;   ///< the listening socket
-  std::string socket_path_;                           ///< removed at shutdown
-  RequestHandler& handler_;                           ///< shared by every session
-  spdlog::logger& log_;                               ///< daemon log
-  ClientId next_client_ = 1;                          ///< connection numbers, never reused
-  std::shared_ptr<ConnectionLimiter> limiter_;        ///< connection caps; sessions may outlive the server
-  std::chrono::milliseconds frame_timeout_;           ///< passed to every session
+  asio::io_context& io_;                             ///< where sessions run
+  asio::local::stream_protocol::acceptor acceptor_;  ///< the listening socket
+  std::string socket_path_;                          ///< removed at shutdown
+  RequestHandler& handler_;                          ///< shared by every session
+  spdlog::logger& log_;                              ///< daemon log
+  ClientId next_client_ = 1;                         ///< connection numbers, never reused
+  std::shared_ptr<ConnectionLimiter> limiter_;       ///< connection caps; sessions may outlive the server
+  std::chrono::milliseconds frame_timeout_;          ///< passed to every session
 };
 
 }  // namespace shmd

@@ -1,10 +1,10 @@
 #pragma once
 /// Session: one client connection. The one place where Asio meets the protocol.
 
+#include <spdlog/logger.h>
 #include <asio/awaitable.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
-#include <spdlog/logger.h>
 
 #include <memory>
 #include <string>
@@ -24,8 +24,7 @@ class Session {
   /// Serves `socket` for client `ctx.client`, holding its connection `slot`. A frame left
   /// incomplete for `frame_timeout` ends the session (a stuck or slow-loris client).
   Session(asio::local::stream_protocol::socket socket, RequestHandler& handler, RequestContext ctx,
-          ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout,
-          spdlog::logger& log);
+          ConnectionLimiter::Slot slot, std::chrono::milliseconds frame_timeout, spdlog::logger& log);
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
   /// Drops every reference the client still holds.

@@ -30,8 +30,7 @@ int main(int argc, char** argv) {
 
     std::size_t mine = 0;
     for (const auto& info : client.list()) mine += info.name.starts_with(tag + ".") ? 1 : 0;
-    std::cout << tag << " value=" << value.load()
-              << " sum=" << std::accumulate(created.begin(), created.end(), 0.0)
+    std::cout << tag << " value=" << value.load() << " sum=" << std::accumulate(created.begin(), created.end(), 0.0)
               << " segments=" << mine << '\n';
     client.remove(tag + ".value");
     client.remove(tag + ".array");

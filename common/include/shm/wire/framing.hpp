@@ -52,9 +52,9 @@ class FrameDecoder {
   [[nodiscard]] std::size_t buffered() const noexcept { return buffer_.size() - consumed_; }
 
  private:
-  std::size_t max_frame_;       ///< the largest payload accepted
-  std::string buffer_;          ///< bytes received and not yet discarded
-  std::size_t consumed_ = 0;    ///< prefix of buffer_ already returned
+  std::size_t max_frame_;                ///< the largest payload accepted
+  std::string buffer_;                   ///< bytes received and not yet discarded
+  std::size_t consumed_ = 0;             ///< prefix of buffer_ already returned
   FrameError error_ = FrameError::none;  ///< sticky stream error
 };
 

@@ -54,13 +54,13 @@ class FdStore final : public RegistryObserver {
   shm::Result<void> store(const std::string& name, int fd);
   void unstore(const std::string& name);
 
-  const Notifier& notifier_;        ///< the channel to systemd
-  Registry& registry_;              ///< snapshotted on compaction
-  spdlog::logger& log_;             ///< daemon log
-  std::optional<Journal> journal_;  ///< the current journal
-  std::uint64_t live_ = 0;          ///< segments the journal describes now
-  std::size_t capacity_;            ///< FileDescriptorStoreMax=
-  std::size_t stored_ = 0;          ///< fds of ours in the store: segments and journals
+  const Notifier& notifier_;                       ///< the channel to systemd
+  Registry& registry_;                             ///< snapshotted on compaction
+  spdlog::logger& log_;                            ///< daemon log
+  std::optional<Journal> journal_;                 ///< the current journal
+  std::uint64_t live_ = 0;                         ///< segments the journal describes now
+  std::size_t capacity_;                           ///< FileDescriptorStoreMax=
+  std::size_t stored_ = 0;                         ///< fds of ours in the store: segments and journals
   std::unordered_set<std::uint64_t> segment_ids_;  ///< segments whose memfd is in the store
 };
 

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <map>
 
-#include "shm/unique_fd.hpp"
 #include "shm/result.hpp"
+#include "shm/unique_fd.hpp"
 #include "shmd_journal.pb.h"
 
 namespace shmd {
@@ -33,10 +33,10 @@ class Journal {
 
  private:
   Journal(shm::UniqueFd fd, std::uint64_t generation) : fd_(std::move(fd)), generation_(generation) {}
-  shm::UniqueFd fd_;             ///< the memfd
-  std::uint64_t generation_;     ///< header value
-  std::uint64_t offset_ = 0;     ///< end of the last complete record
-  std::uint64_t records_ = 0;    ///< records written
+  shm::UniqueFd fd_;           ///< the memfd
+  std::uint64_t generation_;   ///< header value
+  std::uint64_t offset_ = 0;   ///< end of the last complete record
+  std::uint64_t records_ = 0;  ///< records written
 };
 
 }  // namespace shmd

@@ -14,8 +14,8 @@ namespace shmd {
 struct Limits {
   std::uint64_t max_segment_bytes = std::uint64_t{1} << 30;  ///< data bytes in one segment (1 GiB)
   std::uint64_t max_total_bytes = std::uint64_t{8} << 30;    ///< mapping bytes of all segments (8 GiB)
-  std::size_t max_segments = 1'000'000;                      ///< segments alive at once (removed ones count until freed)
-  std::size_t max_name_length = shm::kMaxNameLength;         ///< characters in a name (1..255)
+  std::size_t max_segments = 1'000'000;               ///< segments alive at once (removed ones count until freed)
+  std::size_t max_name_length = shm::kMaxNameLength;  ///< characters in a name (1..255)
   std::uint64_t max_bytes_per_uid = std::uint64_t{4} << 30;  ///< mapping bytes one non-root uid may hold (4 GiB)
   std::size_t max_segments_per_uid = 65536;                  ///< segments one non-root uid may hold
   std::size_t max_connections = 8192;                        ///< client connections at once

@@ -45,9 +45,9 @@ class MemoryHeadroom {
  private:
   /// A mounted cgroup hierarchy that accounts memory.
   struct Hierarchy {
-    bool v2 = false;                 ///< cgroup2 (memory.max/current) or v1 (limit_in_bytes/usage_in_bytes)
-    std::filesystem::path mount;     ///< where it is mounted (under root_)
-    std::string mount_root;          ///< the cgroup it shows at `mount` (mountinfo's 4th field)
+    bool v2 = false;              ///< cgroup2 (memory.max/current) or v1 (limit_in_bytes/usage_in_bytes)
+    std::filesystem::path mount;  ///< where it is mounted (under root_)
+    std::string mount_root;       ///< the cgroup it shows at `mount` (mountinfo's 4th field)
   };
 
   /// `absolute` under root_.
@@ -55,11 +55,11 @@ class MemoryHeadroom {
   /// The daemon's cgroup directory in `h` (from /proc/self/cgroup), or empty.
   [[nodiscard]] std::filesystem::path own_cgroup(const Hierarchy& h, const std::string& proc_cgroup) const;
 
-  std::filesystem::path root_;          ///< prefix of every path read
-  std::vector<Hierarchy> hierarchies_;  ///< v1 "memory" and cgroup2 mounts
-  std::optional<Reading> last_;         ///< the last measurement, for small requests
+  std::filesystem::path root_;                       ///< prefix of every path read
+  std::vector<Hierarchy> hierarchies_;               ///< v1 "memory" and cgroup2 mounts
+  std::optional<Reading> last_;                      ///< the last measurement, for small requests
   std::chrono::steady_clock::time_point last_at_{};  ///< when it was taken
-  std::uint64_t admitted_since_ = 0;    ///< bytes admitted since then
+  std::uint64_t admitted_since_ = 0;                 ///< bytes admitted since then
 };
 
 }  // namespace shmd

@@ -10,11 +10,11 @@
 #include "shm/access_mode.hpp"
 #include "shm/error.hpp"
 #include "shm/kind.hpp"
-#include "shmd.pb.h"
-#include "shmd_journal.pb.h"
-#include "shmd/registry.hpp"
 #include "shm/result.hpp"
+#include "shmd.pb.h"
+#include "shmd/registry.hpp"
 #include "shmd/segment_record.hpp"
+#include "shmd_journal.pb.h"
 
 namespace shmd {
 

@@ -39,14 +39,14 @@ inline constexpr std::chrono::seconds kMaxHoldLifetime{600};
 
 /// What a create asks for.
 struct CreateParams {
-  std::string_view name;           ///< the new segment's name
-  char typecode = '\0';            ///< element typecode
+  std::string_view name;              ///< the new segment's name
+  char typecode = '\0';               ///< element typecode
   shm::Kind kind = shm::Kind::value;  ///< Value or Array
-  std::uint64_t length = 0;        ///< 1 for a Value
-  std::uint32_t mode = 0600;       ///< permission bits (<= 0777)
-  bool ephemeral = false;          ///< remove at refcount zero
-  std::string_view initial;        ///< empty or exactly the data bytes
-  bool open_existing = false;      ///< attach if a matching segment exists
+  std::uint64_t length = 0;           ///< 1 for a Value
+  std::uint32_t mode = 0600;          ///< permission bits (<= 0777)
+  bool ephemeral = false;             ///< remove at refcount zero
+  std::string_view initial;           ///< empty or exactly the data bytes
+  bool open_existing = false;         ///< attach if a matching segment exists
 };
 
 /// The outcome of a successful create.
@@ -103,12 +103,13 @@ class Registry {
   /// an existing segment needs read and write permission.
   shm::Result<CreateOutcome> create(ClientId client, const Credentials& who, const CreateParams& params);
   /// Gives `client` a reference to the live segment called `name`, if `who` may access it so.
-  shm::Result<const SegmentRecord*> attach(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access);
+  shm::Result<const SegmentRecord*> attach(ClientId client, const Credentials& who, std::string_view name,
+                                           shm::AccessMode access);
   /// attach(), except that when `token` names a live hold of that same segment, the hold's
   /// reference becomes `client`'s instead of a new one being added (refcount unchanged). Any
   /// other token is no error: the attach then takes a reference of its own.
-  shm::Result<ClaimOutcome> claim(ClientId client, const Credentials& who, std::string_view name, shm::AccessMode access,
-                             std::uint64_t token);
+  shm::Result<ClaimOutcome> claim(ClientId client, const Credentials& who, std::string_view name,
+                                  shm::AccessMode access, std::uint64_t token);
   /// Adds one reference to segment `id` that no client owns, for `seconds` (0: the default,
   /// more than kMaxHoldLifetime: invalid_argument) from `now`, or with HoldStart::at_close from
   /// when `client`'s connection closes, unless claimed first. `client` must hold a reference to
@@ -144,7 +145,7 @@ class Registry {
   /// re-registering mappings it kept across the restart. Needs read permission; refused whole
   /// (not_attached) for a segment that was not restored or has fewer unclaimed references.
   shm::Result<const SegmentRecord*> reattach(ClientId client, const Credentials& who, std::uint64_t id,
-                                        std::uint32_t references);
+                                             std::uint32_t references);
 
   /// Adopts a segment recovered after a restart, which had `references` references when the
   /// daemon went down; they wait, unclaimed, for their clients to reattach them. Ephemeral and
@@ -161,7 +162,8 @@ class Registry {
   void set_event_sink(EventSink* sink) noexcept { events_ = sink; }
 
   /// True when `who` may access `segment` so (SysV rules: owner, group or other bits; root always).
-  [[nodiscard]] static bool permits(const Credentials& who, const SegmentRecord& segment, shm::AccessMode access) noexcept;
+  [[nodiscard]] static bool permits(const Credentials& who, const SegmentRecord& segment,
+                                    shm::AccessMode access) noexcept;
   /// permits(), as if `segment` had the permission bits `mode` (what a Chmod changed them from).
   [[nodiscard]] static bool permits(const Credentials& who, const SegmentRecord& segment, std::uint32_t mode,
                                     shm::AccessMode access) noexcept;
@@ -193,7 +195,7 @@ class Registry {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
   };
   [[nodiscard]] shm::Result<void> check_create(const Credentials& who, const CreateParams& params,
-                                                    const shm::SegmentSizes& sizes) const;
+                                               const shm::SegmentSizes& sizes) const;
   [[nodiscard]] shm::Result<void> add_references(ClientId client, SegmentRecord& record);
   /// Releases `record` if nothing references it and it is ephemeral or removed; true if it did
   /// (`record` is then gone).
@@ -207,10 +209,10 @@ class Registry {
   shm::Result<SegmentRecord*> attachable(const Credentials& who, std::string_view name, shm::AccessMode access);
   /// One outstanding hold.
   struct Hold {
-    std::uint64_t segment;          ///< the held segment's id
-    uid_t uid;                      ///< who took it, for max-holds-per-uid
-    HoldClock::time_point deadline; ///< when it ends unless claimed; not yet set while `waits_for` is
-    std::chrono::seconds lifetime;  ///< from the request, or from the close of `waits_for`
+    std::uint64_t segment;              ///< the held segment's id
+    uid_t uid;                          ///< who took it, for max-holds-per-uid
+    HoldClock::time_point deadline;     ///< when it ends unless claimed; not yet set while `waits_for` is
+    std::chrono::seconds lifetime;      ///< from the request, or from the close of `waits_for`
     std::optional<ClientId> waits_for;  ///< the open connection whose close starts the lifetime
   };
   using HoldMap = std::unordered_map<std::uint64_t, Hold>;
@@ -223,25 +225,26 @@ class Registry {
 
   /// What one uid holds, for quotas.
   struct Usage {
-    std::uint64_t bytes = 0;    ///< mapping bytes
-    std::size_t segments = 0;   ///< segments
+    std::uint64_t bytes = 0;   ///< mapping bytes
+    std::size_t segments = 0;  ///< segments
   };
 
-  Limits limits_;                                                   ///< enforced on create
-  RegistryObserver* observer_ = nullptr;                            ///< persistence, if any
-  EventSink* events_ = nullptr;                                     ///< event subscribers, if any
-  MemoryHeadroom headroom_;                                         ///< refuses creates memory cannot back
-  std::uint64_t next_id_ = 1;                                       ///< ids are never reused
-  std::uint64_t total_bytes_ = 0;                                   ///< sum of mapping_bytes
-  std::unordered_map<std::uint64_t, SegmentRecord> by_id_;          ///< every held segment
-  std::unordered_map<std::string, std::uint64_t, NameHash, std::equal_to<>> live_names_;       ///< name -> id, live only
-  std::map<OrderKey, std::uint64_t> ordered_;                       ///< (name, id) -> id, for listing
+  Limits limits_;                                           ///< enforced on create
+  RegistryObserver* observer_ = nullptr;                    ///< persistence, if any
+  EventSink* events_ = nullptr;                             ///< event subscribers, if any
+  MemoryHeadroom headroom_;                                 ///< refuses creates memory cannot back
+  std::uint64_t next_id_ = 1;                               ///< ids are never reused
+  std::uint64_t total_bytes_ = 0;                           ///< sum of mapping_bytes
+  std::unordered_map<std::uint64_t, SegmentRecord> by_id_;  ///< every held segment
+  std::unordered_map<std::string, std::uint64_t, NameHash, std::equal_to<>> live_names_;  ///< name -> id, live only
+  std::map<OrderKey, std::uint64_t> ordered_;  ///< (name, id) -> id, for listing
   std::unordered_map<ClientId, std::unordered_map<std::uint64_t, std::uint32_t>> refs_;  ///< per-client counts
-  std::unordered_map<uid_t, Usage> usage_;                          ///< quota use per creator uid
-  HoldMap holds_;                                                   ///< token -> outstanding hold
-  std::unordered_map<ClientId, std::vector<std::uint64_t>> holds_at_close_;  ///< connection -> tokens of holds waiting for its close
+  std::unordered_map<uid_t, Usage> usage_;                                               ///< quota use per creator uid
+  HoldMap holds_;                                                                        ///< token -> outstanding hold
+  std::unordered_map<ClientId, std::vector<std::uint64_t>>
+      holds_at_close_;  ///< connection -> tokens of holds waiting for its close
   std::set<std::pair<HoldClock::time_point, std::uint64_t>> hold_deadlines_;  ///< (deadline, token), earliest first
-  std::unordered_map<uid_t, std::size_t> holds_per_uid_;            ///< outstanding holds per taker uid
+  std::unordered_map<uid_t, std::size_t> holds_per_uid_;                      ///< outstanding holds per taker uid
 };
 
 }  // namespace shmd

@@ -90,8 +90,8 @@ class RequestHandler {
   /// of its initializer in request_handler.cpp, where a route is added.
   static const Route kRoutes[];  // NOLINT(modernize-avoid-c-arrays)
 
-  Registry& registry_;          ///< the segments
-  std::string server_version_;  ///< reported by Hello
+  Registry& registry_;                   ///< the segments
+  std::string server_version_;           ///< reported by Hello
   std::function<void()> hold_listener_;  ///< told about new hold deadlines; may be empty
   EventHub events_;                      ///< the registry's event sink
 };

@@ -4,8 +4,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "shm/unique_fd.hpp"
 #include "shm/result.hpp"
+#include "shm/unique_fd.hpp"
 #include "shmd/segment_record.hpp"
 
 namespace shmd {
