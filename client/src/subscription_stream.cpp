@@ -74,7 +74,7 @@ SubscriptionStream::Decoded SubscriptionStream::decode(std::optional<Event>& eve
 }
 
 int SubscriptionStream::read_available(std::error_code& ec) {
-  std::array<char, 16 * 1024> buffer;
+  std::array<char, std::size_t{16} * 1024> buffer;
   for (;;) {
     // No control buffer: a descriptor the daemon should not have sent is closed by the kernel.
     const ssize_t n = ::recv(socket_.get(), buffer.data(), buffer.size(), MSG_DONTWAIT | MSG_CMSG_CLOEXEC);

@@ -126,7 +126,7 @@ py::object BoundArray::equals(py::handle other) {
   if (PySequence_Check(other.ptr()) == 0 || PyUnicode_Check(other.ptr()) || PyBytes_Check(other.ptr()))
     return py::reinterpret_borrow<py::object>(Py_NotImplemented);
   // Compare as lists: a 'c' or 'u' array's items are one-element bytes or str.
-  const py::list items = py::reinterpret_steal<py::list>(PySequence_List(mine.ptr()));
+  const auto items = py::reinterpret_steal<py::list>(PySequence_List(mine.ptr()));
   const auto theirs = py::reinterpret_steal<py::object>(PySequence_List(other.ptr()));
   if (!theirs) throw py::error_already_set();
   if (typecode() == 'c') {

@@ -24,7 +24,7 @@ std::optional<shm::Event> BoundSubscription::next(const py::object& timeout) {
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> deadline;
   if (!timeout.is_none()) {
-    const double seconds = timeout.cast<double>();
+    const auto seconds = timeout.cast<double>();
     if (std::isnan(seconds) || seconds < 0) throw py::value_error("timeout must be None or a number >= 0");
     deadline = Clock::now() +
                std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(std::min(seconds, 1e9)));

@@ -126,7 +126,7 @@ void bind_value(py::module_& m) {
       .def(
           "wait_for",
           [](py::object self, const py::object& predicate, const py::object& timeout) {
-            BoundValue& v = self.cast<BoundValue&>();
+            auto& v = self.cast<BoundValue&>();
             return v.wait_for(predicate, timeout, [&] { return v.get(); });
           },
           py::arg("predicate"), py::arg("timeout") = py::none(),
