@@ -19,6 +19,7 @@ namespace {
 constexpr std::chrono::milliseconds kSignalCheckSlice{50};
 
 /// Lock.__enter__, as a plain CPython method: acquire(), blocking.
+// NOLINTNEXTLINE(bugprone-exception-escape): translating_errors catches everything (value_binding.cpp)
 PyObject* lock_enter(PyObject* self, PyObject* /*unused*/) noexcept {
   auto* lock = cpp_self<BoundLock>(self);
   if (lock == nullptr) return nullptr;
@@ -26,6 +27,7 @@ PyObject* lock_enter(PyObject* self, PyObject* /*unused*/) noexcept {
 }
 
 /// Lock.release, as a plain CPython method.
+// NOLINTNEXTLINE(bugprone-exception-escape): translating_errors catches everything (value_binding.cpp)
 PyObject* lock_release(PyObject* self, PyObject* /*unused*/) noexcept {
   auto* lock = cpp_self<BoundLock>(self);
   if (lock == nullptr) return nullptr;
@@ -36,6 +38,7 @@ PyObject* lock_release(PyObject* self, PyObject* /*unused*/) noexcept {
 }
 
 /// Lock.__exit__(*exc_info), as a plain CPython method: release().
+// NOLINTNEXTLINE(bugprone-exception-escape): translating_errors catches everything (value_binding.cpp)
 PyObject* lock_exit(PyObject* self, PyObject* const* /*args*/, Py_ssize_t /*nargs*/) noexcept {
   return lock_release(self, nullptr);
 }
