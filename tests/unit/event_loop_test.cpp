@@ -17,6 +17,7 @@
 
 #include "eventually.hpp"
 #include "proc_task.hpp"
+#include "sanitizers.hpp"
 #include "shmd/event_loop.hpp"
 
 namespace {
@@ -138,6 +139,14 @@ void serve_requests_far_apart(LoopThread& loop, int requests, std::chrono::milli
   }
 }
 
+/// Why the two tests that count blocks compare nothing under ThreadSanitizer. The requests still
+/// run there, so TSan sees the loop and the posting thread race (or not).
+constexpr const char* kTsanBlocks =
+    "under TSan the loop blocks on asio's scheduler mutex, whose critical sections (an eventfd "
+    "write under the lock, through TSan's interceptors) are far longer: in a clean-clone CI run the "
+    "polling loop blocked in 297 of 500 requests, so the count measures TSan; the plain and ASan "
+    "builds check it. Blocks polling / plain: ";
+
 TEST(EventLoopBusyPoll, StaysAwakeForRequestsThatComeBackToBack) {
   constexpr int kRequests = 500;
   // Without a window the loop sleeps in epoll_wait in (nearly) every gap. With one far longer
@@ -146,6 +155,7 @@ TEST(EventLoopBusyPoll, StaysAwakeForRequestsThatComeBackToBack) {
   // lock the posting thread holds, so the test compares the two rather than expecting zero.
   const long plain = blocks_across_spaced_requests(0us, kRequests);
   const long polling = blocks_across_spaced_requests(200ms, kRequests);
+  if (shm::test::kUnderThreadSanitizer) GTEST_SKIP() << kTsanBlocks << polling << " of " << plain;
   EXPECT_LT(polling * 3, plain) << "with the window the loop blocked " << polling << " times in " << kRequests
                                 << " requests, without it " << plain;
 }
@@ -195,6 +205,7 @@ TEST(EventLoopBusyPoll, TheWindowGrowsBackOnceRequestsComeBackToBack) {
     plain = blocks_across_spaced_requests(0us, kRequests);
     if (polling * 3 < plain) break;
   }
+  if (shm::test::kUnderThreadSanitizer) GTEST_SKIP() << kTsanBlocks << polling << " of " << plain;
   EXPECT_LT(polling * 3, plain) << "after the idle spell the loop blocked " << polling << " times in " << kRequests
                                 << " requests, a loop without a window " << plain;
 }
