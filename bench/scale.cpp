@@ -200,6 +200,12 @@ void scale(const BenchConfig& config, Report& report) {
       "daemon RssAnon delta / segments created; VmRSS delta %.0f B/segment (segment pages are shmem, not counted)",
       static_cast<double>(rss_after - rss_before) / static_cast<double>(count));
   report.absolute("daemon_bytes_per_segment", per_segment, "B", 2048.0, false, note);
+
+  // The groups after this one create segments of their own: give the daemon its room back (untimed).
+  for (std::size_t i = 0; i < count; ++i) {
+    std::snprintf(name, sizeof name, "seg.%06zu", i);
+    client.remove(name);
+  }
   std::cerr << "shmd_bench: scale done\n";
 }
 
