@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Compares the JSON reports of several `scripts/bench --json` runs (the files named on the
+command line, in run order): each ratio and absolute figure per run, their median, the largest
+deviation from it, whether every run is within +-10 % of the median (issue 18's "figures that
+repeat"), how many runs met the goal, and every A/A figure off by more than 5 %.
+
+    python3 bench/compare_runs.py run1.json run2.json run3.json
+"""
+import json
+import statistics
+import sys
+
+
+def spread(values):
+    """The median of `values` and the largest relative deviation of one of them from it."""
+    median = statistics.median(values)
+    worst = max(abs(v / median - 1) for v in values) if median else 0.0
+    return median, worst
+
+
+def fmt(v):
+    return f"{v:.3f}" if abs(v) >= 0.01 else f"{v:.2g}"
+
+
+def table(rows):
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for i, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+
+
+def main(paths):
+    reports = [json.load(open(p)) for p in paths]
+    runs = [f"run {i + 1}" for i in range(len(reports))]
+    names = [n for n in reports[0]["figures"] if all(n in r["figures"] for r in reports)]
+    rows = [("figure", *runs, "median", "worst", "within 10%", "goal", "met")]
+    for n in names:
+        figures = [r["figures"][n] for r in reports]
+        median, worst = spread([f["ratio"] for f in figures])
+        rows.append((n, *(fmt(f["ratio"]) for f in figures), fmt(median), f"{worst * 100:.1f}%",
+                     "yes" if worst <= 0.10 else "NO", f"<= {figures[0]['goal']:g}",
+                     f"{sum(bool(f['met']) for f in figures)} of {len(figures)}"))
+    table(rows)
+
+    names = [n for n in reports[0]["absolute"] if all(n in r["absolute"] for r in reports)]
+    rows = [("absolute", *runs, "median", "worst", "within 10%", "goal", "met")]
+    for n in names:
+        figures = [r["absolute"][n] for r in reports]
+        median, worst = spread([a["value"] for a in figures])
+        goal = ""
+        if "goal" in figures[0]:
+            goal = (">= " if figures[0]["goal_is"] == "at_least" else "< ") + f"{figures[0]['goal']:g}"
+        met = "" if "met" not in figures[0] else f"{sum(bool(a['met']) for a in figures)} of {len(figures)}"
+        rows.append((n, *(f"{a['value']:.4g}" for a in figures), f"{median:.4g}", f"{worst * 100:.1f}%",
+                     "yes" if worst <= 0.10 else "NO", goal, met))
+    table(rows)
+
+    off = []
+    for i, r in enumerate(reports):
+        for n, f in r["figures"].items():
+            a = f.get("aa")
+            if a and a.get("off_by_more_than_5pct"):
+                off.append((runs[i], n, fmt(a["shmd"]["ratio"]), fmt(a["reference"]["ratio"])))
+    if off:
+        print("A/A figures off by more than 5 %:")
+        table([("run", "figure", "shmd A/A", "reference A/A"), *off])
+    else:
+        print("every A/A figure within 5 % of 1.00")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])
