@@ -15,6 +15,7 @@
 #include "shm/event.hpp"
 #include "shm/lock_guard.hpp"
 #include "shm/segment.hpp"
+#include "shm/segment_handle.hpp"
 #include "shm/segment_info.hpp"
 #include "shm/subscription.hpp"
 #include "shm/typecode.hpp"

@@ -8,7 +8,7 @@
 #include <type_traits>
 #include <utility>
 
-#include "shm/segment.hpp"
+#include "shm/segment_handle.hpp"
 #include "shm/typecode.hpp"
 
 namespace shm {
@@ -20,7 +20,7 @@ namespace shm {
 /// Created or attached through Client. Move-only; destroying it detaches.
 /// `Value<const T>` is a read-only attachment: only atomic loads, which stay consistent without the lock.
 template <Element T>
-class Value {
+class Value : public SegmentHandle {
   using Plain = std::remove_cv_t<T>;
   static constexpr bool kWritable = !std::is_const_v<T>;
 
@@ -28,7 +28,7 @@ class Value {
   /// An empty handle.
   Value() noexcept = default;
   /// Wraps an attached segment whose typecode accepts T (Client checks this).
-  explicit Value(Segment segment) noexcept : segment_(std::move(segment)) {}
+  explicit Value(Segment segment) noexcept : SegmentHandle(std::move(segment)) {}
 
   /// Atomically reads the value.
   [[nodiscard]] Plain load(std::memory_order order = std::memory_order_seq_cst) const noexcept {
@@ -78,29 +78,6 @@ class Value {
   /// The element itself, for plain access while holding lock().
   [[nodiscard]] T& get() const noexcept { return *ptr(); }
 
-  /// Takes the segment's lock (see Segment::lock).
-  LockGuard lock() { return segment_.lock(); }
-  /// Takes the segment's lock (see Segment::lock).
-  LockGuard lock(std::error_code& ec) noexcept { return segment_.lock(ec); }
-  /// Takes the segment's lock, waiting at most `timeout` (see Segment::lock_for).
-  LockGuard lock_for(std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
-    return segment_.lock_for(timeout, ec);
-  }
-
-  /// The change count, to pass to wait() (see Segment::changes).
-  [[nodiscard]] std::uint32_t changes() { return segment_.changes(); }
-  /// The change count, to pass to wait() (see Segment::changes).
-  [[nodiscard]] std::uint32_t changes(std::error_code& ec) noexcept { return segment_.changes(ec); }
-  /// Tells waiters the value changed, after writes through get() (see Segment::notify).
-  void notify() noexcept { segment_.notify(); }
-  /// Sleeps until the value changes after `seen` was taken, it is removed, or `timeout` passes (see Segment::wait).
-  WaitResult wait(std::uint32_t seen, std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max()) {
-    return segment_.wait(seen, timeout);
-  }
-  /// Non-throwing form of wait(seen, timeout).
-  WaitResult wait(std::uint32_t seen, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept {
-    return segment_.wait(seen, timeout, ec);
-  }
   /// Waits until `predicate(load())` holds (changed), the value is removed, or `timeout` passes.
   /// The predicate is tried on the value now first, then after each change; a value that holds
   /// only between two looks may pass unseen, as with any condition variable.
@@ -113,15 +90,6 @@ class Value {
   WaitResult wait_for(Predicate predicate, std::chrono::nanoseconds timeout, std::error_code& ec) {
     return wait_for_impl(predicate, timeout, &ec);
   }
-
-  /// The daemon's metadata.
-  [[nodiscard]] const SegmentInfo& info() const noexcept { return segment_.info(); }
-  /// The untyped segment underneath.
-  [[nodiscard]] Segment& segment() noexcept { return segment_; }
-  /// True when attached.
-  explicit operator bool() const noexcept { return segment_.valid(); }
-  /// Detaches now (see Segment::detach).
-  void detach() { segment_.detach(); }
 
  private:
   [[nodiscard]] T* ptr() const noexcept { return reinterpret_cast<T*>(segment_.bytes().data()); }
@@ -149,8 +117,6 @@ class Value {
       seen = r.changes;
     }
   }
-
-  Segment segment_;  ///< the attached segment
 };
 
 }  // namespace shm
