@@ -86,6 +86,15 @@ int main(int argc, char** argv) try {
                  "Most outstanding Holds (references kept for a receiver to claim) one uid, root included, may have")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--max-subscribers", config.limits.max_subscribers,
+                 "Most event streams (shmctl events, Subscribe) at once; each may keep --max-subscriber-events "
+                 "events waiting")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--max-subscribers-per-uid", config.limits.max_subscribers_per_uid,
+                 "Most event streams one non-root uid may hold")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--max-subscriber-events", config.subscriber_events,
                  "Events that may wait for one event subscriber (shmctl events) that reads slower than they "
                  "come; past it newer events are dropped and the subscriber is told how many it missed")

@@ -8,11 +8,13 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "child_process.hpp"
 #include "daemon_process.hpp"
+#include "eventually.hpp"
 #include "raw_client.hpp"
 #include "requests.hpp"
 #include "sanitizers.hpp"
@@ -24,6 +26,7 @@ namespace {
 using namespace std::chrono_literals;
 using shm::EventKind;
 using shm::test::DaemonProcess;
+using shm::test::eventually;
 
 /// The daemon's resident memory in KiB, from /proc.
 long resident_kib(pid_t pid) {
@@ -174,6 +177,28 @@ TEST_F(EventsTest, EventFramesEchoTheSubscribeRequestId) {
   EXPECT_EQ(event->first.event().kind(), shmd::v1::EVENT_CREATED);
   EXPECT_EQ(event->first.event().segment().name(), "ids.x");
   EXPECT_TRUE(event->second.empty());  // events carry no descriptors
+}
+
+TEST(EventsCap, APastTheCapSubscribeIsRefusedAndThePlaceComesBackWhenAStreamEnds) {
+  DaemonProcess daemon({"--max-subscribers", "1"});
+  shm::Client client(daemon.socket_path());
+  auto first = std::make_optional(client.subscribe({}));
+  std::error_code ec;
+  shm::Subscription refused = client.subscribe({}, ec);
+  EXPECT_EQ(ec, shm::Errc::limit_exceeded);
+  EXPECT_EQ(shm::last_error_message(), "the daemon feeds max-subscribers (1) event streams already");
+  EXPECT_FALSE(refused.valid());
+
+  client.create_value<int>("cap.a", 1);  // the first stream is unaffected
+  const auto e = first->next(10s);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_EQ(e->segment.name, "cap.a");
+
+  first.reset();  // closes its connection; the daemon forgets it once it reads the EOF
+  EXPECT_TRUE(eventually([&] {
+    shm::Subscription again = client.subscribe({}, ec);
+    return !ec && again.valid();
+  }));
 }
 
 /// A daemon whose subscriber queues hold 8 events.

@@ -179,3 +179,23 @@ print(",".join(names))
             child.send_signal(signal.SIGKILL)
             child.wait()
     assert out.strip() == "created acc.shown,created acc.end"
+
+
+def test_a_uid_past_its_stream_quota_gets_limit_exceeded_and_root_does_not(make_daemon, as_other_user):
+    d = make_daemon("--max-subscribers-per-uid", "1")
+    r = as_other_user(f"""
+import shmd
+c = shmd.Client({d.socket!r})
+first = c.subscribe()
+try:
+    c.subscribe()
+    print("accepted")
+except shmd.LimitExceededError as e:
+    print("refused:", e)
+""")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("refused:"), r.stdout
+    assert "max-subscribers-per-uid (1) event streams already" in r.stdout
+    root = shmd.Client(d.socket)
+    with root.subscribe(), root.subscribe():  # root has no per-uid quota
+        pass

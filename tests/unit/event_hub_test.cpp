@@ -26,7 +26,8 @@ const Credentials kStranger{2000, 2000, 22, {}};
 /// Drives a RequestHandler as sessions would, one client id per caller.
 class EventHubTest : public ::testing::Test {
  protected:
-  explicit EventHubTest(std::size_t queue = 16) : handler_(registry_, "test", queue) {}
+  explicit EventHubTest(std::size_t queue = 16, Limits limits = {})
+      : registry_(limits), handler_(registry_, "test", queue) {}
 
   Reply call(ClientId client, const Credentials& who, pb::Request request) {
     request.set_request_id(next_id_++);
@@ -84,6 +85,14 @@ class EventHubTest : public ::testing::Test {
                     std::to_string(e.segment().refcount()));
     }
     return out;
+  }
+
+  /// The reply to a Subscribe of `who` on connection `client`, refused or not.
+  Reply try_subscribe(ClientId client, const Credentials& who) {
+    pb::Request r;
+    r.set_request_id(next_id_++);
+    r.mutable_subscribe();
+    return handler_.handle(RequestContext{client, who}, r);
   }
 
   Registry registry_;
@@ -194,6 +203,50 @@ TEST_F(EventHubTest, DroppedSubscriberIsForgotten) {
   s.reset();
   create(1, "a");
   EXPECT_EQ(handler_.events().subscriber_count(), 0U);
+}
+
+/// A daemon that feeds at most three event streams, two per non-root uid.
+class SubscriberCapTest : public EventHubTest {
+ protected:
+  SubscriberCapTest() : EventHubTest(16, capped()) {}
+  static Limits capped() {
+    Limits limits;
+    limits.max_subscribers = 3;
+    limits.max_subscribers_per_uid = 2;
+    return limits;
+  }
+};
+
+TEST_F(SubscriberCapTest, AUidPastItsQuotaIsRefusedAndOthersAreNot) {
+  const Reply first = try_subscribe(1, kOwner);
+  const Reply second = try_subscribe(2, kOwner);
+  ASSERT_TRUE(first.subscriber && second.subscriber);
+  const Reply third = try_subscribe(3, kOwner);
+  EXPECT_EQ(third.response.error().code(), pb::LIMIT_EXCEEDED);
+  EXPECT_EQ(third.response.error().message(), "uid 1000 holds max-subscribers-per-uid (2) event streams already");
+  EXPECT_FALSE(third.subscriber);
+  EXPECT_TRUE(try_subscribe(4, kStranger).subscriber);  // another uid has its own quota
+}
+
+TEST_F(SubscriberCapTest, TheDaemonWideCapHoldsForRootToo) {
+  const Credentials root{0, 0, 1, {}};
+  std::vector<std::shared_ptr<Subscriber>> held;
+  for (ClientId c = 1; c <= 3; ++c) {
+    Reply r = try_subscribe(c, root);  // root has no per-uid quota
+    ASSERT_TRUE(r.subscriber) << r.response.error().message();
+    held.push_back(r.subscriber);
+  }
+  const Reply refused = try_subscribe(4, root);
+  EXPECT_EQ(refused.response.error().code(), pb::LIMIT_EXCEEDED);
+  EXPECT_EQ(refused.response.error().message(), "the daemon feeds max-subscribers (3) event streams already");
+}
+
+TEST_F(SubscriberCapTest, AnEndedStreamGivesItsPlaceBack) {
+  Reply first = try_subscribe(1, kOwner);
+  const Reply second = try_subscribe(2, kOwner);
+  ASSERT_TRUE(first.subscriber && second.subscriber);
+  first.subscriber.reset();  // its session ended
+  EXPECT_TRUE(try_subscribe(3, kOwner).subscriber);
 }
 
 }  // namespace

@@ -57,4 +57,11 @@ std::size_t EventHub::subscriber_count() const noexcept {
       std::count_if(subscribers_.begin(), subscribers_.end(), [](const auto& s) { return !s.expired(); }));
 }
 
+std::size_t EventHub::subscriber_count(uid_t uid) const noexcept {
+  return static_cast<std::size_t>(std::count_if(subscribers_.begin(), subscribers_.end(), [uid](const auto& weak) {
+    const auto s = weak.lock();
+    return s && s->who().uid == uid;
+  }));
+}
+
 }  // namespace shmd

@@ -252,6 +252,17 @@ void RequestHandler::on_subscribe(const RequestContext& ctx, const pb::Request& 
     if (auto valid = shm::check_segment_name(sub.prefix(), registry_.limits().max_name_length); !valid)
       return set_error(reply, Errc::invalid_argument, "prefix: " + valid.failure().message);
   }
+  // Each stream may keep a full queue waiting: the caps bound what they cost together.
+  const Limits& limits = registry_.limits();
+  if (const std::size_t all = events_.subscriber_count(); all >= limits.max_subscribers)
+    return set_error(reply, Errc::limit_exceeded,
+                     "the daemon feeds max-subscribers (" + std::to_string(all) + ") event streams already");
+  if (!ctx.credentials.privileged()) {
+    if (const std::size_t own = events_.subscriber_count(ctx.credentials.uid); own >= limits.max_subscribers_per_uid)
+      return set_error(reply, Errc::limit_exceeded,
+                       "uid " + std::to_string(ctx.credentials.uid) + " holds max-subscribers-per-uid (" +
+                           std::to_string(own) + ") event streams already");
+  }
   reply.subscriber = events_.subscribe(ctx.credentials, req.request_id(), sub.prefix(), sub.attachments());
   reply.response.mutable_subscribe()->set_queue_limit(
       static_cast<std::uint32_t>(std::min<std::size_t>(events_.queue_limit(), UINT32_MAX)));

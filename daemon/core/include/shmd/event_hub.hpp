@@ -1,6 +1,8 @@
 #pragma once
 /// EventHub: hands each registry change to every subscriber that may see it. Never sees a socket.
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -30,6 +32,8 @@ class EventHub final : public EventSink {
 
   /// Subscribers still fed.
   [[nodiscard]] std::size_t subscriber_count() const noexcept;
+  /// Subscribers still fed that `uid` subscribed.
+  [[nodiscard]] std::size_t subscriber_count(uid_t uid) const noexcept;
   /// The per-subscriber queue limit.
   [[nodiscard]] std::size_t queue_limit() const noexcept { return queue_limit_; }
 

@@ -23,6 +23,13 @@ struct Limits {
   /// Outstanding Holds one uid may have, root included: each pins a segment for up to
   /// kMaxHoldLifetime (600 s) with no connection to account it to.
   std::size_t max_holds_per_uid = 4096;
+  /// Event streams (Subscribe) at once, and per non-root uid. Each may keep
+  /// --max-subscriber-events frames waiting for a subscriber that does not read, so these bound
+  /// what slow subscribers cost the daemon together (256 × 1024 × about 400 bytes: about 100 MiB
+  /// at the defaults, plus a socket buffer each), where the connection caps alone would allow
+  /// 8192 of them.
+  std::size_t max_subscribers = 256;
+  std::size_t max_subscribers_per_uid = 32;
 };
 
 }  // namespace shmd

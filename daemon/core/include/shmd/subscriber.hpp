@@ -43,6 +43,8 @@ class Subscriber {
   [[nodiscard]] std::size_t queued_bytes() const noexcept { return queued_bytes_; }
   /// The most events that may wait.
   [[nodiscard]] std::size_t limit() const noexcept { return limit_; }
+  /// Whose access rules filter the events (and whose subscriber quota it counts against).
+  [[nodiscard]] const Credentials& who() const noexcept { return who_; }
   /// Events dropped since the last overflow notice was queued.
   [[nodiscard]] std::uint64_t missed() const noexcept { return missed_; }
 
