@@ -97,9 +97,12 @@ WaitResult wait(const SegmentHeader& header, std::uint32_t seen, std::chrono::na
 
 void mark_removed(SegmentHeader& header) noexcept {
   std::atomic_ref<std::uint32_t>(header.flags).fetch_or(kSegmentRemoved, std::memory_order_seq_cst);
-  // Moving the count makes a sleeper that is only about to sleep find the word changed.
-  std::atomic_ref<std::uint32_t>(header.changes).fetch_add(kCountStep, std::memory_order_seq_cst);
-  futex_wake_all(header.changes);
+  // Moving the count makes a sleeper that is only about to sleep find the word changed. Nobody
+  // sleeps on a word whose bit 0 is clear (a sleeper's expected value has it set), so then there
+  // is nobody to wake.
+  const std::uint32_t before =
+      std::atomic_ref<std::uint32_t>(header.changes).fetch_add(kCountStep, std::memory_order_seq_cst);
+  if ((before & kWatched) != 0) futex_wake_all(header.changes);
 }
 
 }  // namespace shm::change_word

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "shm/change_word.hpp"
+#include "shm/unique_fd.hpp"
 
 namespace shmd {
 namespace {
@@ -640,6 +641,7 @@ TEST(Registry, RemoveFlagsTheHeaderAndMovesTheChangeCount) {
   EXPECT_EQ(before.flags, 0u);
   EXPECT_EQ(before.changes, 0u);
   const std::uint64_t id = s->id;
+  r.hand_out(id);                                      // as the handler does once the reply carries the fd
   ASSERT_TRUE(r.remove(kAliceCreds, "flagged").ok());  // kAlice still holds it: the memfd stays
   const SegmentRecord* removed = nullptr;
   r.for_each_after("", 0, [&](const SegmentRecord& each) {
@@ -650,6 +652,22 @@ TEST(Registry, RemoveFlagsTheHeaderAndMovesTheChangeCount) {
   const shm::SegmentHeader after = read_header(*removed);
   EXPECT_EQ(after.flags, shm::kSegmentRemoved);
   EXPECT_NE(shm::change_word::count_of(after.changes), shm::change_word::count_of(before.changes));
+}
+
+TEST(Registry, ASegmentWhoseFdNeverLeftTheDaemonIsRemovedWithoutTouchingItsHeader) {
+  Registry r;
+  create_ok(r, kAlice, value_params("kept.home"));
+  const SegmentRecord* s = r.find("kept.home");
+  ASSERT_NE(s, nullptr);
+  const shm::UniqueFd memfd(::dup(s->memfd.get()));  // to look at the header after the record is gone
+  ASSERT_TRUE(memfd);
+  ASSERT_TRUE(r.detach(kAlice, s->id).ok());  // a create without attach: its reference goes at once
+  ASSERT_TRUE(r.remove(kAliceCreds, "kept.home").ok());
+  EXPECT_EQ(r.find("kept.home"), nullptr);
+  shm::SegmentHeader header{};
+  ASSERT_EQ(::pread(memfd.get(), &header, sizeof header, 0), ssize_t{sizeof header});
+  EXPECT_EQ(header.flags, 0u) << "nobody could map it: there was nobody to tell";
+  EXPECT_EQ(header.changes, 0u);
 }
 
 TEST(Registry, WatchSetsTheWatchedBitForReadersOnly) {

@@ -418,7 +418,8 @@ shm::Result<const SegmentRecord*> Registry::restore(SegmentRecord record, std::u
   record.refcount = 0;
   record.unclaimed = std::min(references, kMaxReferences);
   record.restored = true;
-  record.holds = 0;  // holds are not journaled: a restart ends them
+  record.handed_out = true;  // its clients' mappings outlived the restart
+  record.holds = 0;          // holds are not journaled: a restart ends them
   next_id_ = std::max(next_id_, record.id + 1);
   total_bytes_ += record.sizes.mapping_bytes;
   Usage& used = usage_[record.creator.uid];
@@ -481,6 +482,10 @@ void Registry::references_dropped(SegmentRecord& record) {
   if (!release_if_unreferenced(record)) report_references(record);
 }
 
+void Registry::hand_out(std::uint64_t id) {
+  if (auto it = by_id_.find(id); it != by_id_.end()) it->second.handed_out = true;
+}
+
 shm::Result<std::uint32_t> Registry::watch(const Credentials& who, std::uint64_t id) const {
   auto it = by_id_.find(id);
   if (it == by_id_.end()) return shm::fail(Errc::not_found, "no segment with id " + std::to_string(id));
@@ -496,8 +501,10 @@ void Registry::take_name(SegmentRecord& record) {
   if (record.removed) return;
   record.removed = true;
   // Waiters wake with the news. Should the header not map (no memory), they still wake at their
-  // timeout or within change_word::kLongestSleep, when their next look finds the flag.
-  if (record.memfd) (void)mark_segment_removed(record.memfd.get());
+  // timeout or within change_word::kLongestSleep, when their next look finds the flag. A segment
+  // whose fd never left the daemon has no mapping anywhere to tell: no map, no munmap (whose TLB
+  // flush is most of what a remove cost), as for a create without attach then a remove.
+  if (record.memfd && record.handed_out) (void)mark_segment_removed(record.memfd.get());
   live_names_.erase(record.name);
   if (observer_ != nullptr) observer_->segment_removed(record);
   emit(EventKind::removed, record);

@@ -142,6 +142,7 @@ void RequestHandler::on_create(const RequestContext& ctx, const pb::Request& req
     return set_failure(reply, fd.failure());
   }
   reply.fd = std::move(fd.value());
+  registry_.hand_out(outcome->segment->id);
   auto* body = reply.response.mutable_create();
   to_wire(*outcome->segment, *body->mutable_segment());
   body->set_created(outcome->created);
@@ -160,6 +161,7 @@ void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req
     return set_failure(reply, fd.failure());
   }
   reply.fd = std::move(fd.value());
+  registry_.hand_out(outcome->segment->id);
   auto* body = reply.response.mutable_attach();
   to_wire(*outcome->segment, *body->mutable_segment());
   body->set_claimed(outcome->claimed);
