@@ -19,6 +19,9 @@ namespace shm {
 /// protected); move-only like the Segment it owns.
 class SegmentHandle {
  public:
+  SegmentHandle(const SegmentHandle&) = delete;
+  SegmentHandle& operator=(const SegmentHandle&) = delete;
+
   /// Takes the segment's lock (see Segment::lock).
   LockGuard lock() { return segment_.lock(); }
   /// Takes the segment's lock (see Segment::lock).
@@ -57,8 +60,6 @@ class SegmentHandle {
   explicit SegmentHandle(Segment segment) noexcept : segment_(std::move(segment)) {}
   SegmentHandle(SegmentHandle&&) noexcept = default;
   SegmentHandle& operator=(SegmentHandle&&) noexcept = default;
-  SegmentHandle(const SegmentHandle&) = delete;
-  SegmentHandle& operator=(const SegmentHandle&) = delete;
   ~SegmentHandle() = default;  ///< not virtual: nothing is ever owned or destroyed as a SegmentHandle
 
   Segment segment_;  ///< the attached segment
