@@ -4,7 +4,9 @@ command line, in run order): each ratio and absolute figure per run, their media
 deviation from it, whether every run is within +-10 % of the median (issue 18's "figures that
 repeat"), how many runs met the goal, and every A/A figure off by more than 5 %.
 
-    python3 bench/compare_runs.py run1.json run2.json run3.json
+    python3 bench/compare_runs.py [--markdown] run1.json run2.json run3.json
+
+With --markdown the tables come out as Markdown, for docs/performance.md.
 """
 import json
 import statistics
@@ -22,7 +24,17 @@ def fmt(v):
     return f"{v:.3f}" if abs(v) >= 0.01 else f"{v:.2g}"
 
 
+MARKDOWN = False
+
+
 def table(rows):
+    if MARKDOWN:
+        print("| " + " | ".join(rows[0]) + " |")
+        print("|" + "---|" * len(rows[0]))
+        for r in rows[1:]:
+            print("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
+        print()
+        return
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
@@ -71,6 +83,10 @@ def main(paths):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    args = sys.argv[1:]
+    if args[:1] == ["--markdown"]:
+        MARKDOWN = True
+        args = args[1:]
+    if not args:
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    main(args)
