@@ -12,6 +12,8 @@ import json
 import statistics
 import sys
 
+from format_table import print_table  # the same directory: Python puts it first on the path
+
 
 def spread(values):
     """The median of `values` and the largest relative deviation of one of them from it."""
@@ -35,12 +37,7 @@ def table(rows):
             print("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
         print()
         return
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, r in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    print()
+    print_table(rows)
 
 
 def main(paths):

@@ -32,18 +32,23 @@ def aa(f):
     return f"{a['shmd']['ratio']:.2f} / {a['reference']['ratio']:.2f}{flag}"
 
 
-def main():
-    report = json.load(sys.stdin)
-    rows = [("figure", "shmd", "reference", "ratio", "goal", "met", "per round q1-q3", "A/A shmd / ref")]
-    for name, f in report["figures"].items():
-        rows.append((name, cost(f["shmd"], f["unit"]), cost(f["reference"], f["unit"]), ratio(f["ratio"]),
-                     f"<= {f['goal']:g}", "yes" if f["met"] else "NO", quartile_range(f), aa(f)))
+def print_table(rows):
+    """Prints `rows` (the first one the header) as aligned columns, then a blank line."""
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     for i, r in enumerate(rows):
         print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
         if i == 0:
             print("  ".join("-" * w for w in widths))
     print()
+
+
+def main():
+    report = json.load(sys.stdin)
+    rows = [("figure", "shmd", "reference", "ratio", "goal", "met", "per round q1-q3", "A/A shmd / ref")]
+    for name, f in report["figures"].items():
+        rows.append((name, cost(f["shmd"], f["unit"]), cost(f["reference"], f["unit"]), ratio(f["ratio"]),
+                     f"<= {f['goal']:g}", "yes" if f["met"] else "NO", quartile_range(f), aa(f)))
+    print_table(rows)
     rows = [("absolute", "value", "goal", "met")]
     for name, a in report["absolute"].items():
         goal = ""
@@ -51,12 +56,7 @@ def main():
             goal = (">= " if a["goal_is"] == "at_least" else "< ") + f"{a['goal']:g} {a['unit']}"
         value = cost(a["value"], a["unit"]) if a["unit"].startswith("ns") else f"{a['value']:.4g} {a['unit']}"
         rows.append((name, value, goal, "" if "met" not in a else ("yes" if a["met"] else "NO")))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for i, r in enumerate(rows):
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
-        if i == 0:
-            print("  ".join("-" * w for w in widths))
-    print()
+    print_table(rows)
     for name, a in report["absolute"].items():
         print(f"  {name}: {a['note']}")
     m = report["machine"]
