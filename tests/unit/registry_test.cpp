@@ -641,7 +641,7 @@ TEST(Registry, RemoveFlagsTheHeaderAndMovesTheChangeCount) {
   EXPECT_EQ(before.flags, 0u);
   EXPECT_EQ(before.changes, 0u);
   const std::uint64_t id = s->id;
-  r.hand_out(id);                                      // as the handler does once the reply carries the fd
+  r.hand_out(id);                                      // as the handler does once a create's reply carries the fd
   ASSERT_TRUE(r.remove(kAliceCreds, "flagged").ok());  // kAlice still holds it: the memfd stays
   const SegmentRecord* removed = nullptr;
   r.for_each_after("", 0, [&](const SegmentRecord& each) {

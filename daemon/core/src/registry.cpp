@@ -198,6 +198,7 @@ shm::Result<const SegmentRecord*> Registry::attach(ClientId client, const Creden
   auto found = attachable(who, name, access);
   if (!found) return found.failure();
   if (auto added = add_references(client, *found.value()); !added) return added.failure();
+  found.value()->handed_out = true;  // the caller passes its fd
   report_references(*found.value());
   emit(EventKind::attached, *found.value());
   return &std::as_const(*found.value());
@@ -208,6 +209,7 @@ shm::Result<ClaimOutcome> Registry::claim(ClientId client, const Credentials& wh
   auto found = attachable(who, name, access);
   if (!found) return found.failure();
   SegmentRecord& record = *found.value();
+  record.handed_out = true;  // the caller passes its fd (if it cannot, the mark only costs a map at remove)
   auto held = token == 0 ? holds_.end() : holds_.find(token);
   if (held == holds_.end() || held->second.segment != record.id) {
     // Expired, claimed already, never issued, or another segment's: the attach stands on its own.

@@ -161,7 +161,6 @@ void RequestHandler::on_attach(const RequestContext& ctx, const pb::Request& req
     return set_failure(reply, fd.failure());
   }
   reply.fd = std::move(fd.value());
-  registry_.hand_out(outcome->segment->id);
   auto* body = reply.response.mutable_attach();
   to_wire(*outcome->segment, *body->mutable_segment());
   body->set_claimed(outcome->claimed);

@@ -131,8 +131,8 @@ class Registry {
   /// Takes `name` away (owner or root only); true when the memory was freed at once. The
   /// segment's holds end with its name: a claim goes by name, so none could be claimed any more.
   shm::Result<bool> remove(const Credentials& who, std::string_view name);
-  /// Notes that segment `id`'s fd went to a client in a reply (an attach, a create that
-  /// attaches): from then on a remove tells its mappings through the header.
+  /// Notes that segment `id`'s fd went to a client in a create's reply (attach() and claim() note
+  /// it themselves): from then on a remove tells its mappings through the header.
   void hand_out(std::uint64_t id);
   /// Sets bit 0 of segment `id`'s change word for `who`, a reader that cannot write it (see
   /// WatchRequest); needs the r bit, no reference. Returns the word afterwards.

@@ -28,8 +28,9 @@ struct SegmentRecord {
   std::uint32_t holds = 0;            ///< references the daemon keeps for Holds (see Registry::hold)
   std::uint32_t unclaimed = 0;        ///< references from before a restart not yet reattached
   bool restored = false;              ///< came back from the fd store after a daemon restart
-  /// Its fd has gone to a client (Registry::hand_out), or may have (restored): until then no
-  /// process but the daemon can map it, so a remove has nobody to tell through the header.
+  /// Its fd has gone to a client (an attach, or Registry::hand_out after a create), or may have
+  /// (restored): until then no process but the daemon can map it, so a remove has nobody to tell
+  /// through the header.
   bool handed_out = false;
   std::int64_t created_unix_ns = 0;  ///< creation time
   shm::SharedFd memfd;               ///< the sealed memfd backing it, shared with replies that pass it
