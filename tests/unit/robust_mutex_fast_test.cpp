@@ -30,6 +30,7 @@
 
 #include "eventually.hpp"
 #include "proc_task.hpp"
+#include "sanitizers.hpp"
 #include "shm/busy_poll.hpp"
 #include "shm/contention_backoff.hpp"
 #include "shm/release_after_unlock.hpp"
@@ -39,14 +40,7 @@
 // Under ThreadSanitizer (the tsan preset): the unlocks these tests make on purpose by a thread
 // that does not hold the mutex, to see EPERM, are exactly what TSan reports as `unlock of an
 // unlocked mutex`. They go through unlock_not_held(), and only its reports are suppressed.
-#if defined(__SANITIZE_THREAD__)
-#define SHM_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SHM_TEST_TSAN 1
-#endif
-#endif
-#ifdef SHM_TEST_TSAN
+#ifdef SHM_TEST_TSAN  // from sanitizers.hpp
 extern "C" const char* __tsan_default_suppressions() { return "mutex:unlock_not_held\n"; }
 #endif
 
