@@ -48,6 +48,9 @@ print(c.hold(a, 60))
 """)
     assert r.returncode == 0, r.stderr
     token = int(r.stdout)
+    # The child's own reference goes when the daemon has seen its connection close, which can come
+    # after this process's next request: wait for it, as hold_test.cpp does.
+    assert eventually(lambda: refcount(client, "py.orphan") == 1)  # only the hold's
     a = client.claim_array("py.orphan", token)
     assert a[:] == [1, 2, 3] and refcount(client, "py.orphan") == 1
 

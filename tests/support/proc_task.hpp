@@ -7,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -33,6 +35,25 @@ inline long status_field(const std::string& status_path, std::string_view field)
       return std::stol(line.substr(field.size() + 1));
   ADD_FAILURE() << "no " << field << " in " << status_path;
   return -1;
+}
+
+/// The system call a task is blocked in and its first three arguments (/proc/.../syscall).
+struct BlockedSyscall {
+  long number = -1;                     ///< -1 while the task is running, not in a system call
+  std::array<unsigned long, 3> args{};  ///< the first three arguments, where number is not -1
+};
+
+/// What /proc/.../syscall says of a task, or nothing where the kernel does not tell.
+inline std::optional<BlockedSyscall> blocked_syscall(const std::string& syscall_path) {
+  std::ifstream in(syscall_path);
+  if (!in) return std::nullopt;
+  BlockedSyscall call;
+  std::string word;
+  if (!(in >> word) || word == "running") return call;
+  call.number = std::stol(word);
+  for (unsigned long& arg : call.args)
+    if (in >> word) arg = std::stoul(word, nullptr, 16);
+  return call;
 }
 
 /// The CPU time `thread` has used so far (its CPU-time clock); fails the test and returns zero

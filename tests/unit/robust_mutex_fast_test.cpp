@@ -21,7 +21,6 @@
 #include <climits>
 #include <cstdint>
 #include <cstring>
-#include <fstream>
 #include <future>
 #include <new>
 #include <string>
@@ -350,11 +349,8 @@ TEST(RobustFast, AReleaseActionOfAThreadThatExitsHoldingTheLockNeverRuns) {
 /// True while thread `tid` of this process is blocked in the futex system call. Where the kernel
 /// does not tell (no /proc/.../syscall), true: the caller has already seen FUTEX_WAITERS set.
 bool asleep_in_futex(pid_t tid) {
-  std::ifstream syscall_file("/proc/self/task/" + std::to_string(tid) + "/syscall");
-  if (!syscall_file) return true;
-  long number = -1;
-  syscall_file >> number;  // "running" when it is not in a system call: no number
-  return number == SYS_futex;
+  const auto call = shm::test::blocked_syscall("/proc/self/task/" + std::to_string(tid) + "/syscall");
+  return !call || call->number == SYS_futex;
 }
 
 TEST(RobustFast, AWaiterStrandedByAKilledUnlockerStillGetsTheLock) {
@@ -429,7 +425,7 @@ class ScopedBackoff {
 
 /// Whether this kernel tells which system call a thread is blocked in (/proc/.../syscall).
 bool kernel_shows_syscalls() {
-  return std::ifstream("/proc/self/task/" + std::to_string(::gettid()) + "/syscall").good();
+  return shm::test::blocked_syscall("/proc/self/task/" + std::to_string(::gettid()) + "/syscall").has_value();
 }
 
 /// How a contended lock() went, up to the moment its thread fell asleep in the futex.
