@@ -6,6 +6,11 @@ repeat"), how many runs met the goal, and every A/A figure off by more than 5 %.
 
     python3 bench/compare_runs.py [--markdown] run1.json run2.json run3.json
 
+With --before B... --after A... it compares two trees instead (runs of each, alternating, in one
+sitting): for every figure both have, the median and range of each tree's runs, the change of
+the medians, and a verdict that calls a change worse or better only where the two trees' runs
+do not overlap at all (with five runs of each, identical trees do that by chance once in 126).
+
 With --markdown the tables come out as Markdown, for docs/performance.md.
 """
 import json
@@ -79,11 +84,53 @@ def main(paths):
         print("every A/A figure within 5 % of 1.00")
 
 
+def values_of(report, name):
+    """A figure's ratio, or an absolute figure's value, in one report; None where it has neither."""
+    if name in report["figures"]:
+        return report["figures"][name]["ratio"]
+    if name in report["absolute"]:
+        return report["absolute"][name]["value"]
+    return None
+
+
+def before_after(before_paths, after_paths):
+    before = [json.load(open(p)) for p in before_paths]
+    after = [json.load(open(p)) for p in after_paths]
+    names = []
+    for r in before + after:
+        for n in list(r["figures"]) + list(r["absolute"]):
+            if n not in names and all(values_of(x, n) is not None for x in before + after):
+                names.append(n)
+    rows = [("figure", "before: median (range)", "after: median (range)", "change", "verdict")]
+    for n in names:
+        b = [values_of(r, n) for r in before]
+        a = [values_of(r, n) for r in after]
+        bm, am = statistics.median(b), statistics.median(a)
+        change = f"{(am / bm - 1) * 100:+.1f}%" if bm else ""
+        # Lower is better for every ratio and for the absolute figures with a "<" goal; higher for
+        # the ">=" ones (connections_held).
+        higher_is_better = any(r["absolute"].get(n, {}).get("goal_is") == "at_least" for r in after)
+        if min(a) > max(b):
+            verdict = "better" if higher_is_better else "WORSE"
+        elif max(a) < min(b):
+            verdict = "WORSE" if higher_is_better else "better"
+        else:
+            verdict = "within the runs' spread"
+        rows.append((n, f"{fmt(bm)} ({fmt(min(b))}-{fmt(max(b))})", f"{fmt(am)} ({fmt(min(a))}-{fmt(max(a))})",
+                     change, verdict))
+    table(rows)
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
     if args[:1] == ["--markdown"]:
         MARKDOWN = True
         args = args[1:]
-    if not args:
+    if args[:1] == ["--before"] and "--after" in args:
+        split = args.index("--after")
+        if split > 1 and split < len(args) - 1:
+            before_after(args[1:split], args[split + 1:])
+            sys.exit(0)
+    if not args or args[0].startswith("--"):
         sys.exit(__doc__)
     main(args)
