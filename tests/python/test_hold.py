@@ -2,26 +2,16 @@
 outlives every handle until a receiver claims it (what pickling an anonymous object relies on)."""
 
 import os
-import time
 
 import pytest
 
 import shmd
 from conftest import python_child
+from multiprocessing_support import eventually
 
 
 def refcount(client, name):
     return client.info(name).refcount
-
-
-def eventually(predicate, timeout=30.0):
-    """Polls `predicate` until it holds or `timeout` passes (for the daemon's own timers)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.02)
-    return True
 
 
 def test_a_held_ephemeral_segment_outlives_its_last_handle_until_claimed(client, daemon):
@@ -50,7 +40,7 @@ print(c.hold(a, 60))
     token = int(r.stdout)
     # The child's own reference goes when the daemon has seen its connection close, which can come
     # after this process's next request: wait for it, as hold_test.cpp does.
-    assert eventually(lambda: refcount(client, "py.orphan") == 1)  # only the hold's
+    eventually(lambda: refcount(client, "py.orphan") == 1, "only the hold's reference to be left", timeout=30.0)
     a = client.claim_array("py.orphan", token)
     assert a[:] == [1, 2, 3] and refcount(client, "py.orphan") == 1
 
@@ -88,7 +78,8 @@ def test_a_hold_expires_after_its_seconds(client):
     v = client.create_value("py.brief", "i", ephemeral=True)
     client.hold(v, seconds=1)
     v.detach()
-    assert eventually(lambda: not any(i.name == "py.brief" for i in client.list()))
+    eventually(lambda: not any(i.name == "py.brief" for i in client.list()), "the expired hold's segment to go",
+               timeout=30.0)
 
 
 def test_read_only_claims(client):
