@@ -41,6 +41,7 @@
 #include <cstdint>
 
 #include "release_hook.hpp"
+#include "shm/change_word.hpp"
 #include "robust_wait.hpp"
 #include "shm/contention_backoff.hpp"
 #include "tsan.hpp"
@@ -288,7 +289,10 @@ int lock(pthread_mutex_t& m) noexcept {
   return 0;
 }
 
-int unlock(pthread_mutex_t& m) noexcept {
+namespace {
+
+/// pthread_mutex_unlock(&m), without running what waits for the release (the callers do).
+[[gnu::always_inline]] inline int release(pthread_mutex_t& m) noexcept {
   ThreadState& self = thread_state();
   auto& d = m.__data;
   const int kind = __atomic_load_n(&d.__kind, __ATOMIC_RELAXED) & kKindMask;
@@ -298,7 +302,7 @@ int unlock(pthread_mutex_t& m) noexcept {
   if (head == nullptr || (kind != kRobustNormal && kind != kRobustRecursive) ||
       __atomic_load_n(&d.__owner, __ATOMIC_RELAXED) != self.tid ||
       (__atomic_load_n(&d.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK) != self.tid) [[unlikely]]
-    return released(::pthread_mutex_unlock(&m));
+    return ::pthread_mutex_unlock(&m);
   Tsan::pre_unlock(m);
   if (kind == kRobustRecursive && --d.__count != 0) {  // still held one level up
     Tsan::unlocked(m);
@@ -310,12 +314,24 @@ int unlock(pthread_mutex_t& m) noexcept {
   dequeue(m);
   __atomic_store_n(&d.__owner, 0, __ATOMIC_RELAXED);
   --d.__nusers;
-  if ((static_cast<unsigned>(__atomic_exchange_n(&d.__lock, 0, __ATOMIC_RELEASE)) & FUTEX_WAITERS) != 0) [[unlikely]]
+  // glibc's exchange is a release; seq_cst is the same xchg on x86-64, and says what
+  // unlock_and_notify() relies on: the critical section's writes are ordered before its look.
+  if ((static_cast<unsigned>(__atomic_exchange_n(&d.__lock, 0, __ATOMIC_SEQ_CST)) & FUTEX_WAITERS) != 0) [[unlikely]]
     futex_wake_one(&d.__lock);
   compiler_barrier();  // released before op_pending is cleared
   head->list_op_pending = nullptr;
   Tsan::unlocked(m);
-  return released(0);
+  return 0;
+}
+
+}  // namespace
+
+int unlock(pthread_mutex_t& m) noexcept { return released(release(m)); }
+
+int unlock_and_notify(pthread_mutex_t& m, std::uint32_t& changes) noexcept {
+  const int rc = release(m);
+  change_word::notify_after_seq_cst(changes);  // before an action of run_after_release() unmaps it
+  return released(rc);
 }
 
 bool active() noexcept { return thread_state().head != nullptr; }
@@ -328,6 +344,12 @@ bool held_by_this_thread(const pthread_mutex_t& m) noexcept {
 
 int lock(pthread_mutex_t& m) noexcept { return lock_through_glibc(m); }
 int unlock(pthread_mutex_t& m) noexcept { return released(::pthread_mutex_unlock(&m)); }
+int unlock_and_notify(pthread_mutex_t& m, std::uint32_t& changes) noexcept {
+  const int rc = ::pthread_mutex_unlock(&m);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // glibc's release is not one everywhere
+  change_word::notify_after_seq_cst(changes);
+  return released(rc);
+}
 bool active() noexcept { return false; }
 bool held_by_this_thread(const pthread_mutex_t& m) noexcept {
   return (__atomic_load_n(&m.__data.__lock, __ATOMIC_RELAXED) & FUTEX_TID_MASK) == static_cast<int>(::gettid());

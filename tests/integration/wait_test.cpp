@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "child_process.hpp"
@@ -79,6 +80,22 @@ TEST(Wait, WaiterInAnotherProcessWakesWhenALockedUpdateIsReleased) {
     v.get() = 9;  // a plain write: the guard's release is what tells the waiter
   }
   EXPECT_EQ(waiter.read_line(), "changed 9");
+}
+
+// The guard notifies after its unlock, and a Segment dropped while its lock is held unmaps after
+// that unlock: the notify must come between the two, or it would read memory no longer mapped.
+TEST(Wait, AReleaseWakesTheWaiterWhenTheHandleWasDroppedWhileTheLockWasHeld) {
+  DaemonProcess daemon;
+  shm::Client client(daemon.socket_path());
+  std::optional<shm::Value<int>> v = client.create_value<int>("wait.dropped", 0);
+  ChildProcess waiter(peer_command(daemon.socket_path(), {"wait-int", "wait.dropped", "-1", "rw"}));
+  ASSERT_EQ(waiter.read_line(), "waiting 0");
+  shm::LockGuard guard = v->lock();
+  v->get() = 9;
+  v.reset();  // the handle goes while this thread holds its lock: its mapping waits for the unlock
+  guard.unlock();
+  EXPECT_EQ(waiter.read_line(), "changed 9");
+  EXPECT_EQ(waiter.wait().exit_code, 0);
 }
 
 TEST(Wait, ArrayWaiterWakesAfterNotifyFollowingRawWrites) {

@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <utility>
 
-#include "shm/change_word.hpp"
 #include "shm/robust_mutex_fast.hpp"
 #include "shm/segment_layout.hpp"
 
@@ -41,13 +40,13 @@ class LockGuard {
   /// True while the lock is held through this guard.
   [[nodiscard]] bool owns_lock() const noexcept { return mutex_ != nullptr; }
   explicit operator bool() const noexcept { return owns_lock(); }
-  /// Releases the lock early, notifying the segment's waiters first (while the mapping surely lives).
+  /// Releases the lock early, then notifies the segment's waiters (before a Segment dropped
+  /// while its lock was held lets its mapping go: robust_fast::unlock_and_notify).
   void unlock() noexcept {
     if (mutex_ != nullptr) {
       auto* header =
           reinterpret_cast<SegmentHeader*>(reinterpret_cast<std::byte*>(mutex_) - offsetof(SegmentHeader, mutex));
-      change_word::notify(header->changes);
-      robust_fast::unlock(*std::exchange(mutex_, nullptr));
+      robust_fast::unlock_and_notify(*std::exchange(mutex_, nullptr), header->changes);
     }
   }
 

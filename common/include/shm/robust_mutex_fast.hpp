@@ -32,6 +32,7 @@
 #include <pthread.h>
 
 #include <chrono>
+#include <cstdint>
 
 namespace shm::robust_fast {
 
@@ -51,6 +52,12 @@ int lock_for(pthread_mutex_t& m, std::chrono::nanoseconds timeout) noexcept;
 
 /// pthread_mutex_unlock(&m), with the same results (0, EPERM, ...).
 int unlock(pthread_mutex_t& m) noexcept;
+
+/// unlock(m), then change_word::notify_after_seq_cst(changes): the look at the segment's waiters
+/// comes after the release, so it neither lengthens the critical section nor needs a fence of
+/// its own (the release's exchange is one), and before any run_after_release() action, which may
+/// unmap the segment `changes` is in. What LockGuard's release does.
+int unlock_and_notify(pthread_mutex_t& m, std::uint32_t& changes) noexcept;
 
 /// True when the calling thread takes the inline path (this glibc and thread qualify).
 bool active() noexcept;
