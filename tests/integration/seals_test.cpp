@@ -142,7 +142,7 @@ TEST(Seals, SegmentBytesAreExactlyTheDocumentedLayout) {
   b.resize(128);
   EXPECT_EQ(std::string(b.begin(), b.begin() + 8), std::string("SHMDSEG\0", 8));
   EXPECT_EQ(u64(b, 0), 0x0047455344'4d4853ULL);
-  EXPECT_EQ(u32(b, 8), 3u) << "layout version";
+  EXPECT_EQ(u32(b, 8), 4u) << "layout version";
   EXPECT_EQ(b[12], 0x68) << "typecode 'h' as its ASCII byte";
   EXPECT_EQ(b[13], 1) << "kind Value";
   EXPECT_TRUE(zero(b, 14, 16));
@@ -150,14 +150,14 @@ TEST(Seals, SegmentBytesAreExactlyTheDocumentedLayout) {
   EXPECT_TRUE(zero(b, 20, 24));
   EXPECT_EQ(u64(b, 24), 1u) << "length";
   EXPECT_EQ(u64(b, 32), 64u) << "data offset";
-  EXPECT_TRUE(zero(b, 40, 64));
+  EXPECT_EQ(u32(b, 40), 0u) << "the change word: nobody has watched or changed it yet";
+  EXPECT_EQ(u32(b, 44), 0u) << "the flags: not removed";
+  EXPECT_TRUE(zero(b, 48, 64));
   EXPECT_EQ(b[64], 0x34);
   EXPECT_EQ(b[65], 0x12);
   EXPECT_TRUE(zero(b, 66, 72)) << "the rest of the Value's slot";
   EXPECT_TRUE(fresh_mutex(b));
-  EXPECT_EQ(u32(b, 112), 0u) << "the change word: nobody has watched or changed it yet";
-  EXPECT_EQ(u32(b, 116), 0u) << "the flags: not removed";
-  EXPECT_TRUE(zero(b, 120, 128));
+  EXPECT_TRUE(zero(b, 112, 128));
 
   // Watch sets bit 0 of the change word; Remove sets bit 0 of the flags and adds 2 to the word
   // (the count, bits 1..31, moves; bit 0 stays as it was).
@@ -167,13 +167,14 @@ TEST(Seals, SegmentBytesAreExactlyTheDocumentedLayout) {
   ASSERT_TRUE(watched && watched->first.has_watch()) << (watched ? watched->first.ShortDebugString() : "");
   EXPECT_EQ(watched->first.watch().changes(), 1u);
   ASSERT_EQ(::pread(value->second[0].get(), b.data(), b.size(), 0), 128);
-  EXPECT_EQ(u32(b, 112), 1u);
+  EXPECT_EQ(u32(b, 40), 1u);
   pb::Request remove;
   remove.mutable_remove()->set_name("short");
   ASSERT_TRUE(raw.call(remove));
   ASSERT_EQ(::pread(value->second[0].get(), b.data(), b.size(), 0), 128);
-  EXPECT_EQ(u32(b, 112), 3u) << "count 1, still watched";
-  EXPECT_EQ(u32(b, 116), 1u) << "removed";
+  EXPECT_EQ(u32(b, 40), 3u) << "count 1, still watched";
+  EXPECT_EQ(u32(b, 44), 1u) << "removed";
+  EXPECT_TRUE(zero(b, 48, 64) && zero(b, 112, 128)) << "nothing else written";
 
   // An Array: elements from 128, its memfd 128 + size_bytes, the Value slot zero.
   const auto arr = create("ints", "i", pb::ARRAY, 3, std::string("\x01\0\0\0\x02\0\0\0\xff\xff\xff\xff", 12));

@@ -143,20 +143,34 @@ struct MappedHeader {
   shm::Mapping mapping;
 };
 
-/// Makes the segment look as a daemon of layout 2 left it: that version, and junk where layout 3
-/// keeps the change word and the flags (a client of layout 2 may have written those bytes).
-void make_layout_2(StoredSegment& s) {
-  MappedHeader h(s.fd.get());
-  h->layout_version = 2;
-  h->changes = 0xdeadbeef;
-  h->flags = 0xdeadbeef;
-  s.meta.set_layout_version(2);
+/// The u32 at `offset` of a header, as bytes: layout 3's change word and flags (112, 116) are
+/// reserved bytes in this layout's struct.
+std::uint32_t u32_at(const shm::SegmentHeader& h, std::size_t offset) {
+  std::uint32_t v = 0;
+  std::memcpy(&v, reinterpret_cast<const std::byte*>(&h) + offset, sizeof v);
+  return v;
+}
+void set_u32_at(shm::SegmentHeader& h, std::size_t offset, std::uint32_t v) {
+  std::memcpy(reinterpret_cast<std::byte*>(&h) + offset, &v, sizeof v);
 }
 
-// A daemon upgrade over live segments: those of the previous layout come back upgraded in place
-// (the version rewritten, the change word zeroed, a removed one flagged so its waiters hear it),
-// and one whose header does not say what its journal entry says is refused with a log line.
-TEST(FdStoreRestore, SegmentsOfTheLayoutBeforeAreUpgradedInPlace) {
+/// Makes the segment look as a daemon of `layout` (2 or 3) left it: that version, and junk where
+/// this layout keeps the change word and the flags (bytes a client of either may have written).
+/// Layout 3 kept its own words at 112 and 116: a watched word with count 5, and no flags.
+void make_old_layout(StoredSegment& s, std::uint32_t layout) {
+  MappedHeader h(s.fd.get());
+  h->layout_version = layout;
+  h->changes = 0xdeadbeef;
+  h->flags = 0xdeadbeef;
+  if (layout == 3) set_u32_at(*h, 112, 5 * 2 + 1);
+  s.meta.set_layout_version(layout);
+}
+
+// A daemon upgrade over live segments: those of the layouts before come back upgraded in place
+// (the version rewritten, the change word zeroed, a removed one flagged so its waiters hear it,
+// layout 3's own words left to the processes of layout 3 that may still map it), and one whose
+// header does not say what its journal entry says is refused with a log line.
+TEST(FdStoreRestore, SegmentsOfTheLayoutsBeforeAreUpgradedInPlace) {
   FakeNotifySocket notify_socket;
   const Notifier notifier;
   ASSERT_TRUE(notifier.enabled());
@@ -166,16 +180,23 @@ TEST(FdStoreRestore, SegmentsOfTheLayoutBeforeAreUpgradedInPlace) {
 
   Registry maker;
   std::vector<StoredSegment> segments;
-  segments.push_back(make_segment(maker, 1, "layout2.live"));
-  make_layout_2(segments.back());
-  segments.push_back(make_segment(maker, 2, "layout2.removed"));
-  make_layout_2(segments.back());
-  segments.back().meta.set_removed(true);
-  segments.back().meta.set_references(1);                             // still attached, so it is restored
-  segments.push_back(make_segment(maker, 3, "layout2.mislabelled"));  // the header says 3
+  std::uint64_t id = 0;
+  for (const std::uint32_t layout : {2u, 3u}) {
+    const std::string prefix = "layout" + std::to_string(layout);
+    segments.push_back(make_segment(maker, ++id, prefix + ".live"));
+    make_old_layout(segments.back(), layout);
+    segments.push_back(make_segment(maker, ++id, prefix + ".removed"));
+    make_old_layout(segments.back(), layout);
+    segments.back().meta.set_removed(true);
+    segments.back().meta.set_references(1);  // still attached, so it is restored
+  }
+  segments.push_back(make_segment(maker, ++id, "layout2.mislabelled"));  // the header says 4
   segments.back().meta.set_layout_version(2);
-  const int live_fd = segments[0].fd.get();
-  const int removed_fd = segments[1].fd.get();
+  segments.push_back(make_segment(maker, ++id, "layout3.mislabelled"));  // the header says 2
+  make_old_layout(segments.back(), 2);
+  segments.back().meta.set_layout_version(3);
+  std::vector<int> fds;
+  for (const StoredSegment& s : segments) fds.push_back(s.fd.get());
 
   auto journal = Journal::create(5);
   ASSERT_TRUE(journal.ok());
@@ -192,28 +213,35 @@ TEST(FdStoreRestore, SegmentsOfTheLayoutBeforeAreUpgradedInPlace) {
   FdStore store(notifier, restored_into, *log, 65536);
   auto restored = store.restore(inherited);
   ASSERT_TRUE(restored.ok()) << restored.failure().message;
-  EXPECT_EQ(restored.value(), 2u);
-  EXPECT_NE(restored_into.find("layout2.live"), nullptr);
+  EXPECT_EQ(restored.value(), 4u);
+  EXPECT_EQ(restored_into.segment_count(), 4u);
   EXPECT_EQ(restored_into.find("layout2.mislabelled"), nullptr);
-  EXPECT_EQ(restored_into.segment_count(), 2u);
-  {
-    MappedHeader h(live_fd);
-    EXPECT_EQ(h->layout_version, shm::kLayoutVersion);
-    EXPECT_EQ(h->changes, 0u);
-    EXPECT_EQ(h->flags, 0u);
-  }
-  {
-    MappedHeader h(removed_fd);
-    EXPECT_EQ(h->layout_version, shm::kLayoutVersion);
-    EXPECT_EQ(h->changes, 0u);
-    EXPECT_EQ(h->flags, shm::kSegmentRemoved);
-  }
+  EXPECT_EQ(restored_into.find("layout3.mislabelled"), nullptr);
   const std::string logged = log_text.str();
-  EXPECT_NE(logged.find("segment 'layout2.live' (id 1) had header layout 2; upgraded in place to layout 3"),
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::uint32_t layout = i < 2 ? 2 : 3;
+    const bool removed = i % 2 == 1;
+    const std::string& name = segments[i].meta.name();
+    EXPECT_EQ(restored_into.find(name) != nullptr, !removed) << name << ": a removed one has no name";
+    MappedHeader h(fds[i]);
+    EXPECT_EQ(h->layout_version, shm::kLayoutVersion) << name;
+    EXPECT_EQ(h->changes, 0u) << name;
+    EXPECT_EQ(h->flags, removed ? shm::kSegmentRemoved : 0u) << name;
+    if (layout == 3) {
+      EXPECT_EQ(u32_at(*h, 112), 5u * 2 + 1) << name << ": layout 3's change word, left to its processes";
+      EXPECT_EQ(u32_at(*h, 116), 0u) << name;
+    }
+    EXPECT_NE(logged.find("segment '" + name + "' (id " + std::to_string(i + 1) + ") had header layout " +
+                          std::to_string(layout) + "; upgraded in place to layout 4"),
+              std::string::npos)
+        << logged;
+  }
+  EXPECT_NE(logged.find("segment 'layout2.mislabelled' (id 5) cannot be restored: its layout 2 header cannot be "
+                        "upgraded: its header has layout 4, not layout 2 as the journal says"),
             std::string::npos)
       << logged;
-  EXPECT_NE(logged.find("segment 'layout2.mislabelled' (id 3) cannot be restored: its layout 2 header cannot be "
-                        "upgraded: its header has layout 3, not layout 2 as the journal says"),
+  EXPECT_NE(logged.find("segment 'layout3.mislabelled' (id 6) cannot be restored: its layout 3 header cannot be "
+                        "upgraded: its header has layout 2, not layout 3 as the journal says"),
             std::string::npos)
       << logged;
 }

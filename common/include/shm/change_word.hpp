@@ -4,7 +4,8 @@
 ///
 /// Bit 0 says "watched": somebody holds a count (from changes() or a wait) and wants to hear of the
 /// next change. Bits 1..31 are the count. A notify that finds bit 0 clear does nothing but one load
-/// of a cache line its writer already owns; one that finds it set adds 1 to the odd word, which
+/// of a cache line that nobody writes while nobody watches (the header's first: every CPU keeps a
+/// copy, however hard they fight over the data); one that finds it set adds 1 to the odd word, which
 /// clears the bit and moves the count in one atomic step, and then wakes every sleeper. A watcher
 /// sets bit 0 before it takes a count, so a change made after that is never missed; it compares
 /// counts for inequality (the count wraps at 2^31; only exactly k * 2^31 changes between taking a

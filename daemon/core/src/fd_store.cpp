@@ -64,18 +64,19 @@ shm::Result<void> record_from(const jv1::SegmentMeta& m, shm::UniqueFd fd, Segme
     return refused("memfd size does not match the journal");
   const int seals = ::fcntl(fd.get(), F_GET_SEALS);
   if (seals < 0 || (seals & kRequiredSeals) != kRequiredSeals) return refused("memfd is not sealed");
-  // A segment made by a daemon with another header layout would be refused by every client. One
-  // of the layout before this one had zeros where the change word and the flags are now: it is
-  // brought up to date in place (after every check above, so nothing is written to a memfd that is
-  // refused anyway), and its clients of the old layout, which never touch those bytes, go on.
+  // A segment made by a daemon with another header layout would be refused by every client. Those
+  // of layouts 2 and 3 differ from this one only in where the change word and the flags are (2
+  // had none; 3 had them at 112): they are brought up to date in place (after every check above,
+  // so nothing is written to a memfd that is refused anyway), and their clients of the old layout,
+  // which never touch the bytes layout 4 uses for them, go on.
   const std::uint32_t layout = shm::named_layout(m.layout_version());
-  if (layout != shm::kLayoutVersion && layout != shm::kUpgradableLayoutVersion)
+  if (layout != shm::kLayoutVersion && !shm::upgradable_layout(layout))
     return refused("its memfd has segment layout " + std::to_string(layout) + "; this daemon reads and writes layout " +
-                   std::to_string(shm::kLayoutVersion) + " and upgrades layout " +
-                   std::to_string(shm::kUpgradableLayoutVersion));
+                   std::to_string(shm::kLayoutVersion) + " and upgrades layouts " +
+                   std::to_string(shm::kOldestUpgradableLayout) + " to " + std::to_string(shm::kLayoutVersion - 1));
   if (auto locked = restrict_memfd_mode(fd.get()); !locked) return locked;
-  if (layout == shm::kUpgradableLayoutVersion) {
-    if (auto upgraded = upgrade_segment_header(fd.get(), m.removed()); !upgraded)
+  if (layout != shm::kLayoutVersion) {
+    if (auto upgraded = upgrade_segment_header(fd.get(), layout, m.removed()); !upgraded)
       return refused("its layout " + std::to_string(layout) +
                      " header cannot be upgraded: " + upgraded.failure().message);
     upgraded_from = layout;

@@ -77,20 +77,23 @@ shm::Result<std::uint32_t> watch_segment(int fd) {
   return word.fetch_or(shm::change_word::kWatched, std::memory_order_seq_cst) | shm::change_word::kWatched;
 }
 
-shm::Result<void> upgrade_segment_header(int fd, bool removed) {
+shm::Result<void> upgrade_segment_header(int fd, std::uint32_t from, bool removed) {
+  if (!shm::upgradable_layout(from))
+    return shm::fail(shm::Errc::internal, "layout " + std::to_string(from) + " is not one to upgrade");
   auto mapping = map_header(fd);
   if (!mapping) return mapping.failure();
   shm::SegmentHeader& h = header_of(mapping.value());
   auto version = std::atomic_ref<std::uint32_t>(h.layout_version);
   const std::uint32_t found = version.load(std::memory_order_relaxed);
-  if (h.magic != shm::kSegmentMagic || found != shm::kUpgradableLayoutVersion)
-    return shm::fail(
-        shm::Errc::corrupt_segment,
-        "its header has " +
-            std::string(h.magic != shm::kSegmentMagic ? "a bad magic" : "layout " + std::to_string(found)) +
-            ", not layout " + std::to_string(shm::kUpgradableLayoutVersion) + " as the journal says");
-  // Layout 2 left these bytes zero; a client of layout 2 may have scribbled on them (the header
-  // is writable), so they are set, not trusted.
+  if (h.magic != shm::kSegmentMagic || found != from)
+    return shm::fail(shm::Errc::corrupt_segment,
+                     "its header has " +
+                         std::string(h.magic != shm::kSegmentMagic ? "a bad magic" : "layout " + std::to_string(found)) +
+                         ", not layout " + std::to_string(from) + " as the journal says");
+  // Layouts 2 and 3 left these bytes zero; a client of those layouts may have scribbled on them
+  // (the header is writable), so they are set, not trusted. The count starts again at 0: nobody
+  // of layout 4 holds one yet. Layout 3's own words at 112 are left as they are, so processes of
+  // that layout still mapping the segment go on hearing each other (not those of layout 4).
   std::atomic_ref<std::uint32_t>(h.changes).store(0, std::memory_order_relaxed);
   std::atomic_ref<std::uint32_t>(h.flags).store(removed ? shm::kSegmentRemoved : 0, std::memory_order_relaxed);
   version.store(shm::kLayoutVersion, std::memory_order_seq_cst);

@@ -29,11 +29,11 @@ shm::Result<void> mark_segment_removed(int fd);
 /// returns the word as it is afterwards.
 shm::Result<std::uint32_t> watch_segment(int fd);
 
-/// Brings the header of a segment restored from the fd store, written with layout
-/// shm::kUpgradableLayoutVersion (zeros where the change word and the flags now are), to
-/// shm::kLayoutVersion in place: checks the magic and the old version, writes the new version,
-/// a zero change word, and the removed flag if `removed`. Clients of the old layout that still
-/// map it write neither field, so nothing they do is disturbed.
-shm::Result<void> upgrade_segment_header(int fd, bool removed);
+/// Brings the header of a segment restored from the fd store, written with layout `from` (2 or 3:
+/// shm::upgradable_layout; the change word and the flags were nowhere, or at 112), to
+/// shm::kLayoutVersion in place: checks the magic and that the header says `from`, writes a zero
+/// change word, the removed flag if `removed`, and then the new version. Clients of the old layout
+/// that still map it never touch those bytes, so nothing they do is disturbed.
+shm::Result<void> upgrade_segment_header(int fd, std::uint32_t from, bool removed);
 
 }  // namespace shmd
