@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "cpu_record.hpp"
 #include "figures.hpp"
 #include "memfd.hpp"
 #include "sampling.hpp"
@@ -39,44 +40,69 @@ void wake(const BenchConfig& config, Report& report) {
   auto per_wake = [&](std::chrono::nanoseconds t) {
     return static_cast<double>(t.count()) / static_cast<double>(2 * rounds);
   };
+  // shmd's wait() polls its word for change_word::busy_poll() before it sleeps; the references poll
+  // as long (the futex floor its word, the socket reader with non-blocking reads), as the best each
+  // can do, and the socket reader once more blocked in read() at once, the usual way. The CPU time
+  // each side spends per wake is reported beside the ratios.
+  const std::string window = std::to_string(change_word::busy_poll().count());
   int round = 0;
-  const auto wakes =
-      interleaved_twins(config.rounds(), std::vector<Sample>{
-                                             [&] {
-                                               const std::string ping = "bench.wake.ping." + std::to_string(round);
-                                               const std::string pong = "bench.wake.pong." + std::to_string(round++);
-                                               auto a = client.create_value<int>(ping, 0, options);
-                                               auto b = client.create_value<int>(pong, 0, options);
-                                               WorkerGroup group(config.worker);
-                                               group.add({"wake_shmd", config.socket, "ping", ping, pong, rounds_text});
-                                               group.add({"wake_shmd", config.socket, "pong", ping, pong, rounds_text});
-                                               const double ns = per_wake(group.run());
-                                               if (static_cast<std::uint64_t>(b.load()) != rounds)
-                                                 throw std::runtime_error("shmd ping-pong ended early");
-                                               return ns;
-                                             },
-                                             [&] {
-                                               UniqueFd words = make_memfd(4096);
-                                               WorkerGroup group(config.worker);
-                                               group.add({"wake_futex", "ping", rounds_text}, words.get());
-                                               group.add({"wake_futex", "pong", rounds_text}, words.get());
-                                               return per_wake(group.run());
-                                             },
-                                             [&] {
-                                               auto [ping_end, pong_end] = socket_pair();
-                                               WorkerGroup group(config.worker);
-                                               group.add({"wake_socket", "ping", rounds_text}, ping_end.get());
-                                               group.add({"wake_socket", "pong", rounds_text}, pong_end.get());
-                                               return per_wake(group.run());
-                                             },
-                                         });
+  CpuRecord shmd_cpu, futex_cpu, socket_cpu, blocking_cpu;
+  auto record = [&](CpuRecord& cpu, int turn, WorkerGroup& group) {
+    const double ns = per_wake(group.run());
+    cpu.add(turn, per_wake(group.workers_cpu()), per_wake(group.watched_cpu()));
+    return ns;
+  };
+  auto socket_side = [&](const std::string& poll, CpuRecord& cpu) {
+    return [&, poll](int turn) {
+      auto [ping_end, pong_end] = socket_pair();
+      WorkerGroup group(config.worker);
+      group.add({"wake_socket", "ping", rounds_text, poll}, ping_end.get());
+      group.add({"wake_socket", "pong", rounds_text, poll}, pong_end.get());
+      return record(cpu, turn, group);
+    };
+  };
+  const auto wakes = interleaved_twins(
+      config.rounds(),
+      std::vector<TurnSample>{
+          [&](int turn) {
+            const std::string ping = "bench.wake.ping." + std::to_string(round);
+            const std::string pong = "bench.wake.pong." + std::to_string(round++);
+            auto a = client.create_value<int>(ping, 0, options);
+            auto b = client.create_value<int>(pong, 0, options);
+            WorkerGroup group(config.worker);
+            group.add({"wake_shmd", config.socket, "ping", ping, pong, rounds_text});
+            group.add({"wake_shmd", config.socket, "pong", ping, pong, rounds_text});
+            group.watch(config.daemon_pid);  // not on the path: what it spends meanwhile shows that
+            const double ns = record(shmd_cpu, turn, group);
+            if (static_cast<std::uint64_t>(b.load()) != rounds) throw std::runtime_error("shmd ping-pong ended early");
+            return ns;
+          },
+          [&](int turn) {
+            UniqueFd memfd = make_memfd(4096);
+            WorkerGroup group(config.worker);
+            group.add({"wake_futex", "ping", rounds_text, window}, memfd.get());
+            group.add({"wake_futex", "pong", rounds_text, window}, memfd.get());
+            return record(futex_cpu, turn, group);
+          },
+          socket_side(window, socket_cpu),
+          socket_side("0", blocking_cpu),
+      });
   const std::string how = " process pair, " + rounds_text + " round trips; makespan / wakes";
   report.figure("wake/futex_floor", wakes[0], wakes[1], "ns/wake", 1.2,
                 "Value store to the other's wait() returning" + how +
-                    "; reference: a bare shared FUTEX_WAKE after every store on a raw memfd mapping");
+                    "; reference: a bare shared FUTEX_WAKE after every store on a raw memfd mapping, the waiter "
+                    "polling the word for " + window + " us first as wait() does");
   report.figure("wake/unix_socket", wakes[0], wakes[2], "ns/wake", 0.8,
                 "Value store to the other's wait() returning" + how +
-                    "; reference: one byte written on a Unix socket to a reader blocked in read()");
+                    "; reference: one byte written on a Unix socket to a reader that polls it with non-blocking "
+                    "reads for " + window + " us, then blocks in read()");
+  report.figure("wake/unix_socket_blocking", wakes[0], wakes[3], "ns/wake", 0.8,
+                "as wake/unix_socket, the reader blocked in read() at once (the usual way)");
+  shmd_cpu.report_absolute(report, "cpu/wake/shmd", wakes[0], "daemon", "shmd's ping-pong (wait() polls, then sleeps)");
+  futex_cpu.report_absolute(report, "cpu/wake/futex_floor", wakes[1], "no server", "the polled futex floor");
+  socket_cpu.report_absolute(report, "cpu/wake/unix_socket", wakes[2], "no server", "the polled socket reader");
+  blocking_cpu.report_absolute(report, "cpu/wake/unix_socket_blocking", wakes[3], "no server",
+                               "the socket reader blocked in read()");
 
   // What notify adds with nobody waiting: the same loops on the same Value, once through the
   // library (which notifies) and once on the same memory without it.

@@ -1,12 +1,14 @@
 // Workers of the wake figures: a ping-pong of changes between two processes, through shmd's
 // wait() and stores, through a bare futex on a raw shared mapping, and through one byte on a Unix
-// socket; and the notify-free twins of atomic_increment's and locked_increment's loops.
+// socket (the two references polling as long as wait() does, or not at all); and the notify-free twins of atomic_increment's and locked_increment's loops.
 
 #include <linux/futex.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <climits>
 #include <stdexcept>
@@ -14,6 +16,7 @@
 
 #include "gate_report.hpp"
 #include "memfd.hpp"
+#include "shm/busy_poll.hpp"
 #include "shm/mapping.hpp"
 #include "shm/robust_mutex_fast.hpp"
 #include "shm/shm.hpp"
@@ -42,9 +45,25 @@ std::atomic_ref<std::uint32_t> word(const Mapping& map, int which) {
   return std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(map.data() + 64 * which));
 }
 
-/// Waits (bare FUTEX_WAIT, shared) until the word holds `expected`.
-void futex_await(const Mapping& map, int which, std::uint32_t expected) {
+/// Spins, looking at `ready()`, for at most `window`: how shmd's wait() polls its word before it
+/// sleeps (change_word::busy_poll()), for the references to poll as long. True if it got ready.
+template <typename Ready>
+bool poll_for(std::chrono::microseconds window, Ready ready) {
+  if (window <= std::chrono::microseconds::zero()) return false;
+  const auto until = std::chrono::steady_clock::now() + window;
+  do {
+    for (int i = 0; i < 32; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+  } while (std::chrono::steady_clock::now() < until);
+  return false;
+}
+
+/// Waits until the word holds `expected`: polls it for `window`, then bare FUTEX_WAITs (shared).
+void futex_await(const Mapping& map, int which, std::uint32_t expected, std::chrono::microseconds window) {
   auto w = word(map, which);
+  if (poll_for(window, [&] { return w.load(std::memory_order_relaxed) == expected; })) return;
   for (std::uint32_t now = w.load(); now != expected; now = w.load())
     (void)::syscall(SYS_futex, map.data() + 64 * which, FUTEX_WAIT, now, nullptr, nullptr, 0);
 }
@@ -60,8 +79,21 @@ void write_byte(int fd) {
     if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "write");
 }
 
-void read_byte(int fd) {
+/// Reads one byte: for `window` with non-blocking reads (each one system call: the fastest a
+/// socket can be polled), then blocked in read().
+void read_byte(int fd, std::chrono::microseconds window) {
   char b = 0;
+  bool eof = false;
+  const bool got = poll_for(window, [&] {
+    const ssize_t n = ::recv(fd, &b, 1, MSG_DONTWAIT);
+    if (n == 1) return true;
+    if (n == 0) eof = true;
+    else if (errno != EAGAIN && errno != EINTR)
+      throw std::system_error(errno, std::generic_category(), "recv");
+    return eof;
+  });
+  if (eof) throw std::runtime_error("the other end closed");
+  if (got) return;
   for (;;) {
     const ssize_t n = ::read(fd, &b, 1);
     if (n == 1) return;
@@ -95,6 +127,7 @@ void wake_shmd(const WorkerArgs& args) {
 void wake_futex(const WorkerArgs& args) {
   const bool ping = arg_string(args, 0) == "ping";
   const auto rounds = static_cast<std::uint32_t>(arg_number(args, 1));
+  const auto window = usable_busy_poll(std::chrono::microseconds(arg_number(args, 2)));
   std::error_code ec;
   Mapping map = Mapping::map(kResourceFd, file_size(kResourceFd), AccessMode::read_write, ec);
   if (ec) throw std::system_error(ec, "mmap");
@@ -104,9 +137,9 @@ void wake_futex(const WorkerArgs& args) {
   for (std::uint32_t i = 1; i <= rounds; ++i) {
     if (ping) {
       futex_store_and_wake(map, out, i);
-      futex_await(map, in, i);
+      futex_await(map, in, i, window);
     } else {
-      futex_await(map, in, i);
+      futex_await(map, in, i, window);
       futex_store_and_wake(map, out, i);
     }
   }
@@ -116,13 +149,14 @@ void wake_futex(const WorkerArgs& args) {
 void wake_socket(const WorkerArgs& args) {
   const bool ping = arg_string(args, 0) == "ping";
   const std::uint64_t rounds = arg_number(args, 1);
+  const auto window = usable_busy_poll(std::chrono::microseconds(arg_number(args, 2)));
   wait_for_start();
   for (std::uint64_t i = 0; i < rounds; ++i) {
     if (ping) {
       write_byte(kResourceFd);
-      read_byte(kResourceFd);
+      read_byte(kResourceFd, window);
     } else {
-      read_byte(kResourceFd);
+      read_byte(kResourceFd, window);
       write_byte(kResourceFd);
     }
   }

@@ -4,9 +4,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <ctime>
+#include <utility>
+
+#include "shm/busy_poll.hpp"
 
 namespace shm::change_word {
 namespace {
@@ -16,6 +21,35 @@ using Clock = std::chrono::steady_clock;
 std::atomic_ref<std::uint32_t> word_of(const SegmentHeader& header) noexcept {
   // Only loaded through this when the mapping is read-only; a read-only mapping is never written.
   return std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(header.changes));
+}
+
+/// busy_poll(), in microseconds, for every thread of the process.
+std::atomic<std::int64_t> g_busy_poll_us{kDefaultPoll.count()};
+static_assert(kDefaultPoll == shm::kDefaultBusyPoll, "a wait polls as long as a client polls for its reply");
+
+/// The window this thread polls for: none where it may run on one CPU only (the writer it waits
+/// for could not run meanwhile). The affinity is looked up at the thread's first wait.
+std::chrono::nanoseconds poll_window() noexcept {
+  thread_local constinit signed char several_cpus = -1;
+  if (several_cpus < 0) several_cpus = several_cpus_usable() ? 1 : 0;
+  if (several_cpus == 0) return {};
+  return std::chrono::microseconds(g_busy_poll_us.load(std::memory_order_relaxed));
+}
+
+/// Polls the word until it is no longer `expected` or `window` passes; true if it moved. Loads
+/// only: the line stays shared with the writer until it writes. The clock is read every few
+/// dozen rounds, a round being one load and a pause.
+bool poll_until_moved(const SegmentHeader& header, std::uint32_t expected, std::chrono::nanoseconds window) noexcept {
+  if (window <= std::chrono::nanoseconds::zero()) return false;
+  auto ref = word_of(header);
+  const Clock::time_point until = Clock::now() + window;
+  do {
+    for (int i = 0; i < 32; ++i) {
+      if (ref.load(std::memory_order_relaxed) != expected) return true;  // the loop looks again, seq_cst
+      cpu_relax();
+    }
+  } while (Clock::now() < until);
+  return false;
 }
 
 bool removed(const SegmentHeader& header) noexcept {
@@ -78,6 +112,7 @@ WaitResult wait(const SegmentHeader& header, std::uint32_t seen, std::chrono::na
   ec.clear();
   const bool forever = timeout == std::chrono::nanoseconds::max();
   const Clock::time_point deadline = forever ? Clock::time_point::max() : Clock::now() + timeout;
+  bool polled = false;
   for (;;) {
     // The count is taken watched, so the one returned is one the next change moves.
     const std::uint32_t count = watched_count(header, writable, watch, ec);
@@ -90,9 +125,22 @@ WaitResult wait(const SegmentHeader& header, std::uint32_t seen, std::chrono::na
       if (now >= deadline) return {WaitStatus::timed_out, count};
       left = std::min<std::chrono::nanoseconds>(left, deadline - now);
     }
+    const std::uint32_t expected = (count << 1) | kWatched;
+    // A change microseconds away comes sooner to a waiter that keeps looking than to one whose
+    // CPU went idle (once per wait: a long wait sleeps in one-second slices, not polls).
+    if (!std::exchange(polled, true) && poll_until_moved(header, expected, std::min(poll_window(), left))) continue;
     // Asleep only while the word still is what was seen: a notify in between makes this return at once.
-    futex_wait(header.changes, (count << 1) | kWatched, left);
+    futex_wait(header.changes, expected, left);
   }
+}
+
+void set_busy_poll(std::chrono::microseconds window) noexcept {
+  g_busy_poll_us.store(std::clamp(window, std::chrono::microseconds::zero(), kMaxBusyPoll).count(),
+                       std::memory_order_relaxed);
+}
+
+std::chrono::microseconds busy_poll() noexcept {
+  return std::chrono::microseconds(g_busy_poll_us.load(std::memory_order_relaxed));
 }
 
 void mark_removed(SegmentHeader& header) noexcept {

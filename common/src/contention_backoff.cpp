@@ -22,15 +22,6 @@ bool backing_off_can_help() noexcept {
   return several_cpus == 1;
 }
 
-/// One round of a back-off: tells the CPU (and a hypervisor) that this is a wait.
-[[gnu::always_inline]] inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield" ::: "memory");
-#endif
-}
-
 }  // namespace
 
 /// A contended lock's back-off (see the header): pauses for contention_backoff() without

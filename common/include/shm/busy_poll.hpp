@@ -26,4 +26,13 @@ bool several_cpus_usable() noexcept;
 /// run on one CPU only, where spinning could only delay the process it waits for.
 std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept;
 
+/// One round of a spin: tells the CPU (and a hypervisor) that this is a wait.
+[[gnu::always_inline]] inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield" ::: "memory");
+#endif
+}
+
 }  // namespace shm

@@ -29,6 +29,19 @@ inline constexpr std::uint32_t kCountStep = 2;
 /// between moving the count and its FUTEX_WAKE strands nobody for longer than this.
 inline constexpr std::chrono::milliseconds kLongestSleep{1000};
 
+/// How long a wait polls the word, by default, before it sleeps: as long as a client polls for its
+/// reply (shm/busy_poll.hpp), since what it saves is the same, the wake-up of an idle CPU, which
+/// costs a change that is microseconds away tens of microseconds on a virtual machine.
+inline constexpr std::chrono::microseconds kDefaultPoll{50};
+
+/// Sets how long every later wait() of this process polls the word before it sleeps: clamped to
+/// [0, 10 ms] (a client's longest reply poll); zero sleeps at once. A thread that may run on one CPU only never polls.
+/// Polling costs up to that much CPU time per wait that ends up asleep.
+void set_busy_poll(std::chrono::microseconds window) noexcept;
+
+/// The window set_busy_poll() set (kDefaultPoll until then).
+std::chrono::microseconds busy_poll() noexcept;
+
 /// The count a word stands for.
 constexpr std::uint32_t count_of(std::uint32_t word) noexcept { return word >> 1; }
 
@@ -63,8 +76,9 @@ std::uint32_t watched_count(const SegmentHeader& header, bool writable, const Wa
                             std::error_code& ec) noexcept;
 
 /// Sleeps until the count differs from `seen`, the segment is removed, or `timeout` passes
-/// (nanoseconds::max() waits for ever). Never needs to write the word when `writable` is false:
-/// `watch` sets bit 0 then. Loops over EINTR, EAGAIN and spurious wakes.
+/// (nanoseconds::max() waits for ever), polling the word for busy_poll() first. Never needs to
+/// write the word when `writable` is false: `watch` sets bit 0 then. Loops over EINTR, EAGAIN and
+/// spurious wakes.
 WaitResult wait(const SegmentHeader& header, std::uint32_t seen, std::chrono::nanoseconds timeout, bool writable,
                 const Watcher& watch, std::error_code& ec) noexcept;
 
