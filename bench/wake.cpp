@@ -61,41 +61,40 @@ void wake(const BenchConfig& config, Report& report) {
       return record(cpu, turn, group);
     };
   };
+  auto shmd_side = [&](int turn) {
+    const std::string ping = "bench.wake.ping." + std::to_string(round);
+    const std::string pong = "bench.wake.pong." + std::to_string(round++);
+    auto a = client.create_value<int>(ping, 0, options);
+    auto b = client.create_value<int>(pong, 0, options);
+    WorkerGroup group(config.worker);
+    group.add({"wake_shmd", config.socket, "ping", ping, pong, rounds_text});
+    group.add({"wake_shmd", config.socket, "pong", ping, pong, rounds_text});
+    group.watch(config.daemon_pid);  // not on the path: what it spends meanwhile shows that
+    const double ns = record(shmd_cpu, turn, group);
+    if (static_cast<std::uint64_t>(b.load()) != rounds) throw std::runtime_error("shmd ping-pong ended early");
+    return ns;
+  };
+  auto futex_side = [&](int turn) {
+    UniqueFd memfd = make_memfd(4096);
+    WorkerGroup group(config.worker);
+    group.add({"wake_futex", "ping", rounds_text, window}, memfd.get());
+    group.add({"wake_futex", "pong", rounds_text, window}, memfd.get());
+    return record(futex_cpu, turn, group);
+  };
   const auto wakes = interleaved_twins(
       config.rounds(),
-      std::vector<TurnSample>{
-          [&](int turn) {
-            const std::string ping = "bench.wake.ping." + std::to_string(round);
-            const std::string pong = "bench.wake.pong." + std::to_string(round++);
-            auto a = client.create_value<int>(ping, 0, options);
-            auto b = client.create_value<int>(pong, 0, options);
-            WorkerGroup group(config.worker);
-            group.add({"wake_shmd", config.socket, "ping", ping, pong, rounds_text});
-            group.add({"wake_shmd", config.socket, "pong", ping, pong, rounds_text});
-            group.watch(config.daemon_pid);  // not on the path: what it spends meanwhile shows that
-            const double ns = record(shmd_cpu, turn, group);
-            if (static_cast<std::uint64_t>(b.load()) != rounds) throw std::runtime_error("shmd ping-pong ended early");
-            return ns;
-          },
-          [&](int turn) {
-            UniqueFd memfd = make_memfd(4096);
-            WorkerGroup group(config.worker);
-            group.add({"wake_futex", "ping", rounds_text, window}, memfd.get());
-            group.add({"wake_futex", "pong", rounds_text, window}, memfd.get());
-            return record(futex_cpu, turn, group);
-          },
-          socket_side(window, socket_cpu),
-          socket_side("0", blocking_cpu),
-      });
+      std::vector<TurnSample>{shmd_side, futex_side, socket_side(window, socket_cpu), socket_side("0", blocking_cpu)});
   const std::string how = " process pair, " + rounds_text + " round trips; makespan / wakes";
   report.figure("wake/futex_floor", wakes[0], wakes[1], "ns/wake", 1.2,
                 "Value store to the other's wait() returning" + how +
                     "; reference: a bare shared FUTEX_WAKE after every store on a raw memfd mapping, the waiter "
-                    "polling the word for " + window + " us first as wait() does");
+                    "polling the word for " +
+                    window + " us first as wait() does");
   report.figure("wake/unix_socket", wakes[0], wakes[2], "ns/wake", 0.8,
                 "Value store to the other's wait() returning" + how +
                     "; reference: one byte written on a Unix socket to a reader that polls it with non-blocking "
-                    "reads for " + window + " us, then blocks in read()");
+                    "reads for " +
+                    window + " us, then blocks in read()");
   report.figure("wake/unix_socket_blocking", wakes[0], wakes[3], "ns/wake", 0.8,
                 "as wake/unix_socket, the reader blocked in read() at once (the usual way)");
   shmd_cpu.report_absolute(report, "cpu/wake/shmd", wakes[0], "daemon", "shmd's ping-pong (wait() polls, then sleeps)");

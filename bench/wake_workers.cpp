@@ -1,6 +1,7 @@
 // Workers of the wake figures: a ping-pong of changes between two processes, through shmd's
 // wait() and stores, through a bare futex on a raw shared mapping, and through one byte on a Unix
-// socket (the two references polling as long as wait() does, or not at all); and the notify-free twins of atomic_increment's and locked_increment's loops.
+// socket (the two references polling as long as wait() does, or not at all); and the notify-free twins of
+// atomic_increment's and locked_increment's loops.
 
 #include <linux/futex.h>
 #include <sys/socket.h>
@@ -8,8 +9,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <climits>
 #include <stdexcept>
 #include <system_error>
@@ -87,7 +88,8 @@ void read_byte(int fd, std::chrono::microseconds window) {
   const bool got = poll_for(window, [&] {
     const ssize_t n = ::recv(fd, &b, 1, MSG_DONTWAIT);
     if (n == 1) return true;
-    if (n == 0) eof = true;
+    if (n == 0)
+      eof = true;
     else if (errno != EAGAIN && errno != EINTR)
       throw std::system_error(errno, std::generic_category(), "recv");
     return eof;

@@ -41,8 +41,8 @@
 #include <cstdint>
 
 #include "release_hook.hpp"
-#include "shm/change_word.hpp"
 #include "robust_wait.hpp"
+#include "shm/change_word.hpp"
 #include "shm/contention_backoff.hpp"
 #include "tsan.hpp"
 

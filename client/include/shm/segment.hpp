@@ -123,8 +123,8 @@ class Segment {
   /// after `seen` (from changes() or the last wait) was taken, it is removed, or `timeout` passes
   /// (nanoseconds::max(): never). It polls the word first, for change_word::busy_poll() (50 us
   /// by default, change_word::set_busy_poll(); never on one CPU), so a change microseconds away
-  /// costs no wake-up of an idle CPU; a wait that ends asleep spends that much CPU. Needs no w bit. Errors: a detached handle, or a read-only
-  /// attachment whose daemon cannot be reached.
+  /// costs no wake-up of an idle CPU; a wait that ends asleep spends that much CPU. Needs no w bit. Errors: a detached
+  /// handle, or a read-only attachment whose daemon cannot be reached.
   WaitResult wait(std::uint32_t seen, std::chrono::nanoseconds timeout, std::error_code& ec) noexcept;
   /// Throwing form of wait(seen, timeout, ec); without a timeout it waits until a change or removal.
   WaitResult wait(std::uint32_t seen, std::chrono::nanoseconds timeout = std::chrono::nanoseconds::max());

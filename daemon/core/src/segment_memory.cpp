@@ -86,10 +86,11 @@ shm::Result<void> upgrade_segment_header(int fd, std::uint32_t from, bool remove
   auto version = std::atomic_ref<std::uint32_t>(h.layout_version);
   const std::uint32_t found = version.load(std::memory_order_relaxed);
   if (h.magic != shm::kSegmentMagic || found != from)
-    return shm::fail(shm::Errc::corrupt_segment,
-                     "its header has " +
-                         std::string(h.magic != shm::kSegmentMagic ? "a bad magic" : "layout " + std::to_string(found)) +
-                         ", not layout " + std::to_string(from) + " as the journal says");
+    return shm::fail(
+        shm::Errc::corrupt_segment,
+        "its header has " +
+            std::string(h.magic != shm::kSegmentMagic ? "a bad magic" : "layout " + std::to_string(found)) +
+            ", not layout " + std::to_string(from) + " as the journal says");
   // Layouts 2 and 3 left these bytes zero; a client of those layouts may have scribbled on them
   // (the header is writable), so they are set, not trusted. The count starts again at 0: nobody
   // of layout 4 holds one yet. Layout 3's own words at 112 are left as they are, so processes of
