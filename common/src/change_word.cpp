@@ -127,8 +127,12 @@ WaitResult wait(const SegmentHeader& header, std::uint32_t seen, std::chrono::na
     }
     const std::uint32_t expected = (count << 1) | kWatched;
     // A change microseconds away comes sooner to a waiter that keeps looking than to one whose
-    // CPU went idle (once per wait: a long wait sleeps in one-second slices, not polls).
-    if (!std::exchange(polled, true) && poll_until_moved(header, expected, std::min(poll_window(), left))) continue;
+    // CPU went idle (once per wait: a long wait sleeps in one-second slices, not polls). Then
+    // round again, moved or not: the time left is less by the poll.
+    if (!std::exchange(polled, true)) {
+      (void)poll_until_moved(header, expected, std::min(poll_window(), left));
+      continue;
+    }
     // Asleep only while the word still is what was seen: a notify in between makes this return at once.
     futex_wait(header.changes, expected, left);
   }

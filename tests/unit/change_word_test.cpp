@@ -50,6 +50,7 @@ long voluntary_switches() {
 struct Waited {
   shm::WaitResult result{};
   std::chrono::nanoseconds cpu{};
+  std::chrono::nanoseconds wall{};
   long sleeps = 0;  ///< voluntary context switches during the wait: a futex sleep is one
 };
 
@@ -75,7 +76,9 @@ Waited wait_on_a_thread(shm::SegmentHeader& header, std::chrono::nanoseconds tim
     ASSERT_FALSE(ec);
     const auto cpu_before = thread_cpu();
     const long switches_before = voluntary_switches();
+    const auto start = std::chrono::steady_clock::now();
     w.result = cw::wait(header, seen, timeout, true, {}, ec);
+    w.wall = std::chrono::steady_clock::now() - start;
     w.cpu = thread_cpu() - cpu_before;
     w.sleeps = voluntary_switches() - switches_before;
     ASSERT_FALSE(ec);
@@ -110,6 +113,8 @@ TEST(ChangeWordPoll, AWaitPollsForItsWindowBeforeItSleeps) {
     const Waited w = wait_on_a_thread(header, 20ms);
     EXPECT_EQ(w.result.status, shm::WaitStatus::timed_out);
     EXPECT_GE(w.cpu, 5ms) << "it polled";
+    EXPECT_GE(w.wall, 20ms);
+    EXPECT_LT(w.wall, 28ms) << "the poll is part of the timeout, not added to it";
   }
   {
     const ScopedPoll poll(0us);
