@@ -11,9 +11,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 
-#include "eventually.hpp"
 #include "shm/busy_poll.hpp"
 #include "shm/change_word.hpp"
 
@@ -112,7 +112,7 @@ TEST(ChangeWordPoll, AWaitPollsForItsWindowBeforeItSleeps) {
     const ScopedPoll poll(shm::kMaxBusyPoll);  // 10 ms, of a 20 ms wait
     const Waited w = wait_on_a_thread(header, 20ms);
     EXPECT_EQ(w.result.status, shm::WaitStatus::timed_out);
-    EXPECT_GE(w.cpu, 5ms) << "it polled";
+    EXPECT_GE(w.cpu, 2ms) << "it polled (the CPU time of a wait that sleeps at once is some microseconds)";
     EXPECT_GE(w.wall, 20ms);
     EXPECT_LT(w.wall, 28ms) << "the poll is part of the timeout, not added to it";
   }
@@ -133,40 +133,61 @@ TEST(ChangeWordPoll, AThreadThatMayUseOneCpuOnlyDoesNotPoll) {
   EXPECT_LT(w.cpu, 3ms) << "polling there could only delay the writer";
 }
 
-TEST(ChangeWordPoll, AChangeMadeWhileItPollsEndsTheWaitWithoutASleep) {
-  if (!several_cpus()) GTEST_SKIP() << "one CPU: a wait never polls here";
-  const ScopedPoll poll(shm::kMaxBusyPoll);  // 10 ms
+/// One try of the test below: a waiter on a fresh header, notified once it has spent 200 us of CPU
+/// inside wait() (which it can only spend polling). What it saw, and whether it got that far.
+struct PollTry {
+  Waited waited;
+  bool polled = false;  ///< the waiter had spent 200 us of CPU in wait() when the notify came
+};
+
+PollTry notify_while_it_polls() {
   alignas(64) shm::SegmentHeader header{};
   std::atomic<clockid_t> waiter_clock{0};
   std::atomic<bool> waiting{false};
-  Waited w;
+  PollTry t;
   std::thread waiter([&] {
     clockid_t clock{};
-    ASSERT_EQ(::pthread_getcpuclockid(::pthread_self(), &clock), 0);
+    if (::pthread_getcpuclockid(::pthread_self(), &clock) != 0) ADD_FAILURE() << "pthread_getcpuclockid";
     waiter_clock = clock;
     std::error_code ec;
     const std::uint32_t seen = cw::watched_count(header, true, {}, ec);
     const long switches_before = voluntary_switches();
     waiting = true;
-    w.result = cw::wait(header, seen, 5s, true, {}, ec);
-    w.sleeps = voluntary_switches() - switches_before;
+    t.waited.result = cw::wait(header, seen, 5s, true, {}, ec);
+    t.waited.sleeps = voluntary_switches() - switches_before;
   });
-  // Notify once the waiter has spent 1 ms of CPU inside wait(): it can only do that polling.
-  ASSERT_TRUE(shm::test::eventually([&] { return waiting.load(); }));
   auto cpu_of_waiter = [&] {
     timespec ts{};
     ::clock_gettime(waiter_clock.load(), &ts);
     return std::chrono::seconds(ts.tv_sec) + std::chrono::nanoseconds(ts.tv_nsec);
   };
-  const auto at_start = cpu_of_waiter();
+  // This thread looks every 20 us and sleeps in between, leaving the CPUs to the waiter.
   const auto give_up = std::chrono::steady_clock::now() + 5s;
-  while (cpu_of_waiter() - at_start < 1ms && std::chrono::steady_clock::now() < give_up) shm::cpu_relax();
-  EXPECT_GE(cpu_of_waiter() - at_start, 1ms) << "the waiter never polled";
+  while (!waiting && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(20us);
+  const auto at_start = cpu_of_waiter();
+  while (cpu_of_waiter() - at_start < 200us && std::chrono::steady_clock::now() < give_up)
+    std::this_thread::sleep_for(20us);
+  t.polled = cpu_of_waiter() - at_start >= 200us;
   cw::notify(header.changes);
   waiter.join();
-  EXPECT_EQ(w.result.status, shm::WaitStatus::changed);
-  EXPECT_EQ(w.result.changes, 1u);
-  EXPECT_EQ(w.sleeps, 0) << "the change came within the window: no futex sleep";
+  return t;
+}
+
+// On CPUs that something else wants too, the waiter can be kept off them for its whole window
+// (it then sleeps and is woken, which is right, but shows nothing): up to three tries.
+TEST(ChangeWordPoll, AChangeMadeWhileItPollsEndsTheWaitWithoutASleep) {
+  if (!several_cpus()) GTEST_SKIP() << "one CPU: a wait never polls here";
+  const ScopedPoll poll(shm::kMaxBusyPoll);  // 10 ms
+  std::string tries;
+  for (int attempt = 1; attempt <= 3; ++attempt) {
+    const PollTry t = notify_while_it_polls();
+    EXPECT_EQ(t.waited.result.status, shm::WaitStatus::changed);
+    EXPECT_EQ(t.waited.result.changes, 1u);
+    if (t.polled && t.waited.sleeps == 0) return;  // the change came within the window: no futex sleep
+    tries += " [polled 200 us: " + std::string(t.polled ? "yes" : "no") +
+             ", sleeps: " + std::to_string(t.waited.sleeps) + "]";
+  }
+  ADD_FAILURE() << "in three tries no waiter took a change made while it polled without a sleep:" << tries;
 }
 
 }  // namespace
