@@ -46,25 +46,11 @@ std::atomic_ref<std::uint32_t> word(const Mapping& map, int which) {
   return std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(map.data() + 64 * which));
 }
 
-/// Spins, looking at `ready()`, for at most `window`: how shmd's wait() polls its word before it
-/// sleeps (change_word::busy_poll()), for the references to poll as long. True if it got ready.
-template <typename Ready>
-bool poll_for(std::chrono::microseconds window, Ready ready) {
-  if (window <= std::chrono::microseconds::zero()) return false;
-  const auto until = std::chrono::steady_clock::now() + window;
-  do {
-    for (int i = 0; i < 32; ++i) {
-      if (ready()) return true;
-      cpu_relax();
-    }
-  } while (std::chrono::steady_clock::now() < until);
-  return false;
-}
-
-/// Waits until the word holds `expected`: polls it for `window`, then bare FUTEX_WAITs (shared).
+/// Waits until the word holds `expected`: polls it for `window` as wait() polls its word
+/// (shm::spin_until_ready), then bare FUTEX_WAITs (shared).
 void futex_await(const Mapping& map, int which, std::uint32_t expected, std::chrono::microseconds window) {
   auto w = word(map, which);
-  if (poll_for(window, [&] { return w.load(std::memory_order_relaxed) == expected; })) return;
+  if (spin_until_ready(window, [&] { return w.load(std::memory_order_relaxed) == expected; })) return;
   for (std::uint32_t now = w.load(); now != expected; now = w.load())
     (void)::syscall(SYS_futex, map.data() + 64 * which, FUTEX_WAIT, now, nullptr, nullptr, 0);
 }
@@ -85,7 +71,7 @@ void write_byte(int fd) {
 void read_byte(int fd, std::chrono::microseconds window) {
   char b = 0;
   bool eof = false;
-  const bool got = poll_for(window, [&] {
+  const bool got = spin_until_ready(window, [&] {
     const ssize_t n = ::recv(fd, &b, 1, MSG_DONTWAIT);
     if (n == 1) return true;
     if (n == 0)

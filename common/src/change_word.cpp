@@ -36,22 +36,6 @@ std::chrono::nanoseconds poll_window() noexcept {
   return std::chrono::microseconds(g_busy_poll_us.load(std::memory_order_relaxed));
 }
 
-/// Polls the word until it is no longer `expected` or `window` passes; true if it moved. Loads
-/// only: the line stays shared with the writer until it writes. The clock is read every few
-/// dozen rounds, a round being one load and a pause.
-bool poll_until_moved(const SegmentHeader& header, std::uint32_t expected, std::chrono::nanoseconds window) noexcept {
-  if (window <= std::chrono::nanoseconds::zero()) return false;
-  auto ref = word_of(header);
-  const Clock::time_point until = Clock::now() + window;
-  do {
-    for (int i = 0; i < 32; ++i) {
-      if (ref.load(std::memory_order_relaxed) != expected) return true;  // the loop looks again, seq_cst
-      cpu_relax();
-    }
-  } while (Clock::now() < until);
-  return false;
-}
-
 bool removed(const SegmentHeader& header) noexcept {
   return (std::atomic_ref<std::uint32_t>(const_cast<std::uint32_t&>(header.flags)).load(std::memory_order_seq_cst) &
           kSegmentRemoved) != 0;
@@ -130,7 +114,9 @@ WaitResult wait(const SegmentHeader& header, std::uint32_t seen, std::chrono::na
     // CPU went idle (once per wait: a long wait sleeps in one-second slices, not polls). Then
     // round again, moved or not: the time left is less by the poll.
     if (!std::exchange(polled, true)) {
-      (void)poll_until_moved(header, expected, std::min(poll_window(), left));
+      // Loads only: the line stays shared with the writer until it writes. The loop looks again, seq_cst.
+      (void)spin_until_ready(std::min(poll_window(), left),
+                             [&] { return word_of(header).load(std::memory_order_relaxed) != expected; });
       continue;
     }
     // Asleep only while the word still is what was seen: a notify in between makes this return at once.

@@ -35,4 +35,20 @@ std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) 
 #endif
 }
 
+/// Spins until `ready()` is true or `window` has passed; true if it got ready. A round is one call
+/// of `ready` and a cpu_relax(); the clock is read every 32 rounds. How a wait polls its change
+/// word (shm/change_word.hpp), and how the benchmarks' references poll as long.
+template <typename Ready>
+bool spin_until_ready(std::chrono::nanoseconds window, Ready ready) {
+  if (window <= std::chrono::nanoseconds::zero()) return false;
+  const auto until = std::chrono::steady_clock::now() + window;
+  do {
+    for (int i = 0; i < 32; ++i) {
+      if (ready()) return true;
+      cpu_relax();
+    }
+  } while (std::chrono::steady_clock::now() < until);
+  return false;
+}
+
 }  // namespace shm
