@@ -1,7 +1,7 @@
 // Workers of the wake figures: a ping-pong of changes between two processes, through shmd's
 // wait() and stores, through a bare futex on a raw shared mapping, and through one byte on a Unix
-// socket (the two references polling as long as wait() does, or not at all); and the notify-free twins of
-// atomic_increment's and locked_increment's loops.
+// socket (the two references polling as long as wait() does, or not at all); and the notify-free
+// twins of atomic_increment's and locked_increment's loops.
 
 #include <linux/futex.h>
 #include <sys/socket.h>

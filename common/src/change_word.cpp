@@ -30,9 +30,7 @@ static_assert(kDefaultPoll == shm::kDefaultBusyPoll, "a wait polls as long as a 
 /// The window this thread polls for: none where it may run on one CPU only (the writer it waits
 /// for could not run meanwhile). The affinity is looked up at the thread's first wait.
 std::chrono::nanoseconds poll_window() noexcept {
-  thread_local constinit signed char several_cpus = -1;
-  if (several_cpus < 0) several_cpus = several_cpus_usable() ? 1 : 0;
-  if (several_cpus == 0) return {};
+  if (!several_cpus_usable_by_this_thread()) return {};
   return std::chrono::microseconds(g_busy_poll_us.load(std::memory_order_relaxed));
 }
 

@@ -14,21 +14,13 @@ namespace {
 /// contention_backoff(), in nanoseconds, for every thread of the process.
 std::atomic<std::int64_t> g_backoff_ns{kDefaultContentionBackoff.count()};
 
-/// Whether this thread backs off at all: only where another CPU can run the holder meanwhile.
-/// Looked up at the thread's first contended lock.
-bool backing_off_can_help() noexcept {
-  thread_local constinit signed char several_cpus = -1;
-  if (several_cpus < 0) several_cpus = several_cpus_usable() ? 1 : 0;
-  return several_cpus == 1;
-}
-
 }  // namespace
 
 /// A contended lock's back-off (see the header): pauses for contention_backoff() without
 /// touching the mutex. Returns false, at once, where it should not back off.
 [[gnu::noinline]] bool back_off() noexcept {
   const std::int64_t ns = g_backoff_ns.load(std::memory_order_relaxed);
-  if (ns <= 0 || !backing_off_can_help()) return false;
+  if (ns <= 0 || !several_cpus_usable_by_this_thread()) return false;  // the holder could not run meanwhile
   const auto until = std::chrono::steady_clock::now() + std::chrono::nanoseconds(ns);
   do {
     cpu_relax();

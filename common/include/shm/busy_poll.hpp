@@ -22,6 +22,10 @@ inline constexpr std::chrono::microseconds kMaxBusyPoll{10'000};
 /// for can happen on another CPU meanwhile. Where it may not, spinning only delays that.
 bool several_cpus_usable() noexcept;
 
+/// several_cpus_usable() for the calling thread as it was at its first call here: looked up once
+/// per thread, for the spins that ask on every wait (a contended lock's back-off, a wait's poll).
+bool several_cpus_usable_by_this_thread() noexcept;
+
 /// The window to use: `requested` clamped to [0, kMaxBusyPoll], or zero when this thread may
 /// run on one CPU only, where spinning could only delay the process it waits for.
 std::chrono::microseconds usable_busy_poll(std::chrono::microseconds requested) noexcept;
