@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "shm/huge_pages.hpp"
+
 namespace shm::bench {
 
 UniqueFd make_memfd(std::size_t size) {
@@ -14,6 +16,8 @@ UniqueFd make_memfd(std::size_t size) {
   if (!fd) throw std::system_error(errno, std::generic_category(), "memfd_create");
   if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0)
     throw std::system_error(errno, std::generic_category(), "ftruncate");
+  // The huge pages shmd gives a segment this large: a raw memfd can have them the same way.
+  (void)back_with_huge_pages(fd.get(), size);
   return fd;
 }
 

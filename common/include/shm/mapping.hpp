@@ -16,6 +16,8 @@ class Mapping {
   /// An empty mapping.
   Mapping() noexcept = default;
   /// Maps `size` bytes of `fd` from offset 0 with MAP_SHARED; sets `ec` and returns empty on failure.
+  /// A mapping of a huge page (2 MiB) or more starts at a huge-page-aligned address, so that the
+  /// segment's huge pages, if it has them, are mapped as such.
   static Mapping map(int fd, std::size_t size, AccessMode access, std::error_code& ec) noexcept;
 
   Mapping(Mapping&& other) noexcept

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "shm/change_word.hpp"
+#include "shm/huge_pages.hpp"
 #include "shm/mapping.hpp"
 #include "shm/robust_mutex.hpp"
 
@@ -139,7 +140,12 @@ shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std
   // committed here, so a create that memory cannot back fails now, not a writer at its first
   // touch. Registry::create asked MemoryHeadroom first, since past a memory cgroup's limit the
   // kernel may answer this fallocate by OOM-killing shmd rather than with an error. Any failure is
-  // LIMIT_EXCEEDED; the fd, and whatever was allocated, goes when it is closed.
+  // LIMIT_EXCEEDED; the fd, and whatever was allocated, goes when it is closed. A segment of a
+  // huge page or more gets huge pages where it can (the kernel's shmem policy gives a memfd none
+  // by default), so that a loop over a large Array walks one page table entry per 2 MiB, as over
+  // the private memory malloc and numpy get huge pages for; a huge page that cannot be had fails
+  // nothing (a memory cgroup refuses its charge rather than OOM-kill), fallocate commits small
+  // pages in its place.
   const bool write_whole = record.sizes.mapping_bytes <= kWholeWriteLimit;
   if (trailing.empty() && write_whole)
     trailing = std::string_view(kZeros.data(), record.sizes.mapping_bytes - sizeof header);
@@ -147,7 +153,13 @@ shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std
     if (record.sizes.mapping_bytes > static_cast<std::uint64_t>(std::numeric_limits<off_t>::max()))
       return shm::fail(shm::Errc::limit_exceeded, "segment of " + std::to_string(record.sizes.mapping_bytes) +
                                                       " bytes is larger than a file can be");
-    if (::fallocate(fd.get(), 0, 0, static_cast<off_t>(record.sizes.mapping_bytes)) != 0) {
+    const auto bytes = static_cast<off_t>(record.sizes.mapping_bytes);
+    // Huge pages first where the segment has room for one (the whole ones, best effort); the
+    // file must have its size for that. fallocate then commits what they do not cover.
+    if (const std::size_t huge = shm::huge_page_size();
+        huge != 0 && record.sizes.mapping_bytes >= huge && ::ftruncate(fd.get(), bytes) == 0)
+      (void)shm::back_with_huge_pages(fd.get(), record.sizes.mapping_bytes);
+    if (::fallocate(fd.get(), 0, 0, bytes) != 0) {
       const int err = errno;
       return shm::fail(shm::Errc::limit_exceeded,
                        "segment of " + std::to_string(record.sizes.mapping_bytes) +

@@ -1,0 +1,22 @@
+#pragma once
+/// Transparent huge pages for shared memory: the size they come in, and how a segment's memfd
+/// gets them where the kernel's shmem policy (`shmem_enabled`) would give it none.
+
+#include <cstddef>
+
+namespace shm {
+
+/// The size of the huge pages a mapping of shared memory can use (the PMD size, 2 MiB on x86-64),
+/// from /sys/kernel/mm/transparent_hugepage/hpage_pmd_size, read once; 0 where the kernel has no
+/// transparent huge pages.
+[[nodiscard]] std::size_t huge_page_size() noexcept;
+
+/// Backs every whole, aligned huge page of the first `size` bytes of the memfd `fd` (a file of at
+/// least that size) with a huge page, best effort, and returns how many bytes it so backed (0
+/// if none: the kernel is older than 6.1, refuses, or has no huge page free). Meant for a fresh
+/// file: it writes one zero byte at the start of each huge page, so that MADV_COLLAPSE, which
+/// needs a page present to build from, allocates the rest zeroed. What it backs is allocated and
+/// counted as the file's memory, like fallocate's.
+std::size_t back_with_huge_pages(int fd, std::size_t size) noexcept;
+
+}  // namespace shm

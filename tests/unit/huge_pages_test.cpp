@@ -1,0 +1,132 @@
+// Huge pages for large segments: create_segment_memfd backs every whole huge page of a segment
+// with one (MADV_COLLAPSE, where the kernel's shmem policy would give a memfd none), and
+// Mapping::map places large mappings where those pages can be mapped whole.
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+
+#include "shm/huge_pages.hpp"
+#include "shm/mapping.hpp"
+#include "shm/segment_layout.hpp"
+#include "shm/unique_fd.hpp"
+#include "shmd/segment_memory.hpp"
+#include "smaps.hpp"
+
+namespace {
+
+shm::UniqueFd sized_memfd(std::size_t size) {
+  shm::UniqueFd fd(::memfd_create("huge-pages-test", MFD_CLOEXEC));
+  EXPECT_TRUE(fd);
+  EXPECT_EQ(::ftruncate(fd.get(), static_cast<off_t>(size)), 0);
+  return fd;
+}
+
+/// Why this kernel gives a memfd no huge pages, or empty if it does (tried on a scratch file).
+std::string no_huge_pages_here() {
+  const std::size_t huge = shm::huge_page_size();
+  if (huge == 0) return "the kernel has no transparent huge pages";
+  const auto fd = sized_memfd(huge);
+  if (shm::back_with_huge_pages(fd.get(), huge) != huge)
+    return "MADV_COLLAPSE gives a memfd no huge page here (Linux before 6.1, shmem_enabled = deny, or no "
+           "huge page free)";
+  return {};
+}
+
+void touch_every_page(const shm::Mapping& m) {
+  volatile std::byte sink{};
+  for (std::size_t at = 0; at < m.size(); at += 4096) sink = m.data()[at];
+  (void)sink;
+}
+
+TEST(HugePages, ALargeMappingStartsAtAHugePageBoundaryAndLeavesNoReservationBehind) {
+  const std::size_t huge = shm::huge_page_size();
+  if (huge == 0) GTEST_SKIP() << "the kernel has no transparent huge pages";
+  const auto fd = sized_memfd(huge + 4096);
+  const std::size_t before = shm::test::mapping_count();
+  {
+    std::error_code ec;
+    const auto m = shm::Mapping::map(fd.get(), huge + 4096, shm::AccessMode::read_write, ec);
+    ASSERT_FALSE(ec) << ec.message();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(m.data()) % huge, 0U);
+    // Exactly one mapping more: the file's. The range reserved around it to align it is gone.
+    EXPECT_EQ(shm::test::mapping_count(), before + 1);
+    m.data()[huge] = std::byte{7};  // the whole length is the file's
+    EXPECT_EQ(m.data()[huge], std::byte{7});
+  }
+  EXPECT_EQ(shm::test::mapping_count(), before);
+}
+
+TEST(HugePages, ASmallMappingIsAPlainOne) {
+  const auto fd = sized_memfd(8192);
+  const std::size_t before = shm::test::mapping_count();
+  std::error_code ec;
+  const auto m = shm::Mapping::map(fd.get(), 8192, shm::AccessMode::read_only, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(shm::test::mapping_count(), before + 1);
+  EXPECT_EQ(m.size(), 8192U);
+}
+
+TEST(HugePages, ASegmentGetsAHugePageForEachWholeOneItSpansAndSmallPagesForTheRest) {
+  if (const std::string why = no_huge_pages_here(); !why.empty()) GTEST_SKIP() << why;
+  const std::size_t huge = shm::huge_page_size();
+  // Three huge pages of elements: with the header in front, the file is three huge pages and
+  // 128 bytes, so the last page of it is a small one.
+  shmd::SegmentRecord record;
+  record.name = "huge";
+  record.typecode = 'i';
+  record.kind = shm::Kind::array;
+  record.element_size = sizeof(int);
+  record.length = 3 * huge / sizeof(int);
+  record.sizes = *shm::segment_sizes(sizeof(int), record.length, shm::Kind::array);
+  auto fd = shmd::create_segment_memfd(record, {});
+  ASSERT_TRUE(fd.ok()) << fd.failure().message;
+
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd.value().get(), &st), 0);
+  EXPECT_EQ(static_cast<std::uint64_t>(st.st_size), record.sizes.mapping_bytes);
+  EXPECT_GE(static_cast<std::uint64_t>(st.st_blocks) * 512, record.sizes.mapping_bytes);  // committed, all of it
+  EXPECT_EQ(::fcntl(fd.value().get(), F_GET_SEALS) & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+            F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+
+  std::error_code ec;
+  const auto m = shm::Mapping::map(fd.value().get(), record.sizes.mapping_bytes, shm::AccessMode::read_write, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  touch_every_page(m);
+  EXPECT_EQ(shm::test::smaps_kb(m.data(), "ShmemPmdMapped"), static_cast<long>(3 * huge / 1024));
+  EXPECT_EQ(shm::test::smaps_kb(m.data(), "Rss"), static_cast<long>(3 * huge / 1024 + 4));
+
+  // The bytes the huge pages were built from (one zero at the start of each) are the data's: zero.
+  const auto* header = reinterpret_cast<const shm::SegmentHeader*>(m.data());
+  EXPECT_EQ(header->magic, shm::kSegmentMagic);
+  EXPECT_EQ(header->length, record.length);
+  for (const std::size_t at : {huge, 2 * huge, huge + 1, record.sizes.mapping_bytes - 1})
+    EXPECT_EQ(m.data()[at], std::byte{0}) << "byte " << at;
+}
+
+TEST(HugePages, ASegmentSmallerThanAHugePageHasNone) {
+  if (const std::string why = no_huge_pages_here(); !why.empty()) GTEST_SKIP() << why;
+  const std::size_t huge = shm::huge_page_size();
+  shmd::SegmentRecord record;
+  record.name = "almost";
+  record.typecode = 'B';
+  record.kind = shm::Kind::array;
+  record.element_size = 1;
+  record.length = huge - 4096;
+  record.sizes = *shm::segment_sizes(1, record.length, shm::Kind::array);
+  auto fd = shmd::create_segment_memfd(record, {});
+  ASSERT_TRUE(fd.ok()) << fd.failure().message;
+  std::error_code ec;
+  const auto m = shm::Mapping::map(fd.value().get(), record.sizes.mapping_bytes, shm::AccessMode::read_only, ec);
+  ASSERT_FALSE(ec) << ec.message();
+  touch_every_page(m);
+  EXPECT_EQ(shm::test::smaps_kb(m.data(), "ShmemPmdMapped"), 0);
+}
+
+}  // namespace
