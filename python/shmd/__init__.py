@@ -43,7 +43,9 @@ from shmd._core import (
     WaitResult,
     __version__,
     default_socket_path,
+    set_wait_busy_poll,
     typecodes,
+    wait_busy_poll,
 )
 
 __all__ = [
@@ -73,5 +75,7 @@ __all__ = [
     "VersionMismatchError",
     "WaitResult",
     "default_socket_path",
+    "set_wait_busy_poll",
     "typecodes",
+    "wait_busy_poll",
 ]

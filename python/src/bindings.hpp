@@ -3,6 +3,8 @@
 
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
+
 namespace shmd_py {
 
 /// shmd.SegmentInfo.
@@ -21,5 +23,9 @@ void bind_array(pybind11::module_& m);
 void bind_client(pybind11::module_& m);
 /// shmd.Event and shmd.Subscription.
 void bind_subscription(pybind11::module_& m);
+
+/// A busy-poll window in microseconds, as Python passed it: ValueError if negative (the C++
+/// setters clamp what is too long).
+std::int64_t poll_window_from_python(std::int64_t microseconds);
 
 }  // namespace shmd_py

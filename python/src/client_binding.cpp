@@ -38,6 +38,16 @@ std::uint32_t mode_from_python(std::int64_t mode) {
   return static_cast<std::uint32_t>(mode);
 }
 
+}  // namespace
+
+std::int64_t poll_window_from_python(std::int64_t microseconds) {
+  if (microseconds < 0)
+    throw py::value_error("a busy-poll window is 0 or more microseconds, not " + std::to_string(microseconds));
+  return microseconds;
+}
+
+namespace {
+
 /// A socket argument: None (the default socket), or a str or os.PathLike.
 std::string socket_from_python(const py::object& socket) {
   if (socket.is_none()) return shm::default_socket_path();
@@ -263,6 +273,14 @@ void bind_client(py::module_& m) {
           py::arg("prefix") = "", py::arg("attachments") = false,
           "A Subscription to the registry's events about segments named prefix... that this process may read "
           "(with attachments, also every reference change), on a connection of its own.")
+      .def(
+          "set_busy_poll",
+          [](Client& c, std::int64_t microseconds) {
+            c.set_busy_poll(std::chrono::microseconds(poll_window_from_python(microseconds)));
+          },
+          py::arg("microseconds"),
+          "How long each wait for the daemon's reply polls before it sleeps (default 50; 0 turns it off; "
+          "at most 10,000; off where the process may use one CPU only).")
       .def("__repr__", [](const Client& c) { return "<shmd.Client socket='" + c.socket_path() + "'>"; });
 }
 

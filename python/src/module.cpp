@@ -5,6 +5,7 @@
 #include "bindings.hpp"
 #include "element_codec.hpp"
 #include "errors.hpp"
+#include "shm/change_word.hpp"
 #include "shm/client.hpp"
 
 PYBIND11_MODULE(_core, m) {
@@ -20,5 +21,17 @@ PYBIND11_MODULE(_core, m) {
   shmd_py::bind_subscription(m);
   m.attr("typecodes") = shmd_py::all_typecodes();
   m.def("default_socket_path", &shm::default_socket_path, "$SHMD_SOCKET, else /run/shmd/shmd.sock.");
+  m.def(
+      "set_wait_busy_poll",
+      [](std::int64_t microseconds) {
+        shm::change_word::set_busy_poll(std::chrono::microseconds(shmd_py::poll_window_from_python(microseconds)));
+        return shm::change_word::busy_poll().count();
+      },
+      pybind11::arg("microseconds"),
+      "How long every later wait() of this process polls the segment before it sleeps (default 50; 0 sleeps "
+      "at once; at most 10,000). Returns the window set, clamped.");
+  m.def(
+      "wait_busy_poll", [] { return shm::change_word::busy_poll().count(); },
+      "The microseconds a wait() polls before it sleeps (set_wait_busy_poll).");
   m.attr("__version__") = SHMD_VERSION;
 }
