@@ -9,8 +9,8 @@
 
 #include <cstdint>
 #include <numeric>
-#include <type_traits>
 #include <string>
+#include <type_traits>
 
 #include "daemon_process.hpp"
 #include "shm/huge_pages.hpp"
