@@ -20,7 +20,9 @@ Daemon::Daemon(Config config)
       log_(config_.logger ? config_.logger
                           : std::make_shared<spdlog::logger>("shmd", std::make_shared<spdlog::sinks::null_sink_mt>())),
       registry_(config_.limits),
-      handler_(registry_, version(), config_.subscriber_events) {}
+      handler_(registry_, version(), config_.subscriber_events) {
+  registry_.set_huge_pages(config_.huge_pages);
+}
 
 // Sorts what systemd handed over: stored segments go to the registry, and the listening socket
 // (socket activation) is returned, or nothing when shmd must bind its own.

@@ -118,6 +118,10 @@ int main(int argc, char** argv) try {
                  "for latency; see docs/performance.md")
       ->capture_default_str()
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{shm::kMaxBusyPoll.count()}));
+  bool no_huge_pages = false;
+  app.add_flag("--no-huge-pages", no_huge_pages,
+               "Give segments small pages only; by default every whole 2 MiB of a segment gets a huge page at "
+               "create, where the kernel allows it (see docs/design.md)");
   auto* fd_store_max =
       app.add_option(
              "--fd-store-max", config.fd_store_max,
@@ -142,6 +146,7 @@ int main(int argc, char** argv) try {
   config.restore_grace = std::chrono::milliseconds(static_cast<std::int64_t>(restore_grace_s * 1000));
   config.frame_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(frame_timeout_s * 1000));
   config.busy_poll = std::chrono::microseconds(busy_poll_us);
+  config.huge_pages = !no_huge_pages;
 
   auto logger = spdlog::stderr_logger_mt("shmd");
   logger->set_level(spdlog::level::from_str(log_level));

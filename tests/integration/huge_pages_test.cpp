@@ -78,6 +78,18 @@ TEST(HugePages, EveryClientMapsALargeArrayWithHugePagesAndSeesTheSameElements) {
   EXPECT_EQ(made.data()[huge / sizeof(int)], -5);
 }
 
+TEST(HugePages, ADaemonToldNoHugePagesGivesSmallOnes) {
+  if (const std::string why = no_huge_pages_here(); !why.empty()) GTEST_SKIP() << why;
+  const std::size_t huge = shm::huge_page_size();
+  DaemonProcess daemon({"--no-huge-pages"});
+  shm::Client client(daemon.socket_path());
+  auto a = client.create_array<int>("lab.big", 2 * huge / sizeof(int));
+  const shm::SegmentInfo info = client.info("lab.big");
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(mapping_of(a, info)) % huge, 0U);  // aligned all the same
+  EXPECT_EQ(huge_kb_mapped(a, info), 0);
+  for (const int x : a) ASSERT_EQ(x, 0);
+}
+
 TEST(HugePages, ASmallSegmentIsMappedAsBefore) {
   DaemonProcess daemon;
   shm::Client client(daemon.socket_path());

@@ -146,7 +146,7 @@ shm::Result<CreateOutcome> Registry::create(ClientId client, const Credentials& 
   record.mode = p.mode;
   record.ephemeral = p.ephemeral;
   record.created_unix_ns = now_unix_ns();
-  auto memfd = create_segment_memfd(record, p.initial);
+  auto memfd = create_segment_memfd(record, p.initial, huge_pages_);
   if (!memfd) return memfd.failure();
   record.memfd = std::move(memfd.value());
 

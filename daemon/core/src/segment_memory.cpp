@@ -107,7 +107,8 @@ shm::Result<void> restrict_memfd_mode(int fd) {
   return {};
 }
 
-shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::string_view initial) {
+shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::string_view initial,
+                                                bool huge_pages) {
   // The memfd name only shows in /proc/PID/fd links; the kernel caps it at 249 bytes.
   const std::string memfd_name = ("shmd:" + record.name).substr(0, 249);
   shm::UniqueFd fd(::memfd_create(memfd_name.c_str(), MFD_CLOEXEC | MFD_ALLOW_SEALING));
@@ -157,7 +158,7 @@ shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std
     // Huge pages first where the segment has room for one (the whole ones, best effort); the
     // file must have its size for that. fallocate then commits what they do not cover.
     if (const std::size_t huge = shm::huge_page_size();
-        huge != 0 && record.sizes.mapping_bytes >= huge && ::ftruncate(fd.get(), bytes) == 0)
+        huge_pages && huge != 0 && record.sizes.mapping_bytes >= huge && ::ftruncate(fd.get(), bytes) == 0)
       (void)shm::back_with_huge_pages(fd.get(), record.sizes.mapping_bytes);
     if (::fallocate(fd.get(), 0, 0, bytes) != 0) {
       const int err = errno;

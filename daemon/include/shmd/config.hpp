@@ -35,6 +35,9 @@ struct Config {
   /// How long the event loop keeps polling after a burst of work before it sleeps (0: never
   /// polls). See run_event_loop().
   std::chrono::microseconds busy_poll{shm::kDefaultBusyPoll};
+  /// Give segments of a huge page (2 MiB) or more huge pages at create (docs/design.md, "Huge
+  /// pages for large segments").
+  bool huge_pages = true;
   /// Events that may wait for one slow subscriber before newer ones are dropped (and counted in
   /// one overflow event).
   std::size_t subscriber_events = kDefaultSubscriberEvents;

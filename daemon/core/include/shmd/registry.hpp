@@ -189,6 +189,8 @@ class Registry {
   [[nodiscard]] std::pair<std::uint64_t, std::size_t> usage(uid_t uid) const;
   /// The limits in force.
   [[nodiscard]] const Limits& limits() const noexcept { return limits_; }
+  /// Whether creates give large segments huge pages (create_segment_memfd; on unless turned off).
+  void set_huge_pages(bool on) noexcept { huge_pages_ = on; }
 
  private:
   using OrderKey = std::pair<std::string, std::uint64_t>;
@@ -233,6 +235,7 @@ class Registry {
   };
 
   Limits limits_;                                           ///< enforced on create
+  bool huge_pages_ = true;                                  ///< huge pages for large segments
   RegistryObserver* observer_ = nullptr;                    ///< persistence, if any
   EventSink* events_ = nullptr;                             ///< event subscribers, if any
   MemoryHeadroom headroom_;                                 ///< refuses creates memory cannot back

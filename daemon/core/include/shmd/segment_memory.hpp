@@ -18,7 +18,8 @@ shm::Result<void> restrict_memfd_mode(int fd);
 /// LIMIT_EXCEEDED if it cannot be), writes the header (magic, sizes, robust recursive mutex) and
 /// `initial` (empty = zeroed), then seals it against shrink, grow and further sealing, so no
 /// client can truncate it under the others.
-shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::string_view initial);
+shm::Result<shm::UniqueFd> create_segment_memfd(const SegmentRecord& record, std::string_view initial,
+                                                bool huge_pages = true);
 
 /// Tells the segment's waiters it was removed: sets the header's kSegmentRemoved flag, moves the
 /// change count and FUTEX_WAKEs them all (shm::change_word::mark_removed), through a mapping of
