@@ -1,7 +1,6 @@
 #pragma once
-/// What /proc/self/smaps and /proc/self/maps say about this process's mappings.
+/// What /proc/self/smaps says about this process's mappings.
 
-#include <cstddef>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -26,14 +25,6 @@ inline long smaps_kb(const void* start, const std::string& field) {
     if (in && line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
   }
   return -1;
-}
-
-/// How many mappings this process has (the lines of /proc/self/maps).
-inline std::size_t mapping_count() {
-  std::ifstream maps("/proc/self/maps");
-  std::size_t n = 0;
-  for (std::string line; std::getline(maps, line);) ++n;
-  return n;
 }
 
 }  // namespace shm::test
