@@ -1,5 +1,6 @@
 #include "shm/huge_pages.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -31,14 +32,15 @@ std::size_t back_with_huge_pages(int fd, std::size_t size) noexcept {
   const std::size_t huge = huge_page_size();
   const std::size_t whole = huge == 0 ? 0 : size / huge * huge;
   if (whole == 0) return 0;
-  // MADV_COLLAPSE builds a huge page from the small ones present (here one each) and zero-fills
-  // the rest: far cheaper than collapsing pages fallocate() allocated, each copied once more.
-  const char zero = 0;
+  // MADV_COLLAPSE builds a huge page from the small ones present (here, on a fresh file, the one
+  // allocated at its start) and zero-fills the rest: far cheaper than collapsing a file whose
+  // every page fallocate() allocated, each copied once more. Allocating a page changes no byte
+  // of a file that has data already.
   for (std::size_t at = 0; at < whole; at += huge) {
-    ssize_t n;
-    do n = ::pwrite(fd, &zero, 1, static_cast<off_t>(at));
-    while (n < 0 && errno == EINTR);
-    if (n != 1) return 0;
+    int rc;
+    do rc = ::fallocate(fd, 0, static_cast<off_t>(at), 1);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0) return 0;
   }
   std::error_code ec;
   // Mapping::map puts a mapping this large at a huge-page-aligned address, as the kernel needs.

@@ -112,7 +112,7 @@ TEST(HugePages, ASegmentGetsAHugePageForEachWholeOneItSpansAndSmallPagesForTheRe
   EXPECT_EQ(shm::test::smaps_kb(m.data(), "ShmemPmdMapped"), static_cast<long>(3 * huge / 1024));
   EXPECT_EQ(shm::test::smaps_kb(m.data(), "Rss"), static_cast<long>(3 * huge / 1024 + 4));
 
-  // The bytes the huge pages were built from (one zero at the start of each) are the data's: zero.
+  // The huge pages hold the header where it was written, and zeros everywhere else.
   const auto* header = reinterpret_cast<const shm::SegmentHeader*>(m.data());
   EXPECT_EQ(header->magic, shm::kSegmentMagic);
   EXPECT_EQ(header->length, record.length);

@@ -13,10 +13,10 @@ namespace shm {
 
 /// Backs every whole, aligned huge page of the first `size` bytes of the memfd `fd` (a file of at
 /// least that size) with a huge page, best effort, and returns how many bytes it so backed (0
-/// if none: the kernel is older than 6.1, refuses, or has no huge page free). Meant for a fresh
-/// file: it writes one zero byte at the start of each huge page, so that MADV_COLLAPSE, which
-/// needs a page present to build from, allocates the rest zeroed. What it backs is allocated and
-/// counted as the file's memory, like fallocate's.
+/// if none: the kernel is older than 6.1, refuses, or has no huge page free). It allocates the
+/// first page of each huge page (fallocate), since MADV_COLLAPSE needs a page present to build
+/// from, and the collapse zero-fills the rest; the file's contents do not change. What it backs
+/// is allocated and counted as the file's memory, like fallocate's.
 std::size_t back_with_huge_pages(int fd, std::size_t size) noexcept;
 
 }  // namespace shm
