@@ -2,9 +2,6 @@
 // a memfd none of its own accord), and every client's mapping of it, read-write or read-only,
 // maps them whole, so a loop over a large Array walks one page table entry per huge page.
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -13,26 +10,14 @@
 #include <type_traits>
 
 #include "daemon_process.hpp"
+#include "memory_pages.hpp"
 #include "shm/huge_pages.hpp"
 #include "shm/shm.hpp"
-#include "shm/unique_fd.hpp"
-#include "smaps.hpp"
 
 namespace {
 
 using shm::test::DaemonProcess;
-
-/// Why this kernel gives a memfd no huge pages, or empty if it does (tried on a scratch file).
-std::string no_huge_pages_here() {
-  const std::size_t huge = shm::huge_page_size();
-  if (huge == 0) return "the kernel has no transparent huge pages";
-  shm::UniqueFd fd(::memfd_create("huge-pages-probe", MFD_CLOEXEC));
-  if (!fd || ::ftruncate(fd.get(), static_cast<off_t>(huge)) != 0) return "no memfd to try on";
-  if (shm::back_with_huge_pages(fd.get(), huge) != huge)
-    return "MADV_COLLAPSE gives a memfd no huge page here (Linux before 6.1, shmem_enabled = deny, or no "
-           "huge page free)";
-  return {};
-}
+using shm::test::no_huge_pages_here;
 
 /// The start of `a`'s mapping: the header, data_offset bytes before the elements.
 template <typename T>

@@ -12,14 +12,16 @@
 #include <cstdint>
 #include <string>
 
+#include "memory_pages.hpp"
 #include "shm/huge_pages.hpp"
 #include "shm/mapping.hpp"
 #include "shm/segment_layout.hpp"
 #include "shm/unique_fd.hpp"
 #include "shmd/segment_memory.hpp"
-#include "smaps.hpp"
 
 namespace {
+
+using shm::test::no_huge_pages_here;
 
 shm::UniqueFd sized_memfd(std::size_t size) {
   shm::UniqueFd fd(::memfd_create("huge-pages-test", MFD_CLOEXEC));
@@ -28,15 +30,16 @@ shm::UniqueFd sized_memfd(std::size_t size) {
   return fd;
 }
 
-/// Why this kernel gives a memfd no huge pages, or empty if it does (tried on a scratch file).
-std::string no_huge_pages_here() {
-  const std::size_t huge = shm::huge_page_size();
-  if (huge == 0) return "the kernel has no transparent huge pages";
-  const auto fd = sized_memfd(huge);
-  if (shm::back_with_huge_pages(fd.get(), huge) != huge)
-    return "MADV_COLLAPSE gives a memfd no huge page here (Linux before 6.1, shmem_enabled = deny, or no "
-           "huge page free)";
-  return {};
+/// The record of an Array of `length` elements of `typecode` (`element_size` bytes each).
+shmd::SegmentRecord array_record(char typecode, std::uint32_t element_size, std::uint64_t length) {
+  shmd::SegmentRecord record;
+  record.name = "huge-pages";
+  record.typecode = typecode;
+  record.kind = shm::Kind::array;
+  record.element_size = element_size;
+  record.length = length;
+  record.sizes = *shm::segment_sizes(element_size, length, shm::Kind::array);
+  return record;
 }
 
 void touch_every_page(const shm::Mapping& m) {
@@ -88,13 +91,7 @@ TEST(HugePages, ASegmentGetsAHugePageForEachWholeOneItSpansAndSmallPagesForTheRe
   const std::size_t huge = shm::huge_page_size();
   // Three huge pages of elements: with the header in front, the file is three huge pages and
   // 128 bytes, so the last page of it is a small one.
-  shmd::SegmentRecord record;
-  record.name = "huge";
-  record.typecode = 'i';
-  record.kind = shm::Kind::array;
-  record.element_size = sizeof(int);
-  record.length = 3 * huge / sizeof(int);
-  record.sizes = *shm::segment_sizes(sizeof(int), record.length, shm::Kind::array);
+  const auto record = array_record('i', sizeof(int), 3 * huge / sizeof(int));
   auto fd = shmd::create_segment_memfd(record, {});
   ASSERT_TRUE(fd.ok()) << fd.failure().message;
 
@@ -123,13 +120,7 @@ TEST(HugePages, ASegmentGetsAHugePageForEachWholeOneItSpansAndSmallPagesForTheRe
 TEST(HugePages, ASegmentSmallerThanAHugePageHasNone) {
   if (const std::string why = no_huge_pages_here(); !why.empty()) GTEST_SKIP() << why;
   const std::size_t huge = shm::huge_page_size();
-  shmd::SegmentRecord record;
-  record.name = "almost";
-  record.typecode = 'B';
-  record.kind = shm::Kind::array;
-  record.element_size = 1;
-  record.length = huge - 4096;
-  record.sizes = *shm::segment_sizes(1, record.length, shm::Kind::array);
+  const auto record = array_record('B', 1, huge - 4096);
   auto fd = shmd::create_segment_memfd(record, {});
   ASSERT_TRUE(fd.ok()) << fd.failure().message;
   std::error_code ec;

@@ -1,10 +1,17 @@
 #pragma once
-/// What /proc/self/smaps says about this process's mappings.
+/// The pages behind this process's mappings: what /proc/self/smaps says of one, and whether this
+/// kernel gives a memfd huge pages at all.
+
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <fstream>
 #include <sstream>
 #include <string>
+
+#include "shm/huge_pages.hpp"
+#include "shm/unique_fd.hpp"
 
 namespace shm::test {
 
@@ -25,6 +32,18 @@ inline long smaps_kb(const void* start, const std::string& field) {
     if (in && line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
   }
   return -1;
+}
+
+/// Why this kernel gives a memfd no huge pages, or empty if it does (tried on a scratch file).
+inline std::string no_huge_pages_here() {
+  const std::size_t huge = shm::huge_page_size();
+  if (huge == 0) return "the kernel has no transparent huge pages";
+  shm::UniqueFd fd(::memfd_create("huge-pages-probe", MFD_CLOEXEC));
+  if (!fd || ::ftruncate(fd.get(), static_cast<off_t>(huge)) != 0) return "no memfd to try on";
+  if (shm::back_with_huge_pages(fd.get(), huge) != huge)
+    return "MADV_COLLAPSE gives a memfd no huge page here (Linux before 6.1, shmem_enabled = deny, or no "
+           "huge page free)";
+  return {};
 }
 
 }  // namespace shm::test
