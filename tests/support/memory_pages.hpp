@@ -1,10 +1,11 @@
 #pragma once
-/// The pages behind this process's mappings: what /proc/self/smaps says of one, and whether this
-/// kernel gives a memfd huge pages at all.
+/// The pages behind this process's mappings: whether an address is mapped, what /proc/self/smaps
+/// says of a mapping, and whether this kernel gives a memfd huge pages at all.
 
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <fstream>
 #include <sstream>
@@ -14,6 +15,11 @@
 #include "shm/unique_fd.hpp"
 
 namespace shm::test {
+
+/// True if all of [p, p + size) is mapped: msync fails (ENOMEM) on an address nothing maps.
+inline bool is_mapped(const std::byte* p, std::size_t size) {
+  return ::msync(const_cast<std::byte*>(p), size, MS_ASYNC) == 0;  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+}
 
 /// A field of the mapping that starts at `start` in /proc/self/smaps ("ShmemPmdMapped", "Rss"),
 /// in kB; -1 if there is no such mapping or field.

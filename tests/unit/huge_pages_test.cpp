@@ -21,6 +21,7 @@
 
 namespace {
 
+using shm::test::is_mapped;
 using shm::test::no_huge_pages_here;
 
 shm::UniqueFd sized_memfd(std::size_t size) {
@@ -48,11 +49,6 @@ void touch_every_page(const shm::Mapping& m) {
   (void)sink;
 }
 
-/// True if the page at `p` is mapped (msync fails with ENOMEM on an address nothing maps).
-bool page_mapped(const std::byte* p) {
-  return ::msync(const_cast<std::byte*>(p), 4096, MS_ASYNC) == 0;  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-}
-
 TEST(HugePages, ALargeMappingStartsAtAHugePageBoundaryAndLeavesNoReservationBehind) {
   const std::size_t huge = shm::huge_page_size();
   if (huge == 0) GTEST_SKIP() << "the kernel has no transparent huge pages";
@@ -68,13 +64,13 @@ TEST(HugePages, ALargeMappingStartsAtAHugePageBoundaryAndLeavesNoReservationBehi
     // file's was always part of it: the reservation is a huge page longer than the file, and the
     // part before the aligned start is shorter than that. (Counting /proc/self/maps lines
     // instead breaks under a sanitizer, whose runtime maps memory of its own meanwhile.)
-    EXPECT_FALSE(page_mapped(start + huge + 4096));
+    EXPECT_FALSE(is_mapped(start + huge + 4096, 4096));
     m.data()[huge] = std::byte{7};  // the whole length is the file's
     EXPECT_EQ(m.data()[huge], std::byte{7});
-    EXPECT_TRUE(page_mapped(start + huge));
+    EXPECT_TRUE(is_mapped(start + huge, 4096));
   }
-  EXPECT_FALSE(page_mapped(start));
-  EXPECT_FALSE(page_mapped(start + huge));
+  EXPECT_FALSE(is_mapped(start, 4096));
+  EXPECT_FALSE(is_mapped(start + huge, 4096));
 }
 
 TEST(HugePages, ASmallMappingIsAPlainOne) {

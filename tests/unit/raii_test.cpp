@@ -14,12 +14,15 @@
 #include <string>
 #include <vector>
 
+#include "memory_pages.hpp"
 #include "shm/mapping.hpp"
 #include "shm/unique_fd.hpp"
 #include "shm/wire/fd_passing.hpp"
 #include "shm/wire/framing.hpp"
 
 namespace {
+
+using shm::test::is_mapped;
 
 using shm::wire::append_frame;
 using shm::wire::append_varint;
@@ -75,9 +78,6 @@ TEST(UniqueFd, ReleaseGivesUpOwnershipAndResetCloses) {
   EXPECT_FALSE(fd_is_open(raw));
   EXPECT_FALSE(a);
 }
-
-/// True while [p, p+size) is mapped in this process.
-bool is_mapped(std::byte* p, std::size_t size) { return ::msync(p, size, MS_ASYNC) == 0; }
 
 TEST(Mapping, MapsSharedAndUnmapsOnDestruction) {
   const auto fd = memfd(4096);
