@@ -53,13 +53,15 @@ void control_ops(const BenchConfig& config, Report& report) {
     return per(t, requests);
   };
   // The reference: the same eight clients' worth of 32-byte pings and 64-byte pongs, both ends
-  // polling `poll` as shmd's do (0: asleep).
-  auto pingpong = [&](microseconds poll, CpuRecord& cpu, int turn) {
+  // polling `poll` as shmd's do (0: asleep); with `memfds`, the server also makes and closes a
+  // Value's memfd per three requests, as a create and a remove do.
+  auto pingpong = [&](microseconds poll, bool memfds, CpuRecord& cpu, int turn) {
     const std::string path = dir.path() + "/pingpong" + std::to_string(round++);
     UniqueFd listener = listen_unix(path);
     // One more connection, ours, idle: the server exits when its last client leaves, and must
     // still be there when its CPU time is read after the last worker's finish.
-    ChildProcess server({config.worker, "pingpong_server", std::to_string(kClients + 1), std::to_string(poll.count())},
+    ChildProcess server({config.worker, "pingpong_server", std::to_string(kClients + 1), std::to_string(poll.count()),
+                         memfds ? "1" : "0"},
                         {{listener.get(), kResourceFd}});
     listener.reset();
     UniqueFd keep_alive = connect_unix(path);
@@ -74,14 +76,15 @@ void control_ops(const BenchConfig& config, Report& report) {
     return per(t, kClients * rounds);
   };
 
-  CpuRecord shmd_cpu, still_cpu, pingpong_cpu, polled_cpu;
+  CpuRecord shmd_cpu, still_cpu, pingpong_cpu, polled_cpu, memfd_cpu;
   const auto t = interleaved_twins(
       config.rounds(),
       std::vector<TurnSample>{
           [&](int turn) { return shmd_side(config.socket, config.daemon_pid, kDefaultBusyPoll, shmd_cpu, turn); },
-          [&](int turn) { return pingpong(microseconds::zero(), pingpong_cpu, turn); },
-          [&](int turn) { return pingpong(kDefaultBusyPoll, polled_cpu, turn); },
+          [&](int turn) { return pingpong(microseconds::zero(), false, pingpong_cpu, turn); },
+          [&](int turn) { return pingpong(kDefaultBusyPoll, false, polled_cpu, turn); },
           [&](int turn) { return shmd_side(still.socket(), still.pid(), microseconds::zero(), still_cpu, turn); },
+          [&](int turn) { return pingpong(kDefaultBusyPoll, true, memfd_cpu, turn); },
       });
   const std::string how =
       "8 clients x " + std::to_string(cycles) +
@@ -93,11 +96,23 @@ void control_ops(const BenchConfig& config, Report& report) {
   report.figure(
       "cpu/control_ops", shmd_cpu.total(), polled_cpu.total(), "ns CPU/request", 1.5,
       "CPU time per request, daemon + 8 clients (process CPU clocks, ns), shmd against the polled ping-pong's");
+  // The least a broker of sealed memfds must do for the same requests: the polled ping-pong plus
+  // the kernel's work of making and closing each create's memfd. Not the floor (above):
+  // how far shmd's own work (protocol, registry, Asio) takes it past that least.
+  const std::string memfd_how =
+      how +
+      ", both ends polling, the server making a Value's memfd per create as shmd does (memfd_create, "
+      "fchmod, pwritev, seals) and closing it per remove";
+  report.figure("control_ops/memfd_pingpong_polled", t[0], t[4], "ns/request", 1.3, memfd_how);
+  report.figure("cpu/control_ops_memfd", shmd_cpu.total(), memfd_cpu.total(), "ns CPU/request", 1.5,
+                "CPU time per request, daemon + 8 clients, shmd against the polled ping-pong's that makes memfds");
   shmd_cpu.report_absolute(report, "cpu/control_ops/shmd", t[0], "daemon", "shmd as run (busy polling at both ends)");
   still_cpu.report_absolute(report, "cpu/control_ops/shmd_no_polling", t[3], "daemon",
                             "a second shmd with --busy-poll-us 0, the clients' set_busy_poll(0)");
   polled_cpu.report_absolute(report, "cpu/control_ops/socket_pingpong_polled", t[2], "server", "the polled ping-pong");
   pingpong_cpu.report_absolute(report, "cpu/control_ops/socket_pingpong", t[1], "server", "the sleeping ping-pong");
+  memfd_cpu.report_absolute(report, "cpu/control_ops/memfd_pingpong_polled", t[4], "server",
+                            "the polled ping-pong that makes and closes memfds");
   std::cerr << "shmd_bench: control_ops done\n";
 }
 

@@ -1,6 +1,8 @@
 // The attach_detach floor: a bare server that answers each small request with a reply that
 // carries one memfd by SCM_RIGHTS, the least any fd-passing broker must do per attach. With a
-// busy-poll window it polls for the next request as shmd's event loop does.
+// busy-poll window it polls for the next request as shmd's event loop does. In its detach mode
+// every second message is a one-way detach, read and not answered: the least a broker that
+// counts references must also hear per attach.
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -24,6 +26,8 @@ inline constexpr int kFloorMemfd = 6;
 
 void fd_floor_server(const WorkerArgs& args) {
   const auto busy_poll = usable_busy_poll(std::chrono::microseconds(arg_number(args, 0)));
+  const bool detaches = arg_number(args, 1) != 0;
+  bool detach_next = false;  // detach mode: the next message is the detach of the last reply's fd
   std::array<char, kPingBytes> request{};
   const std::array<std::byte, kPongBytes> reply{};
   bool open = true;
@@ -37,6 +41,11 @@ void fd_floor_server(const WorkerArgs& args) {
       open = false;  // the client is done
       return 1;
     }
+    if (detach_next) {
+      detach_next = false;
+      return 1;
+    }
+    detach_next = detaches;
     std::span<const std::byte> rest(reply);
     int fd = kFloorMemfd;
     while (!rest.empty()) {

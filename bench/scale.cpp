@@ -1,14 +1,11 @@
 // scale: absolute figures. Held connections, creating and listing 100,000 segments, and the
 // daemon's own memory per segment.
 
-#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
@@ -91,16 +88,10 @@ std::pair<double, std::size_t> shmctl_list(const BenchConfig& config) {
 }
 
 // The daemon's part of a create that an attach does not have: the four calls that make a Value's
-// memfd (memfd_create, fchmod, pwritev of the whole 128-byte file, F_ADD_SEALS), here, in ns.
-// The close is not timed: the daemon keeps the fd.
+// memfd (make_value_memfd()), here, in ns. The close is not timed: the daemon keeps the fd.
 std::int64_t memfd_calls_ns() {
-  std::array<char, 128> page{};
   const std::int64_t start = monotonic_ns();
-  UniqueFd fd(::memfd_create("shmd:bench.memfd", MFD_CLOEXEC | MFD_ALLOW_SEALING));
-  iovec iov{page.data(), page.size()};
-  if (!fd || ::fchmod(fd.get(), 0600) != 0 || ::pwritev(fd.get(), &iov, 1, 0) != static_cast<ssize_t>(page.size()) ||
-      ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0)
-    throw std::system_error(errno, std::generic_category(), "memfd calls");
+  const UniqueFd fd = make_value_memfd();
   return monotonic_ns() - start;
 }
 

@@ -33,12 +33,15 @@ void control_shmd(const WorkerArgs& args);
 /// SOCKET ROUNDS POLL_US: ROUNDS small request/response round trips with pingpong_server,
 /// polling POLL_US for each reply as libshmclient does (0: asleep in read()).
 void pingpong_client(const WorkerArgs& args);
-/// CLIENTS POLL_US: echoes every message on the listening socket on fd 5 until CLIENTS clients
-/// left, polling POLL_US after each burst as shmd's event loop does (0: asleep in epoll_wait).
+/// CLIENTS POLL_US MEMFD: echoes every message on the listening socket on fd 5 until CLIENTS
+/// clients left, polling POLL_US after each burst as shmd's event loop does (0: asleep in
+/// epoll_wait). MEMFD 1: makes a Value's memfd at every client's 1st, 4th, ... request and closes
+/// it at the 3rd, 6th, ..., as a broker's create and remove do.
 void pingpong_server(const WorkerArgs& args);
 
-/// POLL_US: answers each request on the socket on fd 5 with a reply carrying the memfd on fd 6,
-/// polling POLL_US after each request as shmd's event loop does (0: asleep in read()).
+/// POLL_US DETACH: answers each request on the socket on fd 5 with a reply carrying the memfd on
+/// fd 6, polling POLL_US after each request as shmd's event loop does (0: asleep in read()).
+/// DETACH 1: each reply's request is followed by a one-way detach message, read, not answered.
 void fd_floor_server(const WorkerArgs& args);
 
 /// SOCKET ping|pong PING PONG ROUNDS: the shmd side of a wake ping-pong on two Value<int>s: ping
