@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "shm/huge_pages.hpp"
+#include "shm/segment_layout.hpp"
 
 namespace shm::bench {
 
@@ -25,7 +26,7 @@ UniqueFd make_memfd(std::size_t size) {
 }
 
 UniqueFd make_value_memfd() {
-  std::array<char, 128> page{};
+  std::array<char, sizeof(SegmentHeader)> page{};  // a one-element Value's whole file: its header
   UniqueFd fd(::memfd_create("shmd:bench.memfd", MFD_CLOEXEC | MFD_ALLOW_SEALING));
   iovec iov{page.data(), page.size()};
   if (!fd || ::fchmod(fd.get(), 0600) != 0 || ::pwritev(fd.get(), &iov, 1, 0) != static_cast<ssize_t>(page.size()) ||

@@ -12,9 +12,9 @@ namespace shm::bench {
 UniqueFd make_memfd(std::size_t size);
 
 /// The memfd shmd's daemon makes for a one-element Value, made by the same four calls:
-/// memfd_create (sealable), fchmod 0600, a pwritev of its whole 128-byte file, F_ADD_SEALS
-/// (shrink, grow, seal). The least a broker of sealed memfds does per create. Throws
-/// std::system_error on failure.
+/// memfd_create (sealable), fchmod 0600, a pwritev of its whole file (the 128-byte header, which
+/// holds the value), F_ADD_SEALS (shrink, grow, seal). The least a broker of sealed memfds does
+/// per create. Throws std::system_error on failure.
 UniqueFd make_value_memfd();
 
 /// The size of the file behind `fd`; throws std::system_error on failure.
