@@ -14,6 +14,7 @@
 #include "temp_dir.hpp"
 #include "unix_socket.hpp"
 #include "worker_group.hpp"
+#include "worker_modes.hpp"
 
 namespace shm::bench {
 namespace {
@@ -21,8 +22,6 @@ namespace {
 using std::chrono::microseconds;
 
 constexpr int kClients = 8;
-// What one control_shmd cycle sends: Create (without attaching), Info, Remove.
-constexpr int kRequestsPerCycle = 3;
 
 double per(std::chrono::nanoseconds t, std::uint64_t ops) {
   return static_cast<double>(t.count()) / static_cast<double>(ops);
@@ -32,8 +31,8 @@ double per(std::chrono::nanoseconds t, std::uint64_t ops) {
 
 void control_ops(const BenchConfig& config, Report& report) {
   const std::uint64_t cycles = config.scaled(2'000, 5);
-  const std::uint64_t rounds = cycles * kRequestsPerCycle;
-  const std::uint64_t requests = kClients * cycles * kRequestsPerCycle;
+  const std::uint64_t rounds = cycles * kControlRequestsPerCycle;
+  const std::uint64_t requests = kClients * cycles * kControlRequestsPerCycle;
   const TempDir dir;
   int round = 0;
   // shmd without busy polling at either end: a daemon of its own with --busy-poll-us 0, and

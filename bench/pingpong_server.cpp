@@ -20,6 +20,7 @@
 #include "shm/busy_poll.hpp"
 #include "shm/unique_fd.hpp"
 #include "worker_args.hpp"
+#include "worker_modes.hpp"
 
 namespace shm::bench {
 
@@ -70,8 +71,9 @@ void pingpong_server(const WorkerArgs& args) {
       }
       Peer& p = peers.at(fd);
       for (p.buffered += static_cast<std::size_t>(got); p.buffered >= kPingBytes; p.buffered -= kPingBytes) {
-        if (make_memfds && p.answered % 3 == 0) p.segment = make_value_memfd();
-        if (make_memfds && p.answered % 3 == 2) p.segment.reset();
+        const auto in_cycle = p.answered % kControlRequestsPerCycle;  // create, info, remove
+        if (make_memfds && in_cycle == 0) p.segment = make_value_memfd();
+        if (make_memfds && in_cycle == kControlRequestsPerCycle - 1) p.segment.reset();
         write_all(fd, pong.data(), pong.size());
         ++p.answered;
       }

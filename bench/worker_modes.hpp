@@ -2,6 +2,7 @@
 /// The jobs shmd_bench_worker can do, one per measured loop. Each parses its own arguments,
 /// sets up, calls wait_for_start(), runs its loop, and calls report_done(). They throw on failure.
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,9 @@ void wake_socket(const WorkerArgs& args);
 void atomic_shmd_quiet(const WorkerArgs& args);
 /// SOCKET NAME ITERS: locked_shmd's loop with robust_fast::lock/unlock on the segment's mutex: no notify.
 void locked_shmd_quiet(const WorkerArgs& args);
+/// What one control_shmd cycle sends: Create (without attaching), Info, Remove; pingpong_server's
+/// memfd mode makes its memfd at the first request of each such cycle and closes it at the last.
+inline constexpr std::uint64_t kControlRequestsPerCycle = 3;
 /// Message sizes of the bare-socket references: about what a shmd control request and reply take.
 inline constexpr std::size_t kPingBytes = 32;
 /// Reply size of the bare-socket references.
